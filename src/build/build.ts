@@ -1,0 +1,286 @@
+/**
+ * `augment build`: materialise a recipe's variant on disk.
+ *
+ * scan source -> split (shared split file) -> plan (plain JSON jobs) -> skip outputs whose
+ * manifest key and file still match -> worker pool writes the rest (temp name + rename, one
+ * journal line per finished file) -> remove stale files -> sorted manifest + variant.json.
+ * A killed build re-run resumes and ends byte-identical to an uninterrupted one.
+ */
+import { availableParallelism } from 'node:os';
+import { readFile, rename, stat, unlink, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import fg from 'fast-glob';
+import { AugmentError } from '../errors.ts';
+import { deriveSeed } from '../rng.ts';
+import { loadRecipe, type Recipe } from '../recipe/load.ts';
+import { DEFAULT_PIXEL_LIMIT, isInside, scanSource, sourceKey, type ScanResult, type UnreadableFile } from '../dataset/scan.ts';
+import { resolveSplit } from '../dataset/split.ts';
+import { planBuild, type Plan, type SourceJob } from './plan.ts';
+import { MANIFEST_NAME, ManifestJournal, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
+import { WorkerPool } from './pool.ts';
+import type { WorkerConfig, WorkerReply, WorkerRequest } from './worker.ts';
+
+/** Bump when the bytes a given key produces change (codec or op implementation changes). */
+export const OUTPUT_FORMAT_VERSION = 1;
+export const VARIANT_FILE = 'variant.json';
+
+export interface BuildProgress {
+  phase: 'scan' | 'build';
+  done: number;
+  total: number;
+}
+
+export interface BuildOptions {
+  /** Output variant folder; default `data/variants/<recipe name>` under cwd. */
+  out?: string;
+  /** Overrides the recipe's `source`. */
+  source?: string;
+  concurrency?: number;
+  /** Unreadable source files are fatal instead of excluded. */
+  strict?: boolean;
+  pixelLimit?: number;
+  cwd?: string;
+  onProgress?: (p: BuildProgress) => void;
+  /** Aborting stops dispatching new work; finished files stay valid for a resume. */
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  name: string;
+  variantDir: string;
+  sourceRoot: string;
+  splitFile: string;
+  splitReused: boolean;
+  plan: Plan;
+  written: number;
+  unchanged: number;
+  removed: number;
+  unreadable: UnreadableFile[];
+  failed: Array<{ source: string; reason: string }>;
+  seconds: number;
+  concurrency: number;
+}
+
+export function defaultVariantDir(name: string, cwd = process.cwd()): string {
+  return resolve(cwd, 'data', 'variants', name);
+}
+
+export async function buildVariant(recipeRef: string | Recipe, opts: BuildOptions = {}): Promise<BuildResult> {
+  const t0 = performance.now();
+  const cwd = opts.cwd ?? process.cwd();
+  const recipe = typeof recipeRef === 'string' ? await loadRecipe(recipeRef, cwd) : recipeRef;
+  const sourceRoot = resolve(cwd, opts.source ?? recipe.source);
+  const variantDir = resolve(cwd, opts.out ?? defaultVariantDir(recipe.name, cwd));
+  const variantsRoot = dirname(variantDir);
+  const pixelLimit = opts.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
+  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
+
+  if (isInside(variantDir, sourceRoot))
+    throw new AugmentError('UNSAFE_PATH', `${variantDir}: output folder is inside the source ${sourceRoot}; choose another --out (the source is never written to)`);
+  if (isInside(sourceRoot, variantDir))
+    throw new AugmentError('UNSAFE_PATH', `${variantDir}: output folder contains the source ${sourceRoot}; choose another --out`);
+  await refuseForeignFolder(variantDir);
+
+  // 1. scan + split
+  const scan = await scanSource(sourceRoot, {
+    pixelLimit,
+    concurrency,
+    cacheFile: join(variantsRoot, '.cache', `scan-${basename(sourceRoot)}-${sourceKey(sourceRoot)}.json`),
+    onProgress: (done, total) => opts.onProgress?.({ phase: 'scan', done, total }),
+  });
+  if (scan.unreadable.length && opts.strict) {
+    const u = scan.unreadable[0];
+    throw new AugmentError(
+      'BAD_IMAGE',
+      `${join(sourceRoot, u.rel)}: ${u.reason}${scan.unreadable.length > 1 ? ` (and ${scan.unreadable.length - 1} more unreadable files)` : ''}; --strict makes this fatal`,
+    );
+  }
+  if (scan.classes.length < 2) throw new AugmentError('BAD_DATASET', `${sourceRoot}: needs at least 2 class folders with readable images, found ${scan.classes.length}`);
+  const split = await resolveSplit(sourceRoot, scan.files, recipe.split, join(variantsRoot, '.splits'));
+
+  // 2. plan, and what is already done
+  const plan = planBuild(recipe, split.record.files);
+  const keyed = keyJobs(recipe, scan, plan.jobs);
+  for (const j of keyed) for (const o of j.outputs) assertInside(variantDir, o.out);
+  await mkdir(variantDir, { recursive: true });
+  const manifestFile = join(variantDir, MANIFEST_NAME);
+  const previous = await readManifest(manifestFile);
+  const kept = new Map<string, ManifestEntry>();
+  const needs = await Promise.all(
+    keyed.map(async (j) => {
+      const need: KeyedJob = { ...j, outputs: [], keys: [] };
+      for (let i = 0; i < j.outputs.length; i++) {
+        const o = j.outputs[i];
+        const prev = previous.get(o.out);
+        if (prev && prev.key === j.keys[i] && (await sizeOf(join(variantDir, o.out))) === prev.bytes) kept.set(o.out, prev);
+        else {
+          need.outputs.push(o);
+          need.keys.push(j.keys[i]);
+        }
+      }
+      return need;
+    }),
+  );
+  const todo = needs.filter((j) => j.outputs.length > 0);
+  const removed = await removeStale(variantDir, new Set(keyed.flatMap((j) => j.outputs.map((o) => o.out))));
+
+  // 3. make the missing outputs
+  const total = todo.reduce((n, j) => n + j.outputs.length, 0);
+  const fresh: ManifestEntry[] = [];
+  const failed: BuildResult['failed'] = [];
+  if (total > 0) {
+    const journal = await ManifestJournal.open(manifestFile);
+    const cfg: WorkerConfig = {
+      sourceRoot,
+      variantDir,
+      ops: recipe.ops ?? null,
+      fill: recipe.fill,
+      background: recipe.background,
+      format: recipe.output.format,
+      quality: recipe.output.quality,
+      pixelLimit,
+    };
+    const pool = new WorkerPool<WorkerRequest, WorkerReply>(new URL('./worker-entry.mjs', import.meta.url), concurrency, cfg);
+    let done = 0;
+    opts.onProgress?.({ phase: 'build', done, total });
+    try {
+      await Promise.all(
+        chunk(todo, 24).map(async (jobs) => {
+          if (opts.signal?.aborted) return;
+          const rep = await pool.run({ jobs });
+          await journal.append(rep.entries);
+          fresh.push(...rep.entries);
+          failed.push(...rep.failures);
+          done += jobs.reduce((n, j) => n + j.outputs.length, 0);
+          opts.onProgress?.({ phase: 'build', done, total });
+          if (opts.strict && rep.failures.length) throw new AugmentError('BAD_IMAGE', `${rep.failures[0].reason}; --strict makes this fatal`);
+        }),
+      );
+    } finally {
+      await pool.close();
+      await journal.close();
+    }
+    if (opts.signal?.aborted) throw new AugmentError('INTERRUPTED', `build of ${recipe.name} interrupted after ${done} of ${total} files; run the same command again to resume`);
+  }
+
+  // 4. the record: sorted manifest and variant.json (no timestamps: the tree is reproducible)
+  const all = new Map(kept);
+  for (const e of fresh) all.set(e.out, e);
+  await writeManifest(manifestFile, all.values());
+  failed.sort((a, b) => (a.source < b.source ? -1 : 1));
+  await writeJsonAtomic(join(variantDir, VARIANT_FILE), {
+    name: recipe.name,
+    recipeFile: recipe.file,
+    recipe: { ...recipe, file: undefined },
+    source: sourceRoot,
+    splitFile: split.file,
+    splitFingerprint: split.record.fingerprint,
+    target: plan.target,
+    perClass: plan.perClass,
+    before: plan.before,
+    after: plan.after,
+    unreadable: scan.unreadable,
+    failed,
+    outputFormatVersion: OUTPUT_FORMAT_VERSION,
+  });
+
+  return {
+    name: recipe.name,
+    variantDir,
+    sourceRoot,
+    splitFile: split.file,
+    splitReused: split.reused,
+    plan,
+    written: fresh.length,
+    unchanged: kept.size,
+    removed,
+    unreadable: scan.unreadable,
+    failed,
+    seconds: (performance.now() - t0) / 1000,
+    concurrency,
+  };
+}
+
+type KeyedJob = SourceJob & { keys: string[] };
+
+function keyJobs(recipe: Recipe, scan: ScanResult, jobs: SourceJob[]): KeyedJob[] {
+  const byRel = new Map(scan.files.map((f) => [f.rel, f]));
+  const common = JSON.stringify([OUTPUT_FORMAT_VERSION, recipe.background, recipe.output]);
+  const augment = JSON.stringify([recipe.ops ?? null, recipe.fill]);
+  return jobs.map((j) => {
+    const f = byRel.get(j.source)!;
+    return { ...j, keys: j.outputs.map((o) => deriveSeed(common, o.copy > 0 ? augment : '', j.source, f.size, f.mtimeMs, o.seed, o.out)) };
+  });
+}
+
+async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return -1;
+  }
+}
+
+function assertInside(root: string, rel: string): void {
+  if (!isInside(resolve(root, rel), root)) throw new AugmentError('UNSAFE_PATH', `${rel}: output path escapes the output folder ${root}`);
+}
+
+/** Refuses to build into a non-empty folder that is not an augment variant. */
+async function refuseForeignFolder(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  if (names.length === 0 || names.includes(MANIFEST_NAME) || names.includes(VARIANT_FILE)) return;
+  throw new AugmentError('UNSAFE_PATH', `${dir}: output folder exists and is not an augment variant (no ${MANIFEST_NAME}); refusing to write into it`);
+}
+
+/** Deletes files under train/valid/test that the plan does not make (a changed recipe), and stray temp files. */
+async function removeStale(variantDir: string, planned: Set<string>): Promise<number> {
+  const files = await fg('{train,valid,test}/**', { cwd: variantDir, dot: true, onlyFiles: true });
+  let removed = 0;
+  for (const f of files) {
+    if (planned.has(f)) continue;
+    await unlink(join(variantDir, f)).catch(() => {});
+    if (!basename(f).endsWith('.tmp')) removed++;
+  }
+  return removed;
+}
+
+function chunk<T extends { outputs: unknown[] }>(jobs: T[], outputsPerChunk: number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let n = 0;
+  for (const j of jobs) {
+    cur.push(j);
+    n += j.outputs.length;
+    if (n >= outputsPerChunk) {
+      out.push(cur);
+      cur = [];
+      n = 0;
+    }
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(value, null, 1) + '\n');
+  await rename(tmp, file);
+}
+
+export async function readVariantInfo(dir: string): Promise<Record<string, any> | null> {
+  try {
+    return JSON.parse(await readFile(join(dir, VARIANT_FILE), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+export function relativeTo(cwd: string, p: string): string {
+  const r = relative(cwd, p);
+  return r && !r.startsWith('..') ? r : p;
+}

@@ -1,0 +1,164 @@
+/**
+ * Source scan: `<root>/<class>/**` images, found with fast-glob. Hidden files and folders are
+ * ignored. Every file is decoded once (sharp, failing on truncation) so that unreadable ones
+ * are found before the split, not halfway through a build; results are cached by
+ * (path, size, mtime) so a second scan of an unchanged source is only a stat per file.
+ */
+import { availableParallelism } from 'node:os';
+import { readdir, readFile, rename, stat, writeFile, mkdir } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import fg from 'fast-glob';
+import pLimit from 'p-limit';
+import sharp from 'sharp';
+import { AugmentError } from '../errors.ts';
+import { deriveSeed } from '../rng.ts';
+
+export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
+/** Default cap on decoded pixels per image (sharp's own default is 268 MP; 100 MP is already absurd for a classifier). */
+export const DEFAULT_PIXEL_LIMIT = 100_000_000;
+
+export interface SourceFile {
+  class: string;
+  /** Path relative to the source root, POSIX separators: `<class>/<...>/<file>`. */
+  rel: string;
+  size: number;
+  mtimeMs: number;
+  width: number;
+  height: number;
+}
+
+export interface UnreadableFile {
+  rel: string;
+  reason: string;
+}
+
+export interface ScanResult {
+  root: string;
+  classes: string[];
+  files: SourceFile[];
+  unreadable: UnreadableFile[];
+  /** Class folders with no readable image. They take no part in the split. */
+  emptyClasses: string[];
+}
+
+export interface ScanOptions {
+  pixelLimit?: number;
+  concurrency?: number;
+  /** Where to keep the decode-check cache (a JSON file); none when omitted. */
+  cacheFile?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+const imageGlob = `**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
+
+export function isImageName(name: string): boolean {
+  const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
+  return (IMAGE_EXTENSIONS as readonly string[]).includes(ext);
+}
+
+export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promise<ScanResult> {
+  const root = resolve(rootArg);
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (e: any) {
+    throw new AugmentError('NOT_FOUND', `${rootArg}: source folder ${e.code === 'ENOTDIR' ? 'is not a folder' : 'does not exist'}`);
+  }
+  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  if (classes.length === 0) throw new AugmentError('BAD_DATASET', `${rootArg}: no class folders (expected <root>/<class>/<images>)`);
+
+  const found: Array<{ class: string; rel: string }> = [];
+  for (const cls of classes) {
+    const names = await fg(imageGlob, { cwd: join(root, cls), caseSensitiveMatch: false, dot: false, onlyFiles: true });
+    for (const n of names.sort()) found.push({ class: cls, rel: `${cls}/${n}` });
+  }
+
+  const cache = opts.cacheFile ? await readCache(opts.cacheFile) : {};
+  const pixelLimit = opts.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
+  const limit = pLimit(opts.concurrency ?? availableParallelism());
+  let done = 0;
+  const checked = await Promise.all(
+    found.map((f) =>
+      limit(async () => {
+        const r = await checkFile(join(root, ...f.rel.split('/')), pixelLimit, cache, f.rel);
+        opts.onProgress?.(++done, found.length);
+        return { ...f, ...r };
+      }),
+    ),
+  );
+  if (opts.cacheFile) await writeCache(opts.cacheFile, cache);
+
+  const files: SourceFile[] = [];
+  const unreadable: UnreadableFile[] = [];
+  for (const c of checked) {
+    if ('reason' in c) unreadable.push({ rel: c.rel, reason: c.reason });
+    else files.push({ class: c.class, rel: c.rel, size: c.size, mtimeMs: c.mtimeMs, width: c.width, height: c.height });
+  }
+  const withFiles = new Set(files.map((f) => f.class));
+  return { root, classes: classes.filter((c) => withFiles.has(c)), files, unreadable, emptyClasses: classes.filter((c) => !withFiles.has(c)) };
+}
+
+type CheckResult = { size: number; mtimeMs: number; width: number; height: number } | { reason: string };
+type Cache = Record<string, { key: string; result: CheckResult }>;
+
+async function checkFile(abs: string, pixelLimit: number, cache: Cache, rel: string): Promise<CheckResult> {
+  let st;
+  try {
+    st = await stat(abs);
+  } catch (e: any) {
+    return { reason: `cannot read (${e.code ?? e.message})` };
+  }
+  const key = `${st.size}:${Math.trunc(st.mtimeMs)}:${pixelLimit}`;
+  const hit = cache[rel];
+  if (hit && hit.key === key) return hit.result;
+  const result = await decodeCheck(abs, st.size, Math.trunc(st.mtimeMs), pixelLimit);
+  cache[rel] = { key, result };
+  return result;
+}
+
+/** Decodes the whole file once; returns its size or a plain-words reason it cannot be used. */
+export async function decodeCheck(abs: string, size: number, mtimeMs: number, pixelLimit: number): Promise<CheckResult> {
+  if (size === 0) return { reason: 'empty file (0 bytes)' };
+  try {
+    const { info } = await sharp(abs, { failOn: 'truncated', limitInputPixels: pixelLimit, sequentialRead: true })
+      .rotate()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { size, mtimeMs, width: info.width, height: info.height };
+  } catch (e: any) {
+    return { reason: plainReason(String(e?.message ?? e), pixelLimit) };
+  }
+}
+
+export function plainReason(msg: string, pixelLimit: number): string {
+  if (/unsupported image format/i.test(msg)) return 'not an image (unsupported or unrecognised format)';
+  if (/pixel limit/i.test(msg)) return `image too large (over the ${pixelLimit.toLocaleString('en')}-pixel limit)`;
+  if (/premature end|truncated|unexpected end|not enough data|Read error|end of file/i.test(msg)) return 'truncated or corrupt image data';
+  return `cannot decode (${msg.split('\n')[0].trim()})`;
+}
+
+async function readCache(file: string): Promise<Cache> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+async function writeCache(file: string, cache: Cache): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(cache));
+  await rename(tmp, file);
+}
+
+/** A stable name for a source root, used to key caches and split files. */
+export function sourceKey(root: string): string {
+  return deriveSeed('source', resolve(root)).slice(0, 12);
+}
+
+/** True when `inner` is `outer` or lies inside it. */
+export function isInside(inner: string, outer: string): boolean {
+  const r = relative(resolve(outer), resolve(inner));
+  return r === '' || (!r.startsWith('..') && !r.startsWith(sep) && !/^[A-Za-z]:/.test(r));
+}
