@@ -1,0 +1,101 @@
+/** Count rules of every shipped recipe, checked against the seed's formulas written out here. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { loadRecipe, parseRecipe, listRecipes, SHIPPED_RECIPES_DIR } from '../src/recipe/load.ts';
+import { planBuild, tierFor } from '../src/build/plan.ts';
+import type { SplitFiles } from '../src/dataset/split.ts';
+
+// a 10.9x-imbalanced train split like the tabler sample's, plus small valid/test
+const trainCounts: Record<string, number> = { big: 490, second: 400, mid: 120, small: 60, tiny: 45, rare: 7 };
+const split: SplitFiles = { train: {}, valid: {}, test: {} };
+for (const [c, n] of Object.entries(trainCounts)) {
+  split.train[c] = Array.from({ length: n }, (_, i) => `${c}/t${i}.png`);
+  split.valid[c] = Array.from({ length: Math.ceil(n / 3) }, (_, i) => `${c}/v${i}.png`);
+  split.test[c] = Array.from({ length: Math.ceil(n / 3) }, (_, i) => `${c}/s${i}.png`);
+}
+const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+
+async function shipped(name: string) {
+  return loadRecipe(join(SHIPPED_RECIPES_DIR, `${name}.yaml`));
+}
+
+function randomExpect(counts: Record<string, number>, maxFactor: number) {
+  const max = Math.max(...Object.values(counts));
+  return Object.fromEntries(Object.entries(counts).map(([c, n]) => [c, n * Math.min(maxFactor, Math.floor(max / n))]));
+}
+
+test('every shipped recipe loads and they all share one split', async () => {
+  const names = (await listRecipes()).map((r) => r.name);
+  for (const n of ['baseline', 'augmented', 'random', 'random_v2', 'random_v3', 'random_v4']) assert.ok(names.includes(n), n);
+  const splits = await Promise.all(names.map(async (n) => JSON.stringify((await loadRecipe(n)).split)));
+  assert.equal(new Set(splits).size, 1);
+});
+
+test('baseline: originals only', async () => {
+  const p = planBuild(await shipped('baseline'), split);
+  assert.deepEqual(p.after, p.before);
+  assert.ok(p.jobs.every((j) => j.outputs.length === 1 && j.outputs[0].copy === 0));
+});
+
+for (const [name, factor] of [['random', 7], ['random_v2', 12]] as const) {
+  test(`${name}: each image once plus min(${factor}, floor(max/n)) - 1 copies`, async () => {
+    const p = planBuild(await shipped(name), split);
+    assert.deepEqual(p.after.train, randomExpect(trainCounts, factor));
+    assert.deepEqual(p.after.valid, p.before.valid);
+    assert.deepEqual(p.after.test, p.before.test);
+    assert.ok(Object.entries(p.after.train).every(([c, n]) => n <= factor * trainCounts[c]));
+  });
+}
+
+for (const [name, keep] of [['random_v3', 0.8], ['random_v4', 0.6]] as const) {
+  test(`${name}: the two largest classes cut to ${keep * 100}%, then up to 7x of the new largest`, async () => {
+    const p = planBuild(await shipped(name), split);
+    const cut = { ...trainCounts, big: Math.round(490 * keep), second: Math.round(400 * keep) };
+    assert.deepEqual(p.after.train, randomExpect(cut, 7));
+    assert.equal(p.target, Math.max(...Object.values(cut)));
+    assert.deepEqual(p.after.test, p.before.test);
+    // the kept files are a seeded choice, not the head of the listing
+    const kept = p.jobs.filter((j) => j.split === 'train' && j.class === 'big').map((j) => j.source);
+    assert.notDeepEqual(kept, split.train.big.slice(0, kept.length));
+  });
+}
+
+test('augmented: tiers 1/4/8/13 by round(max/n), capped back to the largest class', async () => {
+  const p = planBuild(await shipped('augmented'), split);
+  const max = 490;
+  for (const [c, n] of Object.entries(trainCounts)) {
+    const per = tierFor([1, 4, 8, 13], max / n);
+    assert.equal(p.after.train[c], Math.min(n * per, Math.max(max, n)), c);
+  }
+  assert.equal(p.after.train.big, 490);
+  assert.equal(p.after.train.second, 400); // within 1.5x of the largest: originals only
+  assert.equal(p.after.train.mid, 480); // round(490 / 120) = 4 -> 4 per image
+  assert.equal(p.after.train.small, 480); // round(490 / 60) = 8 -> tier 8
+  assert.equal(p.after.train.tiny, 490); // round(490 / 45) = 11 -> tier 13 = 585, cut back to 490
+  assert.equal(p.after.train.rare, 91); // 7 * 13
+});
+
+test('copy seeds and names are stable and distinct', async () => {
+  const p = planBuild(await shipped('random'), split);
+  const outs = p.jobs.flatMap((j) => j.outputs.map((o) => o.out));
+  assert.equal(new Set(outs).size, outs.length);
+  const seeds = p.jobs.flatMap((j) => j.outputs.map((o) => o.seed));
+  assert.equal(new Set(seeds).size, seeds.length);
+  assert.deepEqual(planBuild(await shipped('random'), split).jobs, p.jobs);
+});
+
+test('recipe errors name the file and the field', async () => {
+  const base = parse(await readFile(join(SHIPPED_RECIPES_DIR, 'random.yaml'), 'utf8'));
+  const bad = (patch: object) => () => parseRecipe({ ...base, ...patch }, 'recipes/x.yaml');
+  assert.throws(bad({ oversample: { maxFactor: 0 } }), /^Error: recipes\/x.yaml: oversample.maxFactor: .*at least 1/);
+  assert.throws(bad({ oversample: { maxFactor: -3 } }), /recipes\/x.yaml: oversample.maxFactor/);
+  assert.throws(bad({ undersample: { largest: 2, keep: 1.5 } }), /recipes\/x.yaml: undersample.keep/);
+  assert.throws(bad({ colour: 'red' }), /recipes\/x.yaml: .*unknown field "colour"/);
+  assert.throws(bad({ ops: { sequence: [{ op: 'twirl' }] } }), /recipes\/x.yaml: .*twirl.*rotate/);
+  assert.throws(bad({ fill: 'purple' }), /recipes\/x.yaml: fill/);
+  const absent = parseRecipe({ ...base, undersample: { classes: ['L2_25'], keep: 0.8 } }, 'recipes/y.yaml');
+  assert.throws(() => planBuild(absent, split), /recipes\/y.yaml: undersample.classes: no class named "L2_25"/);
+});
