@@ -1,0 +1,22 @@
+import { relative } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { listRecipes, loadRecipe } from '../recipe/load.ts';
+
+export const command: CommandModule<{}, { check: boolean }> = {
+  command: 'recipes',
+  describe: 'List the recipes found in ./recipes and shipped with augment (validating each)',
+  builder: (y) => y.option('check', { type: 'boolean', default: false, describe: 'exit non-zero if any recipe is invalid' }) as any,
+  handler: async (a) => {
+    let bad = 0;
+    for (const { name, file } of await listRecipes()) {
+      try {
+        const r = await loadRecipe(file);
+        console.log(`${name.padEnd(14)} ${r.description ?? ''}  (${relative(process.cwd(), file) || file})`);
+      } catch (e: any) {
+        bad++;
+        console.log(`${name.padEnd(14)} INVALID: ${e.message}`);
+      }
+    }
+    if (bad && a.check) process.exitCode = 2;
+  },
+};
