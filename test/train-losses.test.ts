@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/train/tf.ts';
 import { AugmentError } from '../src/errors.ts';
 import { createLoss, crossEntropyPerExample, focalPerExample, meanLoss, parseFocalAlpha } from '../src/train/losses.ts';
 import { useWasm } from './helpers/variants.ts';

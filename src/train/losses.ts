@@ -9,7 +9,7 @@
  *   common multi-class implementation, alpha * (1 - pt)^gamma * ce), a list gives one weight
  *   per class. With gamma = 0 and no alpha it is exactly cross-entropy.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './tf.ts';
 import { AugmentError, invalidParameter } from '../errors.ts';
 
 export type LossName = 'ce' | 'focal';

@@ -3,7 +3,7 @@
  * or SGD with momentum (torch.optim.SGD(momentum=m) semantics: v = m v + g; w -= lr v).
  * The learning rate is changed per epoch by the schedule through `setLearningRate`.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './tf.ts';
 import { invalidParameter } from '../errors.ts';
 
 export type OptimizerName = 'adam' | 'sgd';

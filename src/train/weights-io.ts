@@ -9,8 +9,14 @@
  */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './tf.ts';
 import { AugmentError } from '../errors.ts';
+
+/** A tensor with its name (tfjs-core's NamedTensor, not re-exported by @tensorflow/tfjs). */
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
@@ -88,14 +94,14 @@ export function dirHandler(dir: string, extra?: Record<string, unknown>): tf.io.
 }
 
 /** Named tensors (e.g. optimizer state) to a folder, atomically. */
-export async function saveTensors(dir: string, tensors: tf.NamedTensor[], extra?: Record<string, unknown>): Promise<void> {
+export async function saveTensors(dir: string, tensors: NamedTensor[], extra?: Record<string, unknown>): Promise<void> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
-  await dirHandler(dir, extra).save({ weightSpecs: specs, weightData: data, format: 'tensors' });
+  await dirHandler(dir, extra).save!({ weightSpecs: specs, weightData: data, format: 'tensors' });
 }
 
 /** Reads what `saveTensors` wrote, in the saved order. The caller disposes the tensors. */
-export async function loadTensors(dir: string): Promise<tf.NamedTensor[]> {
-  const a = await dirHandler(dir).load();
+export async function loadTensors(dir: string): Promise<NamedTensor[]> {
+  const a = await dirHandler(dir).load!();
   const map = tf.io.decodeWeights(a.weightData!, a.weightSpecs!);
   return a.weightSpecs!.map((s) => ({ name: s.name, tensor: map[s.name] }));
 }
