@@ -1,0 +1,44 @@
+/**
+ * `augment stats [DIR...] [--json] [--plot FILE.png] [--log]`: per-class counts of
+ * datasets and built variants.
+ */
+import type { CommandModule } from 'yargs';
+import { collectStats, formatStatsTable, renderStatsChart, statsJson } from '../stats/index.ts';
+
+interface Args {
+  dirs: string[];
+  json: boolean;
+  plot?: string;
+  log: boolean;
+  dataDir: string;
+}
+
+export const command: CommandModule<object, Args> = {
+  command: 'stats [dirs..]',
+  describe: 'Per-class image counts of datasets and built variants (default: everything under data/)',
+  builder: (y) =>
+    y
+      .positional('dirs', { type: 'string', array: true, default: [], describe: 'dataset or variant folders' })
+      .option('json', { type: 'boolean', default: false, describe: 'print {"<name>": {"all"|"train"|"valid"|"test": {"<class>": n}}}' })
+      .option('plot', { type: 'string', describe: 'write a grouped bar chart PNG (before vs after for variants)' })
+      .option('log', { type: 'boolean', default: false, describe: 'log scale for --plot' })
+      .option('data-dir', { type: 'string', default: 'data', describe: 'where to look when no folder is given' })
+      .example('$0 stats', 'every dataset under data/ and every variant under data/variants/')
+      .example('$0 stats data/variants/random_v3 --plot v3.png', 'one variant, with a chart')
+      .example('$0 stats data/tabler --json', 'counts as JSON') as any,
+  handler: async (argv) => {
+    const entries = await collectStats(argv.dirs ?? [], argv.dataDir);
+    if (entries.length === 0) {
+      process.stdout.write(
+        argv.json ? '{}\n' : `No datasets under ${argv.dataDir}/: run \`augment sample tabler\` for sample data (then \`augment build <recipe>\` for variants).\n`,
+      );
+      return;
+    }
+    if (argv.json) process.stdout.write(JSON.stringify(statsJson(entries), null, 2) + '\n');
+    else process.stdout.write(formatStatsTable(entries, { width: Math.min(100, process.stdout.columns ?? 100) }) + '\n');
+    if (argv.plot) {
+      await renderStatsChart(entries, argv.plot, { log: argv.log });
+      process.stderr.write(`chart written to ${argv.plot}\n`);
+    }
+  },
+};
