@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import {
+  renderStreamlineSample,
   renderTablerSample,
+  streamlineCategories,
   safeClassName,
   tablerCategories,
   tablerGroupKey,
@@ -126,5 +128,34 @@ describe('renderTablerSample', () => {
     await assert.rejects(renderTablerSample({ out: join(dir, 'c'), top: 0 }), /--top/);
     await assert.rejects(renderTablerSample({ out: join(dir, 'c'), top: 1000 }), /--top/);
     await assert.rejects(renderTablerSample({ out: join(dir, 'c'), size: 2.5 }), /--size/);
+  });
+});
+
+describe('renderStreamlineSample', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'augment-streamline-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('renders the largest categories with a licence note, reproducibly', async () => {
+    const cats = await streamlineCategories();
+    assert.equal(cats.length, 15);
+    const first = await renderStreamlineSample({ out: dir, size: 16, top: 2 });
+    assert.deepEqual(Object.keys(first.classes), cats.slice(0, 2).map((c) => c.folder).sort());
+    assert.equal(first.written, cats[0].icons.length + cats[1].icons.length);
+    assert.match(await readFile(join(dir, 'LICENSE.txt'), 'utf8'), /CC BY 4\.0/);
+    const cls = cats[0].folder;
+    const f = `${cats[0].icons[0]}.png`;
+    const meta = await sharp(join(dir, cls, f)).metadata();
+    assert.deepEqual([meta.width, meta.height, meta.channels], [16, 16, 3]);
+    const bytes = await readFile(join(dir, cls, f));
+    await rm(join(dir, cls, f));
+    const again = await renderStreamlineSample({ out: dir, size: 16, top: 2 });
+    assert.equal(again.written, 1);
+    assert.equal(again.skipped, first.written - 1);
+    assert.ok((await readFile(join(dir, cls, f))).equals(bytes));
   });
 });

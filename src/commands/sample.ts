@@ -2,37 +2,40 @@
  * `augment sample <set>`: renders a bundled sample dataset into folder-per-class PNGs.
  */
 import type { CommandModule } from 'yargs';
-import { renderTablerSample } from '../sample/index.ts';
+import { renderStreamlineSample, renderTablerSample } from '../sample/index.ts';
 import type { SampleResult } from '../sample/index.ts';
 import { formatSampleSummary, progressPrinter } from '../sample/report.ts';
 
-const SETS = ['tabler'] as const;
+const SETS = ['tabler', 'streamline'] as const;
 type SetName = (typeof SETS)[number];
 
 interface Args {
   set: SetName;
   size: number;
   out?: string;
-  top: number;
+  top?: number;
 }
 
 export const command: CommandModule<object, Args> = {
   command: 'sample <set>',
-  describe: 'Render a bundled sample dataset (tabler: top-20 icon categories, 64 px) into data/<set>/<class>/',
+  describe:
+    'Render a bundled sample dataset into data/<set>/<class>/: tabler (MIT, top 20 of 41 icon categories) or streamline (CC BY 4.0, 1,000 hand-drawn icons, 15 categories)',
   builder: (y) =>
     y
       .positional('set', { choices: SETS, describe: 'which sample set', demandOption: true })
       .option('size', { type: 'number', default: 64, describe: 'edge length in px' })
       .option('out', { type: 'string', describe: 'output folder (default data/<set>)' })
-      .option('top', { type: 'number', default: 20, describe: 'how many categories, largest first' })
+      .option('top', { type: 'number', describe: 'how many categories, largest first (tabler: 20, streamline: all 15)' })
       .example('$0 sample tabler', 'render data/tabler at 64 px')
-      .example('$0 sample tabler --size 224 --out data/tabler224', 'a larger copy') as any,
+      .example('$0 sample tabler --size 224 --out data/tabler224', 'a larger copy')
+      .example('$0 sample streamline', 'hand-drawn icons into data/streamline (with LICENSE.txt)') as any,
   handler: async (argv) => {
     const out = argv.out ?? `data/${argv.set}`;
     const progress = progressPrinter(process.stderr);
     let result: SampleResult;
     try {
-      result = await renderTablerSample({ out, size: argv.size, top: argv.top, onProgress: progress.update });
+      const render = argv.set === 'streamline' ? renderStreamlineSample : renderTablerSample;
+      result = await render({ out, size: argv.size, top: argv.top, onProgress: progress.update });
     } finally {
       progress.end();
     }

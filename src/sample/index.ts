@@ -12,3 +12,5 @@ export {
 export type { TablerCategory } from './tabler.ts';
 export { safeClassName, svgToPng } from './render.ts';
 export type { SampleOptions, SampleResult } from './render.ts';
+export { renderStreamlineSample, streamlineCategories, iconifySvg, STREAMLINE_LICENSE } from './streamline.ts';
+export type { StreamlineCategory } from './streamline.ts';
