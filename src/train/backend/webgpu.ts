@@ -34,7 +34,7 @@ export interface WebgpuAdapterInfo {
 type DawnModule = { create: (options: string[]) => GPU; globals: object };
 
 let dawn: Promise<DawnModule | Error> | undefined;
-let active: { description: string } | undefined;
+let active: { description: string; software: boolean } | undefined;
 
 /** Loads Dawn once; an Error (never a throw) when the binary cannot load on this machine. */
 function loadDawn(): Promise<DawnModule | Error> {
@@ -94,7 +94,7 @@ export async function requestWebgpuAdapter(): Promise<
   if (!adapter) {
     return {
       adapter: null,
-      reason: 'no WebGPU adapter (no Vulkan driver/ICD found, or libvulkan.so.1 missing; a CPU-only Debian needs Mesa >= 23 lavapipe)',
+      reason: 'Dawn found none (no Vulkan driver/ICD, or libvulkan.so.1 missing; a CPU-only Debian needs Mesa >= 23 lavapipe: .ci/install-vulkan.sh)',
     };
   }
   return { adapter, info: describeAdapter(adapter), gpu, globals: mod.globals };
@@ -116,8 +116,12 @@ export async function initWebgpu(opts: WebgpuOptions): Promise<{ description: st
   const log = opts.log ?? (() => {});
   try {
     if (active && tf.findBackend('webgpu')) {
+      if (active.software && !opts.allowSoftware) {
+        log('webgpu: refusing software adapter; force it with --backend webgpu');
+        return null;
+      }
       await tf.setBackend('webgpu');
-      return active;
+      return { description: active.description };
     }
     const found = await requestWebgpuAdapter();
     if (found.adapter === null) {
@@ -150,8 +154,8 @@ export async function initWebgpu(opts: WebgpuOptions): Promise<{ description: st
       return null;
     }
     registerWebgpuKernels();
-    active = { description: formatAdapter(info) };
-    return active;
+    active = { description: formatAdapter(info), software: info.software };
+    return { description: active.description };
   } catch (e) {
     log(`webgpu: ${firstLine(e instanceof Error ? e.message : String(e))}`);
     return null;

@@ -16,17 +16,27 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** Tile of dW per workgroup along k (rows) and n (columns), and rows of m per staging step. */
-const TILE_K = 32;
-const TILE_N = 32;
-const TILE_M = 16;
-/** 8 x 8 threads, each computing a 4 x 4 block strided by 8 (conflict-free workgroup reads). */
-const THREADS = 8;
+/**
+ * A tile configuration: tx x ty threads per workgroup, each computing a 4 x 4 block of dW
+ * (4 columns strided by tx, 4 rows strided by ty, so workgroup-memory reads are contiguous
+ * across threads); the workgroup covers 4*ty rows (k) x 4*tx columns (n) of dW and stages
+ * `rows` rows of m per step.
+ */
+export interface TileConfig {
+  tx: number;
+  ty: number;
+  rows: number;
+}
 const PER_THREAD = 4;
+/** 32 x 32 tiles; 16 columns wide when the layer has at most 16 output channels. */
+export function chooseTile(n: number): TileConfig {
+  const rows = Number(process.env.AUGMENT_BPF_ROWS) || 32;
+  return n <= 16 ? { tx: 4, ty: 8, rows } : { tx: 8, ty: 8, rows };
+}
 /** Split the m reduction until there are about this many workgroups... */
-const TARGET_WORKGROUPS = 256;
+const TARGET_WORKGROUPS = Number(process.env.AUGMENT_BPF_TARGET) || 256;
 /** ...but keep at least this many m rows per split. */
-const MIN_ROWS_PER_SPLIT = 512;
+const MIN_ROWS_PER_SPLIT = Number(process.env.AUGMENT_BPF_MINROWS) || 512;
 
 /** The subset of tfjs-backend-webgpu's WebGPUBackend that the kernel uses. */
 export interface WebgpuBackendLike {
@@ -40,8 +50,14 @@ export interface WebgpuBackendLike {
 }
 
 /** Planned split of the work for one call; exported for tests and the benchmark. */
-export function planBackpropFilter(k: number, n: number, m: number): { splits: number; rowsPerSplit: number } {
-  const tiles = Math.ceil(k / TILE_K) * Math.ceil(n / TILE_N);
+export function planBackpropFilter(
+  k: number,
+  n: number,
+  m: number,
+  tile: TileConfig = chooseTile(n),
+): { splits: number; rowsPerSplit: number } {
+  const TILE_M = tile.rows;
+  const tiles = Math.ceil(k / (PER_THREAD * tile.ty)) * Math.ceil(n / (PER_THREAD * tile.tx));
   const wanted = Math.max(1, Math.ceil(TARGET_WORKGROUPS / tiles));
   const most = Math.max(1, Math.floor(m / MIN_ROWS_PER_SPLIT));
   let splits = Math.min(wanted, most);
@@ -58,22 +74,30 @@ class BackpropFilterTiledProgram {
   variableNames = ['x', 'dy'];
   uniforms =
     'pads : vec2<i32>, strides : vec2<i32>, inDims : vec2<i32>, outDims : vec2<i32>, fw : i32, cin : i32, cout : i32, kDim : i32, mDim : i32, rowsPerSplit : i32,';
-  workgroupSize: [number, number, number] = [THREADS, THREADS, 1];
+  workgroupSize: [number, number, number];
   outputShape: number[];
   dispatchLayout = { x: [3], y: [2], z: [0, 1] };
   dispatch: [number, number, number];
-  shaderKey = 'augmentConv2DBackpropFilterTiled';
+  shaderKey: string;
   size = false;
+  private tile: TileConfig;
 
   /** outputShape is [splits * fh, fw, cin, cout]: flat layout = split-major stack of dW. */
-  constructor(filterShape: [number, number, number, number], k: number, n: number, splits: number) {
+  constructor(filterShape: [number, number, number, number], k: number, n: number, splits: number, tile: TileConfig) {
+    this.tile = tile;
+    this.workgroupSize = [tile.tx, tile.ty, 1];
+    this.shaderKey = `augmentConv2DBackpropFilterTiled_${tile.tx}_${tile.ty}_${tile.rows}`;
     this.outputShape = [splits * filterShape[0], filterShape[1], filterShape[2], filterShape[3]];
-    this.dispatch = [Math.ceil(n / TILE_N), Math.ceil(k / TILE_K), splits];
+    this.dispatch = [Math.ceil(n / (PER_THREAD * tile.tx)), Math.ceil(k / (PER_THREAD * tile.ty)), splits];
   }
 
   getUserCode(): string {
-    const loadsX = (TILE_M * TILE_K) / (THREADS * THREADS);
-    const loadsDy = (TILE_M * TILE_N) / (THREADS * THREADS);
+    const { tx: TX, ty: TY, rows: TILE_M } = this.tile;
+    const TILE_K = PER_THREAD * TY;
+    const TILE_N = PER_THREAD * TX;
+    const threads = TX * TY;
+    const loadsX = (TILE_M * TILE_K) / threads;
+    const loadsDy = (TILE_M * TILE_N) / threads;
     return `
       var<workgroup> xs : array<array<f32, ${TILE_K}>, ${TILE_M}>;
       var<workgroup> ds : array<array<f32, ${TILE_N}>, ${TILE_M}>;
@@ -81,7 +105,7 @@ class BackpropFilterTiledProgram {
       fn main() {
         let tx = i32(localId.x);
         let ty = i32(localId.y);
-        let t = ty * ${THREADS} + tx;
+        let t = ty * ${TX} + tx;
         let n0 = i32(workgroupId.x) * ${TILE_N};
         let k0 = i32(workgroupId.y) * ${TILE_K};
         let split = i32(workgroupId.z);
@@ -113,7 +137,7 @@ class BackpropFilterTiledProgram {
         for (var step = 0; step < steps; step++) {
           let m0 = mStart + step * ${TILE_M};
           for (var i = 0; i < ${loadsX}; i++) {
-            let r = rowOffX + i * ${(THREADS * THREADS) / TILE_K};
+            let r = rowOffX + i * ${threads / TILE_K};
             let m = m0 + r;
             var v = 0.0;
             if (kValid && m < mEnd) {
@@ -130,7 +154,7 @@ class BackpropFilterTiledProgram {
             xs[r][kCol] = v;
           }
           for (var i = 0; i < ${loadsDy}; i++) {
-            let r = rowOffDy + i * ${(THREADS * THREADS) / TILE_N};
+            let r = rowOffDy + i * ${threads / TILE_N};
             let m = m0 + r;
             var v = 0.0;
             if (nValid && m < mEnd) {
@@ -140,9 +164,9 @@ class BackpropFilterTiledProgram {
           }
           workgroupBarrier();
           for (var r = 0; r < ${TILE_M}; r++) {
-            let dv = vec4<f32>(ds[r][tx], ds[r][tx + ${THREADS}], ds[r][tx + ${2 * THREADS}], ds[r][tx + ${3 * THREADS}]);
+            let dv = vec4<f32>(ds[r][tx], ds[r][tx + ${TX}], ds[r][tx + ${2 * TX}], ds[r][tx + ${3 * TX}]);
             for (var a = 0; a < ${PER_THREAD}; a++) {
-              acc[a] = fma(vec4<f32>(xs[r][ty + a * ${THREADS}]), dv, acc[a]);
+              acc[a] = fma(vec4<f32>(xs[r][ty + a * ${TY}]), dv, acc[a]);
             }
           }
           workgroupBarrier();
@@ -150,10 +174,10 @@ class BackpropFilterTiledProgram {
 
         let base = split * uniforms.kDim * uniforms.cout;
         for (var a = 0; a < ${PER_THREAD}; a++) {
-          let k = k0 + ty + a * ${THREADS};
+          let k = k0 + ty + a * ${TY};
           if (k < uniforms.kDim) {
             for (var b = 0; b < ${PER_THREAD}; b++) {
-              let n = n0 + tx + b * ${THREADS};
+              let n = n0 + tx + b * ${TX};
               if (n < uniforms.cout) {
                 setOutputAtIndex(base + k * uniforms.cout + n, acc[a][b]);
               }
@@ -233,14 +257,15 @@ export function makeConv2DBackpropFilter(stock: tf.KernelFunc): tf.KernelFunc {
     const k = convInfo.filterHeight * convInfo.filterWidth * convInfo.inChannels;
     const n = convInfo.outChannels;
     const m = convInfo.batchSize * convInfo.outHeight * convInfo.outWidth;
-    const { splits, rowsPerSplit } = planBackpropFilter(k, n, m);
+    const tile = chooseTile(n);
+    const { splits, rowsPerSplit } = planBackpropFilter(k, n, m, tile);
     const filterShape: [number, number, number, number] = [
       convInfo.filterHeight,
       convInfo.filterWidth,
       convInfo.inChannels,
       convInfo.outChannels,
     ];
-    const program = new BackpropFilterTiledProgram(filterShape, k, n, splits);
+    const program = new BackpropFilterTiledProgram(filterShape, k, n, splits, tile);
     const uniforms = [
       { type: 'int32', data: [convInfo.padInfo.top, convInfo.padInfo.left] },
       { type: 'int32', data: [convInfo.strideHeight, convInfo.strideWidth] },

@@ -1,0 +1,249 @@
+/**
+ * The webgpu backend for real, on whatever adapter this machine has (in CI: Mesa lavapipe,
+ * installed by .ci/install-vulkan.sh). Every test skips with the reason when there is no
+ * adapter, so `npm test` passes on a machine without Vulkan.
+ *
+ * Reads are async only (`await t.data()`): dataSync/arraySync throw on webgpu in Node.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initWebgpu, requestWebgpuAdapter } from '../src/train/backend/webgpu.ts';
+import { activeWebgpuKernelOverrides } from '../src/train/kernels/webgpu/index.ts';
+import { planBackpropFilter } from '../src/train/kernels/webgpu/conv2d_backprop_filter.ts';
+
+const found = await requestWebgpuAdapter();
+const skipReason = found.adapter === null ? `no WebGPU adapter: ${found.reason}` : undefined;
+const gpu = skipReason ? null : await initWebgpu({ allowSoftware: true });
+
+/** Deterministic values in [-0.5, 0.5). */
+function filled(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 4294967296 - 0.5;
+  }
+  return a;
+}
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+test('initWebgpu: adapter description, and a software adapter only when allowed', async (t) => {
+  if (skipReason || found.adapter === null) return t.skip(skipReason);
+  assert.ok(gpu, 'initWebgpu returned null although an adapter exists');
+  assert.equal(tf.getBackend(), 'webgpu');
+  assert.match(gpu.description, /^webgpu \(Dawn\) (GPU|SOFTWARE adapter): vendor /);
+  const again = await initWebgpu({ allowSoftware: found.info.software ? false : true });
+  if (found.info.software) {
+    assert.equal(again, null, 'a software adapter must be refused unless allowSoftware');
+    await tf.setBackend('webgpu');
+  } else {
+    assert.equal(again?.description, gpu.description);
+  }
+  assert.deepEqual(activeWebgpuKernelOverrides(), ['Conv2DBackpropFilter']);
+});
+
+test('split plan covers every row of the reduction', () => {
+  for (const [k, n, m] of [
+    [27, 16, 8192],
+    [1152, 128, 128],
+    [9, 1, 17],
+    [144, 40, 1],
+    [4608, 512, 50000],
+  ]) {
+    const { splits, rowsPerSplit } = planBackpropFilter(k, n, m);
+    assert.ok(splits >= 1 && rowsPerSplit >= 1, `${k},${n},${m}`);
+    assert.ok(splits * rowsPerSplit >= m, `rows ${splits}x${rowsPerSplit} < ${m}`);
+    assert.ok((splits - 1) * rowsPerSplit < m, `an empty split for ${k},${n},${m}`);
+  }
+});
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+const CASES: Array<{ x: [number, number, number, number]; f: [number, number, number, number]; s: number | [number, number]; pad: Pad }> = [
+  { x: [2, 8, 8, 3], f: [3, 3, 3, 5], s: 1, pad: 'same' },
+  { x: [2, 9, 7, 4], f: [3, 3, 4, 6], s: 2, pad: 'valid' },
+  { x: [3, 16, 16, 8], f: [3, 3, 8, 40], s: [2, 1], pad: 'same' },
+  { x: [1, 10, 10, 2], f: [1, 1, 2, 33], s: 1, pad: 'valid' },
+  { x: [2, 8, 8, 3], f: [5, 3, 3, 4], s: 1, pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
+  // Enough rows that the reduction is split across workgroups and summed in a second pass.
+  { x: [4, 32, 32, 16], f: [3, 3, 16, 16], s: 1, pad: 'same' },
+  { x: [2, 16, 16, 12], f: [3, 3, 12, 70], s: 2, pad: 'same' },
+];
+
+test('Conv2DBackpropFilter on webgpu matches the cpu backend (max error <= 1e-4 x max |dW|)', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  for (const c of CASES) {
+    const results: Float32Array[] = [];
+    for (const backend of ['cpu', 'webgpu']) {
+      await tf.setBackend(backend);
+      const x = tf.tensor4d(filled(c.x.reduce((a, b) => a * b), 11), c.x);
+      const yShape = tf.conv2d(x, tf.zeros(c.f) as tf.Tensor4D, c.s, c.pad).shape;
+      const dy = tf.tensor(filled(yShape.reduce((a, b) => a * b), 12), yShape);
+      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+        strides: c.s,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        filterShape: c.f,
+      }) as tf.Tensor;
+      assert.deepEqual(dw.shape, c.f);
+      results.push((await dw.data()) as Float32Array);
+      tf.dispose([x, dy, dw]);
+    }
+    const [ref, got] = results;
+    const scale = maxAbs(ref);
+    assert.ok(scale > 0.1, 'test data too small to compare');
+    const err = maxAbsDiff(got, ref);
+    assert.ok(err <= 1e-4 * scale, `${JSON.stringify(c)}: max error ${err} vs max |dW| ${scale}`);
+  }
+  await tf.setBackend('webgpu');
+});
+
+/** conv + batch-norm + relu + max-pool + dense, as in the trainer's models. */
+function tinyNet(size: number, classes: number): tf.Sequential {
+  const m = tf.sequential();
+  m.add(
+    tf.layers.conv2d({
+      inputShape: [size, size, 3],
+      filters: 6,
+      kernelSize: 3,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    }),
+  );
+  m.add(tf.layers.batchNormalization());
+  m.add(tf.layers.reLU());
+  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(
+    tf.layers.conv2d({
+      filters: 8,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+    }),
+  );
+  m.add(tf.layers.batchNormalization());
+  m.add(tf.layers.reLU());
+  m.add(tf.layers.flatten());
+  m.add(tf.layers.dense({ units: classes, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }));
+  return m;
+}
+
+test('gradients of a conv+bn+relu+pool+dense net on webgpu match cpu (per tensor, <= 1e-4 x max |grad|)', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const size = 8;
+  const batch = 4;
+  const classes = 3;
+  const xv = filled(batch * size * size * 3, 21);
+  const labels = [0, 1, 2, 1];
+  let weights: Array<{ shape: number[]; values: Float32Array }> = [];
+  const grads: Array<Map<string, Float32Array>> = [];
+  const losses: number[] = [];
+  for (const backend of ['cpu', 'webgpu']) {
+    await tf.setBackend(backend);
+    const model = tinyNet(size, classes);
+    if (backend === 'cpu') {
+      weights = await Promise.all(
+        model.getWeights().map(async (w) => ({ shape: w.shape, values: (await w.data()) as Float32Array })),
+      );
+    } else {
+      model.setWeights(weights.map((w) => tf.tensor(w.values, w.shape)));
+    }
+    const x = tf.tensor4d(xv, [batch, size, size, 3]);
+    const y = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const { value, grads: g } = tf.variableGrads(
+      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      vars,
+    );
+    losses.push((await value.data())[0]);
+    const byName = new Map<string, Float32Array>();
+    for (const v of vars) byName.set(v.name.replace(/_\d+$/, ''), (await g[v.name].data()) as Float32Array);
+    grads.push(byName);
+    model.dispose();
+  }
+  assert.ok(Math.abs(losses[0] - losses[1]) <= 1e-5 * Math.max(1, losses[0]), `loss cpu ${losses[0]} webgpu ${losses[1]}`);
+  const [ref, got] = grads;
+  assert.equal(got.size, ref.size);
+  assert.ok(ref.size >= 7, `expected every trainable weight, got ${[...ref.keys()]}`);
+  const refList = [...ref.values()];
+  const gotList = [...got.values()];
+  for (let i = 0; i < refList.length; i++) {
+    const scale = maxAbs(refList[i]);
+    const err = maxAbsDiff(gotList[i], refList[i]);
+    assert.ok(err <= 1e-4 * Math.max(scale, 1e-3), `weight ${i} (${[...ref.keys()][i]}): max error ${err} vs max |grad| ${scale}`);
+  }
+  await tf.setBackend('webgpu');
+});
+
+test('a tiny model trains on webgpu: loss decreases over a few epochs of fit, as on cpu', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const size = 8;
+  const n = 16;
+  // Two classes: brighter left half vs brighter right half, plus noise.
+  const xv = filled(n * size * size * 3, 31).map((v) => v * 0.2);
+  const labels: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const cls = i % 2;
+    labels.push(cls);
+    for (let r = 0; r < size; r++) {
+      for (let c = 0; c < size; c++) {
+        const bright = cls === 0 ? c < size / 2 : c >= size / 2;
+        for (let ch = 0; ch < 3; ch++) xv[((i * size + r) * size + c) * 3 + ch] += bright ? 1 : 0;
+      }
+    }
+  }
+  const histories: number[][] = [];
+  for (const backend of ['cpu', 'webgpu']) {
+    await tf.setBackend(backend);
+    const model = tinyNet(size, 2);
+    model.compile({
+      optimizer: tf.train.adam(0.005),
+      loss: (yTrue: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, logits),
+    });
+    const x = tf.tensor4d(xv, [n, size, size, 3]);
+    const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 2);
+    const history = await model.fit(x, y, { epochs: 4, batchSize: 8, shuffle: false, verbose: 0 });
+    histories.push(history.history.loss as number[]);
+    tf.dispose([x, y]);
+    model.dispose();
+  }
+  const [ref, loss] = histories;
+  const show = (l: number[]) => l.map((v) => v.toFixed(4)).join(' ');
+  assert.equal(loss.length, 4);
+  assert.ok(loss.every(Number.isFinite), `non-finite loss ${loss}`);
+  assert.ok(loss[loss.length - 1] < 0.5 * loss[0], `loss did not decrease: ${show(loss)}`);
+  for (let i = 0; i < loss.length; i++) {
+    assert.ok(Math.abs(loss[i] - ref[i]) <= 1e-3 + 1e-2 * ref[i], `epoch ${i}: webgpu ${show(loss)} vs cpu ${show(ref)}`);
+  }
+  await tf.setBackend('webgpu');
+});
+
+test('the webgpu backend files never call a sync read', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  const files = [
+    'src/train/backend/webgpu.ts',
+    ...readdirSync(join(root, 'src/train/kernels/webgpu')).map((f) => `src/train/kernels/webgpu/${f}`),
+  ];
+  for (const f of files) {
+    const code = readFileSync(join(root, f), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\/\/.*$/gm, '');
+    assert.doesNotMatch(code, /\.(dataSync|arraySync|bufferSync)\s*\(/, f);
+  }
+});
