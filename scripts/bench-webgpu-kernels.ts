@@ -12,7 +12,7 @@
  * --profile: also profiles one training step (forward + backward + Adam update) of a small
  * VGG-style net with tf.profile and prints the kernels that took the most time, stock vs ours.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/train/tf.ts';
 import { initWebgpu } from '../src/train/backend/webgpu.ts';
 import { registerWebgpuKernels, restoreStockWebgpuKernels } from '../src/train/kernels/webgpu/index.ts';
 

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/train/tf.ts';
 import { initWebgpu, requestWebgpuAdapter } from '../src/train/backend/webgpu.ts';
 import { activeWebgpuKernelOverrides } from '../src/train/kernels/webgpu/index.ts';
 import { planBackpropFilter } from '../src/train/kernels/webgpu/conv2d_backprop_filter.ts';

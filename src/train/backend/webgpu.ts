@@ -9,7 +9,7 @@
  *   `await t.data()` / `await t.array()` only.
  * - `model.save('file://...')` has no handler: save through your own IOHandler.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.ts';
 import { registerWebgpuKernels } from '../kernels/webgpu/index.ts';
 
 export interface WebgpuOptions {

@@ -14,7 +14,7 @@
  *
  * NHWC (channelsLast) only; NCHW goes to the stock kernel. Dilation is always 1 for this op.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.ts';
 
 /**
  * A tile configuration: tx x ty threads per workgroup, each computing a 4 x 4 block of dW

@@ -3,7 +3,7 @@
  * `registerWebgpuKernels()` runs after the 'webgpu' backend is registered (initWebgpu calls it);
  * `restoreStockWebgpuKernels()` puts the stock ones back (benchmarks and tests compare both).
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.ts';
 import { makeConv2DBackpropFilter } from './conv2d_backprop_filter.ts';
 
 const OURS: Array<{ kernelName: string; make: (stock: tf.KernelFunc) => tf.KernelFunc }> = [
