@@ -1,0 +1,191 @@
+/**
+ * `augment evaluate --model vgg16 [VARIANT...]`: train a fixed model on each variant with the
+ * same settings and seeds, and rank the variants by test macro-F1. Thin: parses flags, picks
+ * the backend, calls `evaluate` (src/train/evaluate.ts), prints.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { AugmentError, invalidParameter } from '../errors.ts';
+import { DEFAULT_EVALUATE_SETTINGS, evaluate, type EvaluateSettings } from '../train/evaluate.ts';
+import { parseFocalAlpha } from '../train/losses.ts';
+import { createProgress } from '../train/progress.ts';
+import { parseLearningRate } from '../train/schedules.ts';
+
+export const BACKEND_CHOICES = ['node-gpu', 'webgpu', 'node', 'wasm'] as const;
+
+interface Args {
+  variants?: string[];
+  model?: string;
+  seeds?: string;
+  epochs?: string;
+  batchSize?: string;
+  lr?: string;
+  optimizer?: string;
+  momentum?: string;
+  schedule?: string;
+  stepSize?: string;
+  gamma?: string;
+  piecewise?: string;
+  loss?: string;
+  focalGamma?: string;
+  focalAlpha?: string;
+  sampler?: string;
+  patience?: string;
+  width?: string;
+  imageSize?: string;
+  backend?: string;
+  run?: string;
+  variantsRoot?: string;
+  json?: boolean;
+  resume?: boolean;
+  quick?: boolean;
+}
+
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+function num(flag: string, raw: string | undefined, expected = 'a number'): number | undefined {
+  if (raw === undefined) return undefined;
+  const s = String(raw).trim();
+  if (!NUMBER.test(s)) throw invalidParameter(flag, expected, String(raw));
+  return Number(s);
+}
+
+/**
+ * `--quick`: the README demo preset (a small, fast evaluate; explicit flags still win):
+ * vgg16 at width 0.125, 32 px, 1 seed, 3 epochs, batch 64, Adam 1e-3.
+ */
+export const QUICK_PRESET: Partial<EvaluateSettings> = {
+  model: 'vgg16',
+  width: 0.125,
+  imageSize: 32,
+  seeds: 1,
+  epochs: 3,
+  batchSize: 64,
+  lr: 1e-3,
+};
+
+/** Flags to explicit settings (undefined = not given). */
+export function settingsFromArgs(a: Args): Partial<EvaluateSettings> {
+  const s: Partial<EvaluateSettings> = {
+    model: a.model,
+    seeds: num('--seeds', a.seeds, 'a whole number >= 1'),
+    epochs: num('--epochs', a.epochs, 'a whole number >= 1'),
+    batchSize: num('--batch-size', a.batchSize, 'a whole number >= 1'),
+    lr: a.lr === undefined ? undefined : parseLearningRate(a.lr, '--lr'),
+    optimizer: a.optimizer as EvaluateSettings['optimizer'] | undefined,
+    momentum: num('--momentum', a.momentum, 'a number in [0, 1)'),
+    schedule: a.schedule as EvaluateSettings['schedule'] | undefined,
+    stepSize: num('--step-size', a.stepSize, 'a whole number >= 1'),
+    gamma: num('--gamma', a.gamma, 'a positive number'),
+    piecewise: a.piecewise,
+    loss: a.loss as EvaluateSettings['loss'] | undefined,
+    focalGamma: num('--focal-gamma', a.focalGamma, 'a number >= 0'),
+    focalAlpha: parseFocalAlpha(a.focalAlpha),
+    sampler: a.sampler as EvaluateSettings['sampler'] | undefined,
+    patience: num('--patience', a.patience, 'a whole number >= 0'),
+    width: num('--width', a.width, 'a number in (0, 8]'),
+    imageSize: num('--image-size', a.imageSize, 'a whole number >= 8'),
+  };
+  if (a.quick) {
+    for (const [k, v] of Object.entries(QUICK_PRESET)) {
+      const key = k as keyof EvaluateSettings;
+      if (s[key] === undefined) (s as Record<string, unknown>)[key] = v;
+    }
+  }
+  return s;
+}
+
+interface BackendLine {
+  description: string;
+}
+
+/** The compute side's initBackend when present; otherwise tfjs's stock wasm backend. */
+async function startBackend(force: string | undefined, log: (line: string) => void): Promise<BackendLine> {
+  if (force !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(force)) {
+    throw invalidParameter('--backend', `one of ${BACKEND_CHOICES.join(', ')}`, force);
+  }
+  const selectModule = '../train/backend/select.ts';
+  const mod = (await import(selectModule).catch(() => null)) as null | {
+    initBackend: (o: { force?: string; log?: (l: string) => void }) => Promise<{ description: string }>;
+  };
+  if (mod) return mod.initBackend({ force, log });
+  if (force !== undefined && force !== 'wasm') throw new AugmentError('BACKEND', `--backend ${force} is not available in this build`);
+  const { tf } = await import('../train/tf.ts');
+  await import('@tensorflow/tfjs-backend-wasm');
+  await tf.setBackend('wasm');
+  await tf.ready();
+  return { description: 'wasm (stock tfjs-backend-wasm, 1 thread)' };
+}
+
+export const command: CommandModule<object, Args> = {
+  command: 'evaluate [variants..]',
+  describe: 'Train a fixed model on each variant (same settings and seeds) and rank the variants by test macro-F1',
+  builder: (y: Argv<object>) =>
+    y
+      .positional('variants', { type: 'string', array: true, describe: 'Variant names under data/variants/ or paths (default: every built variant)' })
+      .option('model', { type: 'string', describe: `Model: vgg16, resnet18, resnet50 (default ${DEFAULT_EVALUATE_SETTINGS.model})` })
+      .option('seeds', { type: 'string', describe: `Number of seeds per variant (default ${DEFAULT_EVALUATE_SETTINGS.seeds})` })
+      .option('epochs', { type: 'string', describe: `Maximum epochs (default ${DEFAULT_EVALUATE_SETTINGS.epochs})` })
+      .option('batch-size', { type: 'string', describe: `Batch size (default ${DEFAULT_EVALUATE_SETTINGS.batchSize})` })
+      .option('lr', { type: 'string', describe: `Learning rate (default ${DEFAULT_EVALUATE_SETTINGS.lr})` })
+      .option('optimizer', { type: 'string', choices: ['adam', 'sgd'], describe: 'Optimizer (default adam)' })
+      .option('momentum', { type: 'string', describe: 'SGD momentum (default 0.9)' })
+      .option('schedule', { type: 'string', choices: ['constant', 'step', 'piecewise'], describe: 'Learning-rate schedule (default constant)' })
+      .option('step-size', { type: 'string', describe: 'step: epochs between decays (default 30)' })
+      .option('gamma', { type: 'string', describe: 'step: decay factor (default 0.1)' })
+      .option('piecewise', { type: 'string', describe: 'piecewise: "lr:epochs,..." e.g. 3e-6:30,2e-6:50,1e-6:100' })
+      .option('loss', { type: 'string', choices: ['ce', 'focal'], describe: 'Loss (default ce)' })
+      .option('focal-gamma', { type: 'string', describe: 'focal: gamma (default 2)' })
+      .option('focal-alpha', { type: 'string', describe: 'focal: alpha, one number or one per class (comma-separated)' })
+      .option('sampler', { type: 'string', choices: ['uniform', 'weighted'], describe: 'uniform shuffle, or draw classes evenly (default uniform)' })
+      .option('patience', { type: 'string', describe: `Early stopping: epochs without a better valid macro-F1 (0: off; default ${DEFAULT_EVALUATE_SETTINGS.patience})` })
+      .option('width', { type: 'string', describe: 'Model channel multiplier (default 1)' })
+      .option('image-size', { type: 'string', describe: `Image side in pixels (default ${DEFAULT_EVALUATE_SETTINGS.imageSize})` })
+      .option('backend', { type: 'string', describe: `Force a backend: ${BACKEND_CHOICES.join(', ')}` })
+      .option('run', { type: 'string', describe: 'Run folder (default data/runs/<timestamp>)' })
+      .option('variants-root', { type: 'string', describe: 'Where variant names are looked up (default data/variants)' })
+      .option('resume', { type: 'boolean', describe: 'Continue an interrupted run (--run DIR, or the newest unfinished one)' })
+      .option('quick', { type: 'boolean', describe: 'Demo preset: vgg16, width 0.125, 32 px, 1 seed, 3 epochs' })
+      .option('json', { type: 'boolean', describe: 'Print the result as JSON' })
+      .example('$0 evaluate --model vgg16 --seeds 3', 'rank every built variant')
+      .example('$0 evaluate --quick seed-split seed-random-v3', 'the README demo'),
+  handler: async (a: ArgumentsCamelCase<Args>) => {
+    const settings = settingsFromArgs(a); // bad flags fail before the backend starts
+    const err = (line: string) => process.stderr.write(`${line}\n`);
+    const backend = await startBackend(a.backend, err);
+    err(`backend: ${backend.description}`);
+
+    const ac = new AbortController();
+    let stops = 0;
+    const onSignal = () => {
+      stops++;
+      if (stops === 1) {
+        err('\nstopping after the current batch (finished epochs are kept; Ctrl-C again to quit at once)');
+        ac.abort();
+      } else process.exit(130);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const result = await evaluate({
+        variants: a.variants,
+        variantsRoot: a.variantsRoot,
+        runDir: a.run,
+        resume: a.resume,
+        settings,
+        backend: backend.description,
+        progress: createProgress(),
+        log: err,
+        signal: ac.signal,
+      });
+      if (a.json) {
+        const { table: _t, ...json } = result;
+        process.stdout.write(`${JSON.stringify(json, null, 1)}\n`);
+      } else {
+        process.stdout.write(`\n${result.table}\n\nrun folder: ${result.runDir}\n`);
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};
