@@ -90,7 +90,7 @@ test('copy seeds and names are stable and distinct', async () => {
 test('recipe errors name the file and the field', async () => {
   const base = parse(await readFile(join(SHIPPED_RECIPES_DIR, 'random.yaml'), 'utf8'));
   const bad = (patch: object) => () => parseRecipe({ ...base, ...patch }, 'recipes/x.yaml');
-  assert.throws(bad({ oversample: { maxFactor: 0 } }), /^Error: recipes\/x.yaml: oversample.maxFactor: .*at least 1/);
+  assert.throws(bad({ oversample: { maxFactor: 0 } }), /^AugmentError: recipes\/x.yaml: oversample.maxFactor: .*at least 1/);
   assert.throws(bad({ oversample: { maxFactor: -3 } }), /recipes\/x.yaml: oversample.maxFactor/);
   assert.throws(bad({ undersample: { largest: 2, keep: 1.5 } }), /recipes\/x.yaml: undersample.keep/);
   assert.throws(bad({ colour: 'red' }), /recipes\/x.yaml: .*unknown field "colour"/);

@@ -5,7 +5,7 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import { AugmentError } from '../errors.ts';
 import { rngFor, createRng } from '../rng.ts';
 import { loadRecipe, type Recipe } from '../recipe/load.ts';
@@ -57,7 +57,7 @@ export async function previewRecipe(recipeRef: string | Recipe, opts: PreviewOpt
   const header = 28;
   const W = columns * tile + (columns + 1) * 6;
   const H = header + cells.length * (tile + label + 6) + 6;
-  const composites: sharp.OverlayOptions[] = [
+  const composites: OverlayOptions[] = [
     { input: Buffer.from(svgText(W, header, `${recipe.name}: originals (left) and the copies a build makes from them`, 14, 'start')), left: 6, top: 4 },
   ];
   for (let r = 0; r < cells.length; r++) {
