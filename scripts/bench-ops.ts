@@ -1,0 +1,124 @@
+/**
+ * Ops micro-benchmark: ms per call of every op, the seed's six-op chain (fused and one op at
+ * a time), PNG encode and decode, at 64 and 224 px, on a rendered @tabler/icons icon.
+ * Warm-up first, then timed batches; one flat row per case. Times are CPU time of this
+ * process (process.cpuUsage, all threads), which a busy shared machine disturbs less than wall time.
+ *
+ * usage: node --import tsx scripts/bench-ops.ts [--sizes 64,224] [--ms 400]
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+import { decodeImageBuffer } from '../src/image/decode.ts';
+import { encodeImage } from '../src/image/encode.ts';
+import type { RawImage } from '../src/image/raw.ts';
+import { applyOps, sampleOps, validateOpsSpec } from '../src/ops/compose.ts';
+import { getOp } from '../src/ops/registry.ts';
+import type { AppliedOp } from '../src/ops/types.ts';
+import { createRng } from '../src/rng.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const sizes = opt('sizes', '64,224').split(',').map(Number);
+const budgetMs = Number(opt('ms', '400'));
+const ctx = { fill: [0, 0, 0] as const };
+
+/** The seed's random chain (NOTES.md), with a useful colour jitter in place of the no-op. */
+export const SEED_CHAIN = [
+  { op: 'colorJitter' },
+  { op: 'gaussianBlur', kernel: [5, 9] },
+  { op: 'perspective', p: 0.5 },
+  { op: 'rotate', degrees: [0, 180] },
+  { op: 'affine', degrees: [0, 180] },
+  { op: 'invert', p: 0.5 },
+];
+
+const CASES: Array<[label: string, spec: unknown]> = [
+  ['rotate 37° nearest', { op: 'rotate', angle: 37 }],
+  ['rotate 37° bilinear', { op: 'rotate', angle: 37, interpolation: 'bilinear' }],
+  ['rotate 90°', { op: 'rotate', angle: 90 }],
+  ['affine rot+translate+scale+shear', { op: 'affine', degrees: [0, 180], translate: [0.1, 0.1], scale: [0.8, 1.2], shear: 10 }],
+  ['perspective 0.5', { op: 'perspective', distortion: 0.5 }],
+  ['hflip', { op: 'hflip' }],
+  ['vflip', { op: 'vflip' }],
+  ['invert', { op: 'invert' }],
+  ['colorJitter default (no-op)', { op: 'colorJitter' }],
+  ['colorJitter b/c/s 0.2', { op: 'colorJitter', brightness: 0.2, contrast: 0.2, saturation: 0.2 }],
+  ['colorJitter b/c/s 0.2 hue 0.1', { op: 'colorJitter', brightness: 0.2, contrast: 0.2, saturation: 0.2, hue: 0.1 }],
+  ['gaussianBlur 5x9', { op: 'gaussianBlur', kernel: [5, 9] }],
+  ['resize to half, bilinear', { op: 'resize', size: 0 }],
+  ['resize to half, area', { op: 'resize', size: 0, interpolation: 'area' }],
+  ['crop 0.8 + resize back', { op: 'crop', fraction: 0.8, resize: true }],
+  ['seed chain (6 ops, fused)', SEED_CHAIN],
+];
+
+/** CPU milliseconds of this process (all threads, so sharp's too): steadier than wall time on a shared machine. */
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+
+function time(fn: (i: number) => unknown): number {
+  for (let i = 0; i < 30; i++) fn(i); // warm-up
+  let calls = 0;
+  const t0 = cpuMs();
+  let t = t0;
+  while (t - t0 < budgetMs) {
+    for (let k = 0; k < 10; k++) fn(calls++);
+    t = cpuMs();
+  }
+  return (t - t0) / calls;
+}
+
+async function timeAsync(fn: (i: number) => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 10; i++) await fn(i);
+  let calls = 0;
+  const t0 = cpuMs();
+  let t = t0;
+  while (t - t0 < budgetMs) {
+    await fn(calls++);
+    t = cpuMs();
+  }
+  return (t - t0) / calls;
+}
+
+function row(size: number, label: string, ms: number): void {
+  console.log(`| ${size} | ${label} | ${ms.toFixed(4)} | ${Math.round(1000 / ms)} |`);
+}
+
+async function iconPng(size: number): Promise<Buffer> {
+  const pkg = dirname(createRequire(import.meta.url).resolve('@tabler/icons/package.json'));
+  const svg = readFileSync(join(pkg, 'icons/outline/photo.svg'));
+  return sharp(svg, { density: (72 * size) / 24 }).resize(size, size).png().toBuffer();
+}
+
+console.log(`node ${process.version}, ${process.platform}/${process.arch}; CPU ms per call after warm-up (budget ${budgetMs} CPU ms per case)`);
+console.log('| px | case | CPU ms/call | calls per CPU-s |');
+console.log('|---|---|---|---|');
+for (const size of sizes) {
+  const png = await iconPng(size);
+  const img: RawImage = await decodeImageBuffer(png, 'icon');
+  const dims = { width: img.width, height: img.height };
+  for (const [label, raw] of CASES) {
+    const specValue = (raw as any).op === 'resize' ? { ...(raw as object), size: size >> 1 } : raw;
+    const spec = validateOpsSpec(specValue, label);
+    // 64 different draws, so random ops are timed over their whole range.
+    const draws: AppliedOp[][] = Array.from({ length: 64 }, (_, i) => sampleOps(spec, createRng(`bench-${i}`), dims, 1));
+    row(size, label, time((i) => applyOps(img, draws[i & 63], ctx)));
+    if (label.startsWith('seed chain')) {
+      row(size, 'seed chain (6 ops, one at a time)', time((i) => draws[i & 63].reduce((im, a) => getOp(a.op).apply(im, a.params, ctx), img)));
+      row(size, 'seed chain: sampleOps only', time((i) => sampleOps(spec, createRng(`s-${i & 1023}`), dims, 1)));
+      const outs = draws.map((d) => applyOps(img, d, ctx));
+      for (const level of [1, 3, 6]) row(size, `encode PNG (JS, zlib level ${level}) of a chain output`, time((i) => encodeImage(outs[i & 63], 'png', { compressionLevel: level })));
+      row(size, 'encode PNG (sharp defaults) of a chain output', await timeAsync((i) => sharp(outs[i & 63].data, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer()));
+      row(size, 'seed chain + encode PNG (JS, default level)', time((i) => encodeImage(applyOps(img, draws[i & 63], ctx))));
+    }
+  }
+  row(size, 'decode PNG icon (JS fast path)', await timeAsync(() => decodeImageBuffer(png, 'icon')));
+  row(size, 'decode PNG icon (sharp, as for non-plain files)', await timeAsync(() =>
+    sharp(png).rotate().flatten({ background: '#ffffff' }).toColourspace('srgb').removeAlpha().raw().toBuffer()));
+}

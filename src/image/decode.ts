@@ -1,0 +1,162 @@
+/**
+ * Reading source images: decode once to 8-bit sRGB RGB (`RawImage`), or read the header only.
+ *
+ * Plain 8-bit PNGs (the common case, and every sample icon) are decoded in JS
+ * (`./png.ts`); everything else goes through sharp with EXIF orientation applied, alpha
+ * flattened onto `background`, and grey / 16-bit / CMYK / palette input normalised to
+ * 8-bit sRGB. Every failure is an `AugmentError('BAD_IMAGE', "<path>: <problem>")`.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import sharp, { type Metadata } from 'sharp';
+import { AugmentError } from '../errors.ts';
+import { decodePngFast, pngSize } from './png.ts';
+import { createRaw, type RawImage, type Rgb } from './raw.ts';
+
+/** sharp's own default: 0x3FFF * 0x3FFF pixels. */
+export const DEFAULT_PIXEL_LIMIT = 268_402_689;
+/** Icons are black on transparent: flatten onto white unless told otherwise. */
+export const DEFAULT_BACKGROUND: Rgb = [255, 255, 255];
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this (default 268,402,689, as sharp). */
+  limitInputPixels?: number;
+  /** Colour that transparent pixels are flattened onto (default white). */
+  background?: Rgb;
+}
+
+export interface ProbeResult {
+  width: number;
+  height: number;
+  /** sharp's format name: png, jpeg, webp, gif, tiff, heif (avif)... */
+  format: string;
+}
+
+/**
+ * Decode an image file to raw 8-bit RGB.
+ * @example const img = await decodeImage('data/tabler/arrows/arrow-up.png');
+ * @throws AugmentError BAD_IMAGE naming the file and the problem (empty, truncated, not an
+ *   image, over the pixel limit, unreadable).
+ */
+export async function decodeImage(path: string, opts: DecodeOptions = {}): Promise<RawImage> {
+  return decodeImageBuffer(await readSource(path), path, opts);
+}
+
+/** `decodeImage` for bytes already in memory; `name` only words the errors. */
+export async function decodeImageBuffer(buf: Buffer, name: string, opts: DecodeOptions = {}): Promise<RawImage> {
+  const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
+  const background = opts.background ?? DEFAULT_BACKGROUND;
+  checkBackground(background);
+  if (buf.length === 0) throw bad(name, 'empty file (0 bytes)');
+  const size = pngSize(buf);
+  if (size) {
+    checkLimit(name, size.width, size.height, limit);
+    const fast = decodePngFast(buf, background);
+    if (fast) return fast;
+  }
+  try {
+    const { data, info } = await sharp(buf, { limitInputPixels: limit, failOn: 'error' })
+      .rotate() // honour EXIF orientation
+      .flatten({ background: { r: background[0], g: background[1], b: background[2] } })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+    return createRaw(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.length));
+  } catch (e) {
+    throw await explain(name, buf, e, limit);
+  }
+}
+
+/**
+ * Read only the header: dimensions (after EXIF orientation) and format. Does not notice
+ * a truncated body; `decodeImage` does.
+ * @throws AugmentError BAD_IMAGE as `decodeImage`.
+ */
+export async function probeImage(path: string, opts: { limitInputPixels?: number } = {}): Promise<ProbeResult> {
+  const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
+  const info = await stat(path).catch((e) => {
+    throw bad(path, fsProblem(e), e);
+  });
+  if (!info.isFile()) throw bad(path, 'not a file');
+  if (info.size === 0) throw bad(path, 'empty file (0 bytes)');
+  let meta: Metadata;
+  try {
+    meta = await sharp(path, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw bad(path, sharpProblem(e), e);
+  }
+  if (!meta.width || !meta.height || !meta.format) throw bad(path, 'no image dimensions in the header');
+  checkLimit(path, meta.width, meta.height, limit);
+  const swap = (meta.orientation ?? 1) >= 5;
+  return {
+    width: swap ? meta.height : meta.width,
+    height: swap ? meta.width : meta.height,
+    format: meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : meta.format,
+  };
+}
+
+async function readSource(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw bad(path, fsProblem(e), e);
+  }
+}
+
+function checkLimit(name: string, width: number, height: number, limit: number): void {
+  if (limit > 0 && width * height > limit) {
+    throw bad(name, `image is ${width} x ${height} = ${fmt(width * height)} pixels, over the limit of ${fmt(limit)} (limitInputPixels)`);
+  }
+}
+
+function checkBackground(bg: Rgb): void {
+  if (!Array.isArray(bg) || bg.length !== 3 || bg.some((c) => !Number.isInteger(c) || c < 0 || c > 255)) {
+    throw new AugmentError('BAD_ARGUMENT', `Expected [r, g, b] integers 0-255 for background but received ${JSON.stringify(bg)}`);
+  }
+}
+
+/** Turn a sharp failure into plain words, asking the header for dimensions when useful. */
+async function explain(name: string, buf: Buffer, e: unknown, limit: number): Promise<AugmentError> {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/pixel limit/i.test(msg)) {
+    const meta = await sharp(buf, { limitInputPixels: false }).metadata().catch(() => undefined);
+    if (meta?.width && meta.height) {
+      try {
+        checkLimit(name, meta.width, meta.height, limit);
+      } catch (limitError) {
+        return limitError as AugmentError;
+      }
+    }
+  }
+  return bad(name, sharpProblem(e), e);
+}
+
+function sharpProblem(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/unsupported image format/i.test(msg)) return 'not an image, or a format sharp cannot read';
+  if (/empty/i.test(msg)) return 'empty file (0 bytes)';
+  if (/pixel limit/i.test(msg)) return 'image is over the pixel limit (limitInputPixels)';
+  if (/premature end|truncat|read error|unexpected end|not enough data|incomplete|short read/i.test(msg)) {
+    return `truncated or corrupt image data (${msg})`;
+  }
+  return `cannot decode image (${msg})`;
+}
+
+function fsProblem(e: any): string {
+  switch (e?.code) {
+    case 'ENOENT': return 'file not found';
+    case 'EISDIR': return 'not a file (a directory)';
+    case 'EACCES':
+    case 'EPERM': return 'permission denied';
+    default: return `cannot read file (${e?.message ?? e})`;
+  }
+}
+
+function bad(name: string, problem: string, cause?: unknown): AugmentError {
+  return new AugmentError('BAD_IMAGE', `${name}: ${problem}`, cause === undefined ? undefined : { cause });
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}

@@ -1,0 +1,248 @@
+/**
+ * PNG in plain JS over node:zlib: the fast path of the codec.
+ *
+ * For a 64 px image sharp spends ~1 ms per call on overhead alone, while deflating the
+ * 12 KB of pixels takes ~0.1 ms. So augment writes its PNGs itself (8-bit RGB, "Up" row
+ * filter, zlib), and reads the plain PNGs that make up most datasets itself too: 8-bit,
+ * non-interlaced, no colour profile, no EXIF. Anything else (16-bit, interlaced, iCCP,
+ * gAMA, eXIf, a bad CRC...) makes `decodePngFast` answer `undefined` so the caller falls
+ * back to sharp, which also words the errors. Both paths give the same bytes (tested).
+ */
+import * as zlib from 'node:zlib';
+import { createRaw, type RawImage, type Rgb } from './raw.ts';
+
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/** CRC-32 as PNG uses it: node's native one where it exists (Node >= 20.15). */
+const crc32: (buf: Uint8Array) => number =
+  typeof (zlib as any).crc32 === 'function'
+    ? (buf) => (zlib as any).crc32(buf) >>> 0
+    : (buf) => {
+        let c = -1;
+        for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+        return (c ^ -1) >>> 0;
+      };
+
+/** Default zlib level for PNG output: levels 1-3 use zlib's fast matcher (see docs/BENCHMARKS.md). */
+export const DEFAULT_PNG_LEVEL = 3;
+
+let scratch = new Uint8Array(0);
+function scratchOf(n: number): Uint8Array {
+  if (scratch.length < n) scratch = new Uint8Array(Math.max(n, scratch.length * 2));
+  return scratch;
+}
+
+/**
+ * Encode 8-bit RGB to PNG. Every row uses the "Up" filter (difference to the row above):
+ * as cheap as no filter, and deflate then finds the long runs that flat icons are made of.
+ * Deterministic: same pixels and level give the same bytes.
+ */
+export function encodePng(img: RawImage, level: number = DEFAULT_PNG_LEVEL): Buffer {
+  const { width: w, height: h, data } = img;
+  const stride = w * 3;
+  const n = h * (stride + 1);
+  const raw = scratchOf(n);
+  for (let y = 0, o = 0, r = 0; y < h; y++, r += stride) {
+    raw[o++] = y === 0 ? 0 : 2;
+    if (y === 0) {
+      raw.set(data.subarray(0, stride), o);
+      o += stride;
+    } else {
+      const p = r - stride;
+      for (let i = 0; i < stride; i++) raw[o++] = data[r + i] - data[p + i];
+    }
+  }
+  const idat = zlib.deflateSync(raw.subarray(0, n), { level });
+  const out = Buffer.allocUnsafe(8 + 25 + 12 + idat.length + 12);
+  SIGNATURE.copy(out, 0);
+  let at = 8;
+  at = writeChunkHeader(out, at, 13, 'IHDR');
+  out.writeUInt32BE(w, at);
+  out.writeUInt32BE(h, at + 4);
+  out[at + 8] = 8; // bit depth
+  out[at + 9] = 2; // colour type: RGB
+  out[at + 10] = 0; // deflate
+  out[at + 11] = 0; // adaptive filtering (per-row filter byte)
+  out[at + 12] = 0; // no interlace
+  at = finishChunk(out, at - 4, 13);
+  at = writeChunkHeader(out, at, idat.length, 'IDAT');
+  idat.copy(out, at);
+  at = finishChunk(out, at - 4, idat.length);
+  at = writeChunkHeader(out, at, 0, 'IEND');
+  finishChunk(out, at - 4, 0);
+  return out;
+}
+
+function writeChunkHeader(out: Buffer, at: number, length: number, type: string): number {
+  out.writeUInt32BE(length, at);
+  out.write(type, at + 4, 'latin1');
+  return at + 8;
+}
+
+/** Write the CRC of the chunk whose type starts at `typeAt`; returns the offset after it. */
+function finishChunk(out: Buffer, typeAt: number, length: number): number {
+  const end = typeAt + 4 + length;
+  out.writeUInt32BE(crc32(out.subarray(typeAt, end)), end);
+  return end + 4;
+}
+
+/** Width and height from a PNG header, or undefined when `buf` does not start like a PNG. */
+export function pngSize(buf: Uint8Array): { width: number; height: number } | undefined {
+  if (buf.length < 24 || !startsWithSignature(buf)) return undefined;
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (v.getUint32(12) !== 0x49484452) return undefined; // IHDR
+  return { width: v.getUint32(16), height: v.getUint32(20) };
+}
+
+function startsWithSignature(buf: Uint8Array): boolean {
+  for (let i = 0; i < 8; i++) if (buf[i] !== SIGNATURE[i]) return false;
+  return true;
+}
+
+// Ancillary chunks that change how pixels must be read: leave those files to sharp.
+const NEEDS_SHARP = new Set(['iCCP', 'gAMA', 'cHRM', 'eXIf', 'sBIT']);
+
+/**
+ * Decode a plain 8-bit PNG to RGB, flattening any alpha (alpha channel or tRNS) onto
+ * `background` exactly as sharp/libvips does: `floor((v * a + bg * (255 - a)) / 255)`.
+ * Returns undefined for anything it does not handle; never throws on bad data.
+ */
+export function decodePngFast(buf: Uint8Array, background: Rgb): RawImage | undefined {
+  try {
+    return decode(buf, background);
+  } catch {
+    return undefined;
+  }
+}
+
+function decode(buf: Uint8Array, background: Rgb): RawImage | undefined {
+  if (buf.length < 57 || !startsWithSignature(buf)) return undefined;
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let at = 8;
+  let w = 0, h = 0, colourType = -1;
+  let palette: Uint8Array | undefined;
+  let trns: Uint8Array | undefined;
+  const idat: Uint8Array[] = [];
+  let ended = false;
+  while (at + 12 <= buf.length) {
+    const len = v.getUint32(at);
+    const typeAt = at + 4;
+    const dataAt = at + 8;
+    const end = dataAt + len;
+    if (end + 4 > buf.length) return undefined; // truncated
+    const type = String.fromCharCode(buf[typeAt], buf[typeAt + 1], buf[typeAt + 2], buf[typeAt + 3]);
+    if (crc32(buf.subarray(typeAt, end)) !== v.getUint32(end)) return undefined;
+    const body = buf.subarray(dataAt, end);
+    if (type === 'IHDR') {
+      if (len !== 13) return undefined;
+      w = v.getUint32(dataAt);
+      h = v.getUint32(dataAt + 4);
+      const depth = body[8];
+      colourType = body[9];
+      if (depth !== 8 || body[10] !== 0 || body[11] !== 0 || body[12] !== 0) return undefined;
+      if (![0, 2, 3, 4, 6].includes(colourType) || w === 0 || h === 0) return undefined;
+    } else if (type === 'PLTE') palette = body;
+    else if (type === 'tRNS') trns = body;
+    else if (type === 'IDAT') idat.push(body);
+    else if (type === 'IEND') {
+      ended = true;
+      break;
+    } else if (NEEDS_SHARP.has(type) || (buf[typeAt] & 0x20) === 0) return undefined; // unknown critical chunk
+    at = end + 4;
+  }
+  if (!ended || w === 0 || idat.length === 0) return undefined;
+  if (colourType === 3 && !palette) return undefined;
+  if (trns && colourType !== 3) return undefined; // colour-key transparency: rare, left to sharp
+  const bpp = [1, 0, 3, 1, 2, 0, 4][colourType];
+  const stride = w * bpp;
+  const expected = h * (stride + 1);
+  const z = idat.length === 1 ? idat[0] : Buffer.concat(idat);
+  const raw = zlib.inflateSync(z, { maxOutputLength: expected + 1 } as zlib.ZlibOptions);
+  if (raw.length !== expected) return undefined;
+  if (!unfilter(raw, w, h, bpp)) return undefined;
+  return toRgb(raw, w, h, bpp, colourType, palette, trns, background);
+}
+
+/** In-place PNG unfiltering; rows stay at their filtered offsets (1 + y * (stride + 1)). */
+function unfilter(raw: Uint8Array, w: number, h: number, bpp: number): boolean {
+  const stride = w * bpp;
+  for (let y = 0; y < h; y++) {
+    const o = y * (stride + 1) + 1;
+    const p = o - stride - 1; // previous row's first byte (invalid when y === 0)
+    const f = raw[o - 1];
+    if (f === 0) continue;
+    if (f === 1) {
+      for (let i = bpp; i < stride; i++) raw[o + i] += raw[o + i - bpp];
+    } else if (f === 2) {
+      if (y > 0) for (let i = 0; i < stride; i++) raw[o + i] += raw[p + i];
+    } else if (f === 3) {
+      for (let i = 0; i < stride; i++) {
+        const a = i >= bpp ? raw[o + i - bpp] : 0;
+        const b = y > 0 ? raw[p + i] : 0;
+        raw[o + i] += (a + b) >> 1;
+      }
+    } else if (f === 4) {
+      for (let i = 0; i < stride; i++) {
+        const a = i >= bpp ? raw[o + i - bpp] : 0;
+        const b = y > 0 ? raw[p + i] : 0;
+        const c = i >= bpp && y > 0 ? raw[p + i - bpp] : 0;
+        const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+        raw[o + i] += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+    } else return false;
+  }
+  return true;
+}
+
+function toRgb(
+  raw: Uint8Array, w: number, h: number, bpp: number, colourType: number,
+  palette: Uint8Array | undefined, trns: Uint8Array | undefined, bg: Rgb,
+): RawImage {
+  const out = new Uint8Array(w * h * 3);
+  const [br, bgc, bb] = bg;
+  const stride = w * bpp;
+  let q = 0;
+  for (let y = 0; y < h; y++) {
+    let i = y * (stride + 1) + 1;
+    if (colourType === 2) {
+      out.set(raw.subarray(i, i + stride), q);
+      q += stride;
+      continue;
+    }
+    for (let x = 0; x < w; x++, i += bpp, q += 3) {
+      let r: number, g: number, b: number, a = 255;
+      if (colourType === 6) {
+        r = raw[i]; g = raw[i + 1]; b = raw[i + 2]; a = raw[i + 3];
+      } else if (colourType === 3) {
+        const k = raw[i];
+        if (k * 3 + 2 >= palette!.length) throw new Error('palette index out of range');
+        r = palette![k * 3]; g = palette![k * 3 + 1]; b = palette![k * 3 + 2];
+        if (trns && k < trns.length) a = trns[k];
+      } else if (colourType === 0) {
+        r = g = b = raw[i];
+      } else {
+        r = g = b = raw[i];
+        a = raw[i + 1];
+      }
+      if (a === 255) {
+        out[q] = r; out[q + 1] = g; out[q + 2] = b;
+      } else {
+        const na = 255 - a;
+        out[q] = ((r * a + br * na) / 255) | 0;
+        out[q + 1] = ((g * a + bgc * na) / 255) | 0;
+        out[q + 2] = ((b * a + bb * na) / 255) | 0;
+      }
+    }
+  }
+  return createRaw(w, h, out);
+}
