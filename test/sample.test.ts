@@ -32,6 +32,8 @@ describe('TABLER_GROUP_PATTERN', () => {
   it('is a plain regex string whose first capture group is the key', () => {
     const m = new RegExp(TABLER_GROUP_PATTERN).exec('device-tv-off-filled');
     assert.equal(m?.[1], 'device-tv');
+    // the split compiles recipe patterns with the unicode flag
+    assert.equal(new RegExp(TABLER_GROUP_PATTERN, 'u').exec('bell-off')?.[1], 'bell');
   });
 });
 
