@@ -13,7 +13,7 @@ import fg from 'fast-glob';
 import { AugmentError } from '../errors.ts';
 import { deriveSeed } from '../rng.ts';
 import { loadRecipe, type Recipe } from '../recipe/load.ts';
-import { DEFAULT_PIXEL_LIMIT, isInside, scanSource, sourceKey, type ScanResult, type UnreadableFile } from '../dataset/scan.ts';
+import { DEFAULT_PIXEL_LIMIT, isInside, scanCacheFile, scanSource, type ScanResult, type UnreadableFile } from '../dataset/scan.ts';
 import { resolveSplit } from '../dataset/split.ts';
 import { planBuild, type Plan, type SourceJob } from './plan.ts';
 import { MANIFEST_NAME, ManifestJournal, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
@@ -85,7 +85,7 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
   const scan = await scanSource(sourceRoot, {
     pixelLimit,
     concurrency,
-    cacheFile: join(variantsRoot, '.cache', `scan-${basename(sourceRoot)}-${sourceKey(sourceRoot)}.json`),
+    cacheFile: scanCacheFile(variantsRoot, sourceRoot),
     onProgress: (done, total) => opts.onProgress?.({ phase: 'scan', done, total }),
   });
   if (scan.unreadable.length && opts.strict) {

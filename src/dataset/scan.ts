@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { readdir, readFile, rename, stat, writeFile, mkdir } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
@@ -150,6 +150,11 @@ async function writeCache(file: string, cache: Cache): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(cache));
   await rename(tmp, file);
+}
+
+/** Where builds and previews keep the decode-check cache of a source, under a variants folder. */
+export function scanCacheFile(variantsRoot: string, sourceRoot: string): string {
+  return join(variantsRoot, '.cache', `scan-${basename(sourceRoot)}-${sourceKey(sourceRoot)}.json`);
 }
 
 /** A stable name for a source root, used to key caches and split files. */

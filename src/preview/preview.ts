@@ -9,7 +9,8 @@ import sharp, { type OverlayOptions } from 'sharp';
 import { AugmentError } from '../errors.ts';
 import { rngFor, createRng } from '../rng.ts';
 import { loadRecipe, type Recipe } from '../recipe/load.ts';
-import { scanSource } from '../dataset/scan.ts';
+import { scanCacheFile, scanSource } from '../dataset/scan.ts';
+import { defaultVariantDir } from '../build/build.ts';
 import { splitFiles } from '../dataset/split.ts';
 import { planBuild, type SourceJob } from '../build/plan.ts';
 import { decodeImage } from '../image/decode.ts';
@@ -40,7 +41,7 @@ export async function previewRecipe(recipeRef: string | Recipe, opts: PreviewOpt
   const cwd = opts.cwd ?? process.cwd();
   const recipe = typeof recipeRef === 'string' ? await loadRecipe(recipeRef, cwd) : recipeRef;
   const sourceRoot = resolve(cwd, opts.source ?? recipe.source);
-  const scan = await scanSource(sourceRoot);
+  const scan = await scanSource(sourceRoot, { cacheFile: scanCacheFile(defaultVariantDir('', cwd), sourceRoot) });
   if (opts.class && !scan.classes.includes(opts.class))
     throw new AugmentError('BAD_ARGUMENT', `--class ${opts.class}: no such class in ${sourceRoot} (classes: ${scan.classes.join(', ')})`);
   const plan = planBuild(recipe, splitFiles(scan.files, recipe.split));
