@@ -109,11 +109,10 @@ async function startBackend(force: string | undefined, log: (line: string) => vo
   };
   if (mod) return mod.initBackend({ force, log });
   if (force !== undefined && force !== 'wasm') throw new AugmentError('BACKEND', `--backend ${force} is not available in this build`);
-  const { tf } = await import('../train/tf.ts');
-  await import('@tensorflow/tfjs-backend-wasm');
-  await tf.setBackend('wasm');
-  await tf.ready();
-  return { description: 'wasm (stock tfjs-backend-wasm, 1 thread)' };
+  const { initWasm } = await import('../train/backend/wasm.ts');
+  const info = await initWasm();
+  if (!info) throw new AugmentError('BACKEND', 'the wasm backend could not start');
+  return info;
 }
 
 export const command: CommandModule<object, Args> = {

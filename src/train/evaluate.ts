@@ -39,6 +39,7 @@ import {
 } from './data.ts';
 import { DEFAULT_TRAIN_SETTINGS, fit, type FitResult, type TrainSettings } from './fit.ts';
 import { createLoss } from './losses.ts';
+import { createModel as registryCreateModel, listModels } from './models/index.ts';
 import { meanOf, sdOf, welchTTest } from './metrics.ts';
 import { OPTIMIZERS } from './optimizers.ts';
 import { silentProgress, type ProgressFactory } from './progress.ts';
@@ -96,7 +97,7 @@ export interface EvaluateOptions {
   resume?: boolean;
   /** Settings given explicitly; the rest take defaults (or, when resuming, the stored ones). */
   settings?: Partial<EvaluateSettings>;
-  /** Model factory; default the model registry (src/train/models/registry.ts). */
+  /** Model factory; default the model registry (src/train/models/). */
   createModel?: ModelFactory;
   /** Model names the factory knows (checked before anything is written). */
   modelNames?: string[];
@@ -269,15 +270,6 @@ export function rankVariants(inputs: RankInput[]): Array<{ variant: string; mean
 
 // ---------------------------------------------------------------------------------------
 
-async function defaultModels(): Promise<{ createModel: ModelFactory; listModels: () => string[] }> {
-  const registry = './models/registry.ts'; // the compute helper's registry
-  try {
-    return (await import(registry)) as { createModel: ModelFactory; listModels: () => string[] };
-  } catch (e) {
-    throw new AugmentError('BACKEND', `the model registry (src/train/models/registry.ts) could not be loaded: ${(e as Error).message.split('\n')[0]}`);
-  }
-}
-
 export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult> {
   const log = o.log ?? (() => undefined);
   const variantsRoot = o.variantsRoot ?? DEFAULT_VARIANTS_ROOT;
@@ -311,9 +303,8 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
   let createModel = o.createModel;
   let modelNames = o.modelNames;
   if (!createModel) {
-    const reg = await defaultModels();
-    createModel = reg.createModel;
-    modelNames = reg.listModels();
+    createModel = registryCreateModel;
+    modelNames = listModels();
   }
   if (modelNames && !modelNames.includes(settings.model)) {
     throw invalidParameter('--model', `one of ${modelNames.join(', ')}`, settings.model);
