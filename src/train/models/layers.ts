@@ -6,6 +6,7 @@
  * each call from (seed, call count): a fresh mask per step, the same sequence in every run.
  */
 import { tf } from '../tf.ts';
+import { BN_TRAIN } from '../kernels/wasm/batch_norm.ts';
 
 export interface SeededDropoutArgs {
   rate: number;
@@ -43,3 +44,92 @@ export class SeededDropout extends tf.layers.Layer {
 }
 
 tf.serialization.registerClass(SeededDropout);
+
+/**
+ * Batch normalisation over the last axis, PyTorch semantics (biased variance to normalise,
+ * unbiased variance into the running estimate, `momentum` = weight of the new batch, 0.1 by
+ * default), optionally followed by a ReLU. Weights are named as tfjs-layers' BatchNormalization
+ * (gamma, beta, moving_mean, moving_variance).
+ *
+ * In training, where the backend has the fused `AugmentBatchNormTrain` kernel (wasm), the whole
+ * layer is that one kernel and its gradient one more; elsewhere (webgpu, tfjs-node, cpu) it is
+ * tf.moments + tf.batchNorm.
+ */
+export interface FusedBatchNormArgs {
+  name?: string;
+  epsilon?: number;
+  momentum?: number;
+  relu?: boolean;
+}
+
+export class FusedBatchNorm extends tf.layers.Layer {
+  static className = 'AugmentFusedBatchNorm';
+  readonly epsilon: number;
+  readonly momentum: number;
+  readonly relu: boolean;
+  private gamma!: tf.LayerVariable;
+  private beta!: tf.LayerVariable;
+  private movingMean!: tf.LayerVariable;
+  private movingVariance!: tf.LayerVariable;
+
+  constructor(args: FusedBatchNormArgs = {}) {
+    super({ name: args.name });
+    this.epsilon = args.epsilon ?? 1e-5;
+    this.momentum = args.momentum ?? 0.1;
+    this.relu = args.relu ?? false;
+    this.supportsMasking = true;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const c = shape[shape.length - 1];
+    if (c == null) throw new Error(`${this.name}: the channel axis must be known`);
+    this.gamma = this.addWeight('gamma', [c], 'float32', tf.initializers.ones(), undefined, true);
+    this.beta = this.addWeight('beta', [c], 'float32', tf.initializers.zeros(), undefined, true);
+    this.movingMean = this.addWeight('moving_mean', [c], 'float32', tf.initializers.zeros(), undefined, false);
+    this.movingVariance = this.addWeight('moving_variance', [c], 'float32', tf.initializers.ones(), undefined, false);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const gamma = this.gamma.read();
+    const beta = this.beta.read();
+    const mm = this.movingMean.read();
+    const mv = this.movingVariance.read();
+    if (!kwargs.training) {
+      const y = tf.batchNorm(x, mm, mv, beta, gamma, this.epsilon);
+      return this.relu ? tf.relu(y) : y;
+    }
+    if (tf.getKernel(BN_TRAIN, tf.getBackend())) {
+      const [y, , , newMean, newVar] = tf.engine().runKernel(
+        BN_TRAIN,
+        { x, gamma, beta, movingMean: mm, movingVar: mv },
+        { epsilon: this.epsilon, momentum: this.momentum, relu: this.relu },
+      ) as tf.Tensor[];
+      this.movingMean.write(newMean);
+      this.movingVariance.write(newVar);
+      return y;
+    }
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const { mean, variance } = tf.moments(x, axes);
+    const m = x.size / x.shape[x.shape.length - 1];
+    tf.tidy(() => {
+      const unbiased = m > 1 ? tf.mul(variance, m / (m - 1)) : variance;
+      this.movingMean.write(tf.add(tf.mul(mm, 1 - this.momentum), tf.mul(mean, this.momentum)));
+      this.movingVariance.write(tf.add(tf.mul(mv, 1 - this.momentum), tf.mul(unbiased, this.momentum)));
+    });
+    const y = tf.batchNorm(x, mean, variance, beta, gamma, this.epsilon);
+    return this.relu ? tf.relu(y) : y;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), epsilon: this.epsilon, momentum: this.momentum, relu: this.relu };
+  }
+}
+
+tf.serialization.registerClass(FusedBatchNorm);

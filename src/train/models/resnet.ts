@@ -4,14 +4,15 @@
  * four stages of BasicBlock or Bottleneck (expansion 4, stride on the 3x3 as in torchvision),
  * a 1x1 conv + BN shortcut where the shape changes, global average pool, FC classes.
  * Convs are initialised as torchvision does (kaiming normal, fan_out), BN with gamma 1 beta 0,
- * the FC with PyTorch's Linear default. BatchNorm: epsilon 1e-5, momentum 0.1 (PyTorch's; tfjs
- * counts momentum the other way, 0.9).
+ * the FC with PyTorch's Linear default. BatchNorm (`FusedBatchNorm`, PyTorch semantics: epsilon
+ * 1e-5, momentum 0.1) has the ReLU that follows it fused in where there is one.
  *
  * Padding: tfjs 'same' pads stride-2 layers at the bottom/right only where PyTorch pads both
  * sides by k//2; output shapes, parameters and cost are identical, the sampling grid is shifted
  * by one pixel.
  */
 import { tf } from '../tf.ts';
+import { FusedBatchNorm } from './layers.ts';
 import { scaleChannels, SeededInit, type ModelOptions } from './registry.ts';
 
 export interface BlockSpec {
@@ -36,7 +37,12 @@ export class Builder {
   }
 
   bn(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
-    return tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, name }).apply(x) as tf.SymbolicTensor;
+    return new FusedBatchNorm({ epsilon: 1e-5, momentum: 0.1, name }).apply(x) as tf.SymbolicTensor;
+  }
+
+  /** BN followed by ReLU, one layer (one fused kernel on wasm). */
+  bnRelu(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
+    return new FusedBatchNorm({ epsilon: 1e-5, momentum: 0.1, relu: true, name }).apply(x) as tf.SymbolicTensor;
   }
 
   relu(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
@@ -57,7 +63,7 @@ export class Builder {
 export const BasicBlock: BlockSpec = {
   expansion: 1,
   build(b, x, inChannels, planes, stride, p) {
-    let y = b.relu(b.bn(b.conv(x, planes, 3, stride, `${p}_conv1`), `${p}_bn1`), `${p}_relu1`);
+    let y = b.bnRelu(b.conv(x, planes, 3, stride, `${p}_conv1`), `${p}_bn1`);
     y = b.bn(b.conv(y, planes, 3, 1, `${p}_conv2`), `${p}_bn2`);
     return b.relu(b.add(y, b.shortcut(x, inChannels, planes, stride, p), `${p}_add`), `${p}_relu2`);
   },
@@ -67,8 +73,8 @@ export const Bottleneck: BlockSpec = {
   expansion: 4,
   build(b, x, inChannels, planes, stride, p) {
     const out = planes * 4;
-    let y = b.relu(b.bn(b.conv(x, planes, 1, 1, `${p}_conv1`), `${p}_bn1`), `${p}_relu1`);
-    y = b.relu(b.bn(b.conv(y, planes, 3, stride, `${p}_conv2`), `${p}_bn2`), `${p}_relu2`);
+    let y = b.bnRelu(b.conv(x, planes, 1, 1, `${p}_conv1`), `${p}_bn1`);
+    y = b.bnRelu(b.conv(y, planes, 3, stride, `${p}_conv2`), `${p}_bn2`);
     y = b.bn(b.conv(y, out, 1, 1, `${p}_conv3`), `${p}_bn3`);
     return b.relu(b.add(y, b.shortcut(x, inChannels, out, stride, p), `${p}_add`), `${p}_relu3`);
   },
@@ -79,7 +85,7 @@ export function buildResNet(name: string, spec: ResNetSpec, o: ModelOptions): tf
   const b = new Builder(init);
   const input = tf.input({ shape: [o.imageSize, o.imageSize, 3], name: 'input' });
   const stem = scaleChannels(64, o.width);
-  let x = b.relu(b.bn(b.conv(input, stem, 7, 2, 'conv1'), 'bn1'), 'relu');
+  let x = b.bnRelu(b.conv(input, stem, 7, 2, 'conv1'), 'bn1');
   x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'maxpool' }).apply(x) as tf.SymbolicTensor;
   let channels = stem;
   const stagePlanes = [64, 128, 256, 512];

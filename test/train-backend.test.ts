@@ -1,0 +1,72 @@
+/**
+ * Backend selection: the run-time pick (here: wasm, as tfjs-node is not installed and there is
+ * no hardware GPU adapter), forced choices, refusals, and the wasm set-up (SIMD, threads).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createRequire } from 'node:module';
+import { tf } from '../src/train/tf.ts';
+import { AugmentError } from '../src/errors.ts';
+import { BACKENDS, initBackend, parseBackend } from '../src/train/backend/select.ts';
+
+const require = createRequire(import.meta.url);
+const installed = (pkg: string) => {
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('unknown --backend is one line listing the valid names', () => {
+  assert.throws(
+    () => parseBackend('tpu'),
+    (e: unknown) => e instanceof AugmentError && e.code === 'BAD_ARGUMENT' && e.message.includes(BACKENDS.join(', ')) && !e.message.includes('\n'),
+  );
+  assert.equal(parseBackend(' WASM '), 'wasm');
+});
+
+test('the cpu backend is refused for training, saying why and how to get wasm', async () => {
+  await assert.rejects(
+    initBackend({ force: 'cpu' }),
+    (e: unknown) => e instanceof AugmentError && e.code === 'BACKEND' && /300x slower/.test(e.message) && /--backend wasm/.test(e.message),
+  );
+});
+
+test('a forced tfjs-node that is not installed fails with one line saying so', { skip: installed('@tensorflow/tfjs-node') }, async () => {
+  await assert.rejects(
+    initBackend({ force: 'node' }),
+    (e: unknown) => e instanceof AugmentError && e.code === 'BACKEND' && /tfjs-node is not installed/.test(e.message) && !e.message.includes('\n'),
+  );
+});
+
+test('forced wasm: SIMD, the thread count XNNPACK really uses, the custom kernels, one log line', async () => {
+  const lines: string[] = [];
+  const info = await initBackend({ force: 'wasm', log: (l) => lines.push(l) });
+  assert.equal(info.choice, 'wasm');
+  assert.equal(info.tfBackend, 'wasm');
+  assert.equal(tf.getBackend(), 'wasm');
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount(): number };
+  assert.equal(info.threads, wasm.getThreadsCount());
+  assert.ok(info.threads >= 1);
+  assert.match(info.description, /^wasm \(SIMD, \d+ threads?; custom kernels: Conv2DBackpropFilter, Conv2DBackpropInput/);
+  assert.deepEqual(lines, [`backend: ${info.description}`]);
+  // It computes: a conv's filter gradient runs on wasm (it throws with the stock kernels).
+  const x = tf.ones([1, 4, 4, 2]) as tf.Tensor4D;
+  const g = tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 1, 'same')))(tf.ones([3, 3, 2, 1]));
+  // Centre tap sees all 16 positions, corners 9 (3x3 window inside the 4x4 image).
+  const v = await g.data();
+  assert.equal(v[4 * 2], 16);
+  assert.equal(v[0], 9);
+});
+
+test('the automatic pick starts the first available backend of the pick order', async () => {
+  const info = await initBackend({});
+  assert.ok(BACKENDS.includes(info.choice));
+  if (!installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu')) {
+    // webgpu only with a hardware adapter; this project's CI machines have none.
+    assert.ok(info.choice === 'wasm' || info.choice === 'webgpu', info.description);
+  }
+  assert.equal(tf.getBackend(), info.tfBackend);
+});

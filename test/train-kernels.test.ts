@@ -1,0 +1,227 @@
+/**
+ * augment's wasm training kernels against the cpu backend's own kernels / ops, on small random
+ * tensors (several shapes: stride 1 and 2, padding same and valid, non-square, 1x1 and 7x7), and
+ * whole-model gradients on wasm against the same model on cpu.
+ * Tolerance: |wasm - cpu| <= 1e-4 + 1e-4 * |cpu| per element (float32 sums in different orders).
+ */
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { tf } from '../src/train/tf.ts';
+import { initBackend } from '../src/train/backend/select.ts';
+import { WASM_CUSTOM_KERNELS } from '../src/train/kernels/wasm/index.ts';
+import { BN_GRAD, BN_TRAIN } from '../src/train/kernels/wasm/batch_norm.ts';
+import { createModel, listModels } from '../src/train/models/index.ts';
+import { createRng } from '../src/rng.ts';
+
+before(async () => {
+  await initBackend({ force: 'wasm' });
+});
+
+const ATOL = 1e-4;
+const RTOL = 1e-4;
+
+function randomArray(n: number, seed: string): Float32Array {
+  const rng = createRng(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
+  return a;
+}
+
+function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]) - RTOL * Math.abs(want[i]);
+    if (!(err <= worst)) {
+      worst = err;
+      at = i;
+    }
+  }
+  assert.ok(worst <= ATOL, `${what}: element ${at} is ${got[at]}, cpu says ${want[at]}`);
+}
+
+/**
+ * Whole-network gradients go through dozens of float32 layers (and batch norms over few values),
+ * which amplify rounding differences: compare them normwise, ||wasm - cpu|| <= 2e-3 ||cpu|| + 1e-5.
+ */
+function assertNormClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < want.length; i++) {
+    d += (got[i] - want[i]) ** 2;
+    n += want[i] ** 2;
+  }
+  const rel = Math.sqrt(d) / (Math.sqrt(n) + 1e-12);
+  assert.ok(Math.sqrt(d) <= 2e-3 * Math.sqrt(n) + 1e-5, `${what}: relative difference ${rel.toExponential(2)}`);
+}
+
+/** Runs f on the given backend with fresh tensors made from plain arrays; returns plain arrays. */
+async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  const before = tf.getBackend();
+  await tf.setBackend(backend);
+  try {
+    const out = tf.tidy(f);
+    const list = Array.isArray(out) ? out : [out];
+    const arrays = await Promise.all(list.map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(list);
+    return arrays;
+  } finally {
+    await tf.setBackend(before);
+  }
+}
+
+test('the wasm backend is active and has every custom kernel registered', () => {
+  assert.equal(tf.getBackend(), 'wasm');
+  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', BN_TRAIN, BN_GRAD]) {
+    assert.ok(WASM_CUSTOM_KERNELS.includes(k), k);
+    assert.ok(tf.getKernel(k, 'wasm'), `${k} registered on wasm`);
+  }
+});
+
+type ConvCase = { x: [number, number, number, number]; f: [number, number, number, number]; s: number | [number, number]; pad: 'same' | 'valid' };
+const CONV_CASES: ConvCase[] = [
+  { x: [2, 7, 5, 3], f: [3, 3, 3, 4], s: 1, pad: 'same' },
+  { x: [2, 8, 8, 3], f: [3, 3, 3, 4], s: 2, pad: 'same' },
+  { x: [2, 9, 7, 3], f: [3, 3, 3, 5], s: 2, pad: 'same' },
+  { x: [2, 9, 6, 3], f: [3, 2, 3, 5], s: 2, pad: 'valid' },
+  { x: [1, 10, 11, 2], f: [4, 4, 2, 3], s: [3, 2], pad: 'valid' },
+  { x: [3, 16, 16, 3], f: [7, 7, 3, 8], s: 2, pad: 'same' },
+  { x: [2, 6, 6, 4], f: [1, 1, 4, 6], s: 2, pad: 'same' },
+  { x: [2, 7, 5, 4], f: [1, 1, 4, 6], s: 2, pad: 'valid' },
+  { x: [2, 6, 5, 4], f: [1, 1, 4, 6], s: 1, pad: 'valid' },
+  { x: [4, 1, 1, 8], f: [3, 3, 8, 8], s: 1, pad: 'same' },
+];
+
+for (const c of CONV_CASES) {
+  const label = `x${c.x.join('x')} f${c.f.join('x')} stride ${c.s} ${c.pad}`;
+  const xv = randomArray(c.x.reduce((a, b) => a * b), `x ${label}`);
+  const fv = randomArray(c.f.reduce((a, b) => a * b), `f ${label}`);
+  const outShape = tf.backend_util.computeConv2DInfo(c.x, c.f, c.s, 1, c.pad).outShape;
+  const dyv = randomArray(outShape.reduce((a, b) => a * b), `dy ${label}`);
+
+  test(`Conv2DBackpropFilter on wasm = cpu: ${label}`, async () => {
+    const run = () =>
+      tf.engine().runKernel(
+        'Conv2DBackpropFilter',
+        { x: tf.tensor(xv, c.x), dy: tf.tensor(dyv, outShape) },
+        { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f },
+      ) as tf.Tensor;
+    const [got] = await on('wasm', run);
+    const [want] = await on('cpu', run);
+    assertClose(got, want, label);
+  });
+
+  test(`Conv2DBackpropInput on wasm = cpu: ${label}`, async () => {
+    const run = () =>
+      tf.engine().runKernel(
+        'Conv2DBackpropInput',
+        { dy: tf.tensor(dyv, outShape), filter: tf.tensor(fv, c.f) },
+        { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x },
+      ) as tf.Tensor;
+    const [got] = await on('wasm', run);
+    const [want] = await on('cpu', run);
+    assertClose(got, want, label);
+  });
+}
+
+/** Reference training batch norm from stock tfjs ops (what tfjs-layers does), optional ReLU. */
+function refBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, relu: boolean): tf.Tensor {
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  const { mean, variance } = tf.moments(x, axes);
+  const y = tf.batchNorm(x, mean, variance, beta, gamma, 1e-5);
+  return relu ? tf.relu(y) : y;
+}
+
+for (const shape of [
+  [4, 5, 3, 6],
+  [2, 7, 7, 3],
+  [8, 1, 1, 16],
+  [3, 10],
+] as number[][]) {
+  for (const relu of [false, true]) {
+    const label = `${shape.join('x')}${relu ? ' + relu' : ''}`;
+    const c = shape[shape.length - 1];
+    const xv = randomArray(shape.reduce((a, b) => a * b), `bn x ${label}`).map((v, i) => v * 3 + (i % c));
+    const gv = randomArray(c, `bn g ${label}`).map((v) => 1 + v / 2);
+    const bv = randomArray(c, `bn b ${label}`);
+    const dyv = randomArray(shape.reduce((a, b) => a * b), `bn dy ${label}`);
+
+    test(`AugmentBatchNormTrain forward and gradient on wasm = stock ops on cpu: ${label}`, async () => {
+      const mmv = randomArray(c, `bn mm ${label}`);
+      const mvv = randomArray(c, `bn mv ${label}`).map((v) => 1 + v / 2);
+      const [y, , , newMean, newVar] = await on('wasm', () =>
+        tf.engine().runKernel(
+          BN_TRAIN,
+          { x: tf.tensor(xv, shape), gamma: tf.tensor(gv), beta: tf.tensor(bv), movingMean: tf.tensor(mmv), movingVar: tf.tensor(mvv) },
+          { epsilon: 1e-5, momentum: 0.1, relu },
+        ) as tf.Tensor[],
+      );
+      const [yRef, meanRef, varRef] = await on('cpu', () => {
+        const x = tf.tensor(xv, shape);
+        const { mean, variance } = tf.moments(x, shape.slice(0, -1).map((_, i) => i));
+        return [refBatchNorm(x, tf.tensor(gv), tf.tensor(bv), relu), mean, variance];
+      });
+      assertClose(y, yRef, `${label} y`);
+      const m = xv.length / c;
+      assertClose(newMean, Array.from(mmv, (v, k) => 0.9 * v + 0.1 * meanRef[k]), `${label} running mean`);
+      assertClose(newVar, Array.from(mvv, (v, k) => 0.9 * v + 0.1 * varRef[k] * (m / (m - 1))), `${label} running var (unbiased)`);
+
+      const grads = (backend: 'wasm' | 'cpu') =>
+        on(backend, () => {
+          const x = tf.tensor(xv, shape);
+          const gamma = tf.tensor(gv);
+          const beta = tf.tensor(bv);
+          const dy = tf.tensor(dyv, shape);
+          const f =
+            backend === 'wasm'
+              ? (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+                  (tf.engine().runKernel(
+                    BN_TRAIN,
+                    { x: a, gamma: g, beta: b, movingMean: tf.zeros([c]), movingVar: tf.ones([c]) },
+                    { epsilon: 1e-5, momentum: 0.1, relu },
+                  ) as tf.Tensor[])[0]
+              : (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => refBatchNorm(a, g, b, relu);
+          return tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), dy)))([x, gamma, beta]);
+        });
+      const [dx, dg, db] = await grads('wasm');
+      const [dxRef, dgRef, dbRef] = await grads('cpu');
+      assertClose(dx, dxRef, `${label} dx`);
+      assertClose(dg, dgRef, `${label} dgamma`);
+      assertClose(db, dbRef, `${label} dbeta`);
+    });
+  }
+}
+
+// A real training step's gradients, every model of the registry at a small width: on wasm (custom
+// kernels, fused batch norm) against the same weights on cpu (stock kernels and ops).
+// Tolerance: normwise (see assertNormClose).
+for (const name of listModels()) {
+  test(`${name}: gradients of a training step on wasm = cpu (width 1/8, 32 px, batch 6)`, async () => {
+    const opts = { numClasses: 5, imageSize: 32, width: 1 / 8, seed: 7 };
+    const xv = randomArray(6 * 32 * 32 * 3, `${name} images`);
+    const labels = [0, 3, 4, 1, 2, 0];
+    const step = () => {
+      const model = createModel(name, opts);
+      const x = tf.tensor(xv, [6, 32, 32, 3]);
+      const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 5);
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+        model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
+      );
+      const names = Object.keys(grads).sort();
+      const out = [value, ...names.map((k) => grads[k])];
+      // Keep the running statistics too: they are updated by the training forward pass.
+      const stats = model.getWeights(false).filter((_, i) => !model.weights[i].trainable);
+      const kept = [...out, ...stats.map((s) => s.clone())];
+      model.dispose();
+      return kept;
+    };
+    const got = await on('wasm', step);
+    const want = await on('cpu', step);
+    assert.equal(got.length, want.length);
+    assert.ok(got.length > 3);
+    got.forEach((g, i) => assertNormClose(g, want[i], `${name} tensor ${i}`));
+  });
+}
