@@ -58,6 +58,49 @@ test('a tiny model learns the generated dataset well above chance, without leaki
   assert.ok(Math.abs(r.valid.metrics.macroF1 - best) < 1e-9, 'valid is re-evaluated with the selected weights');
 });
 
+test('the loop only reads tensors asynchronously (no dataSync/arraySync: webgpu in Node has none)', async () => {
+  // Count backend.readSync calls that do not come from an async backend.read (the wasm
+  // backend implements read() with readSync; webgpu's readSync throws in Node).
+  const backend = tf.backend() as unknown as { readSync: (...a: unknown[]) => unknown; read: (...a: unknown[]) => unknown };
+  const { readSync, read } = backend;
+  let inRead = 0;
+  let syncReads = 0;
+  backend.read = function (this: unknown, ...a: unknown[]) {
+    inRead++;
+    try {
+      return read.apply(this, a);
+    } finally {
+      inRead--;
+    }
+  };
+  backend.readSync = function (this: unknown, ...a: unknown[]) {
+    if (inRead === 0) syncReads++;
+    return readSync.apply(this, a);
+  };
+  try {
+    const dir = join(root, 'no-sync');
+    const ac = new AbortController();
+    const s = settings({ epochs: 2, lr: 3e-3, optimizer: 'adam', loss: 'focal', sampler: 'weighted' });
+    await assert.rejects(fit({ createModel: tinyModel(5), data, settings: s, seed: 5, checkpointDir: dir, signal: ac.signal, onEpoch: () => ac.abort() }));
+    const r = await fit({ createModel: tinyModel(5), data, settings: s, seed: 5, checkpointDir: dir });
+    assert.equal(r.resumedAfterEpoch, 1, 'checkpoint save and load are covered too');
+  } finally {
+    backend.readSync = readSync;
+    backend.read = read;
+  }
+  assert.equal(syncReads, 0);
+  // and the check itself works: a dataSync is counted
+  const t = tf.scalar(1);
+  backend.readSync = function (this: unknown, ...a: unknown[]) {
+    syncReads++;
+    return readSync.apply(this, a);
+  };
+  t.dataSync();
+  backend.readSync = readSync;
+  t.dispose();
+  assert.equal(syncReads, 1);
+});
+
 test('early stopping: no improvement for `patience` epochs stops the run', async () => {
   // a learning rate too small to change any prediction: valid macro-F1 never improves after epoch 1
   const r = await fit({ createModel: tinyModel(2), data, settings: settings({ epochs: 10, lr: 1e-9, patience: 2 }), seed: 2 });
