@@ -1,0 +1,37 @@
+/**
+ * augment as a library: everything the CLI does, importable.
+ * (The package runs from its TypeScript sources through tsx; import it from a process started
+ * with `node --import tsx`, or use the `augment` bin.)
+ */
+export { AugmentError, isAugmentError, type ErrorCode } from './errors.ts';
+export { createRng, deriveSeed, rngFor, type Rng } from './rng.ts';
+
+// recipes, scanning, splitting
+export { loadRecipe, parseRecipe, findRecipe, listRecipes, SHIPPED_RECIPES_DIR, type Recipe } from './recipe/load.ts';
+export { recipeSchema } from './recipe/schema.ts';
+export { scanSource, IMAGE_EXTENSIONS, type ScanResult, type SourceFile } from './dataset/scan.ts';
+export { splitFiles, resolveSplit, SPLITS, type SplitName, type SplitRecord } from './dataset/split.ts';
+
+// building
+export { planBuild, type Plan, type SourceJob } from './build/plan.ts';
+export { buildVariant, defaultVariantDir, readVariantInfo, type BuildOptions, type BuildResult } from './build/build.ts';
+export { readManifest, type ManifestEntry } from './build/manifest.ts';
+export { summarizeBuild } from './build/summary.ts';
+export { previewRecipe, type PreviewOptions } from './preview/preview.ts';
+
+// images and ops
+export { decodeImage, probeImage } from './image/decode.ts';
+export { encodeImage } from './image/encode.ts';
+export type { RawImage, Rgb } from './image/raw.ts';
+export { getOp, listOps } from './ops/registry.ts';
+export { applyOps, sampleOps, describeOps, validateOpsSpec, type OpsSpec } from './ops/compose.ts';
+export type { OpDefinition, AppliedOp } from './ops/types.ts';
+
+// sample data and stats
+export { renderTablerSample, TABLER_GROUP_PATTERN } from './sample/index.ts';
+export { countDataset, collectStats, discoverDatasets, formatStatsTable, renderStatsChart, statsJson } from './stats/index.ts';
+
+// training and ranking
+export { evaluate, DEFAULT_EVALUATE_SETTINGS, type EvaluateOptions, type EvaluateResult, type EvaluateSettings } from './train/evaluate.ts';
+export { createModel, listModels, registerModel } from './train/models/registry.ts';
+export { macroF1, classificationMetrics, confusionMatrix } from './train/metrics.ts';
