@@ -162,7 +162,7 @@ test('CLI: bad flags exit non-zero with one line on stderr', async () => {
   const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
   const cases: Array<[string[], RegExp]> = [
     [['--lr', 'fast'], /^augment: Expected a positive number such as 1e-3 for --lr but received "fast"\n$/],
-    [['--backend', 'cuda9'], /^augment: Expected one of node-gpu, webgpu, node, wasm for --backend but received "cuda9"\n$/],
+    [['--backend', 'cuda9'], /^augment: Unknown backend "cuda9" for --backend: expected one of node-gpu, webgpu, node, wasm\n$/],
   ];
   for (const [args, re] of cases) {
     const runDir = join(root, 'runs', 'cli');

@@ -4,13 +4,12 @@
  * the backend, calls `evaluate` (src/train/evaluate.ts), prints.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { AugmentError, invalidParameter } from '../errors.ts';
+import { invalidParameter } from '../errors.ts';
+import { BACKENDS, initBackend, parseBackend } from '../train/backend/select.ts';
 import { DEFAULT_EVALUATE_SETTINGS, evaluate, type EvaluateSettings } from '../train/evaluate.ts';
 import { parseFocalAlpha } from '../train/losses.ts';
 import { createProgress } from '../train/progress.ts';
 import { parseLearningRate } from '../train/schedules.ts';
-
-export const BACKEND_CHOICES = ['node-gpu', 'webgpu', 'node', 'wasm'] as const;
 
 interface Args {
   variants?: string[];
@@ -94,27 +93,6 @@ export function settingsFromArgs(a: Args): Partial<EvaluateSettings> {
   return s;
 }
 
-interface BackendLine {
-  description: string;
-}
-
-/** The compute side's initBackend when present; otherwise tfjs's stock wasm backend. */
-async function startBackend(force: string | undefined, log: (line: string) => void): Promise<BackendLine> {
-  if (force !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(force)) {
-    throw invalidParameter('--backend', `one of ${BACKEND_CHOICES.join(', ')}`, force);
-  }
-  const selectModule = '../train/backend/select.ts';
-  const mod = (await import(selectModule).catch(() => null)) as null | {
-    initBackend: (o: { force?: string; log?: (l: string) => void }) => Promise<{ description: string }>;
-  };
-  if (mod) return mod.initBackend({ force, log });
-  if (force !== undefined && force !== 'wasm') throw new AugmentError('BACKEND', `--backend ${force} is not available in this build`);
-  const { initWasm } = await import('../train/backend/wasm.ts');
-  const info = await initWasm();
-  if (!info) throw new AugmentError('BACKEND', 'the wasm backend could not start');
-  return info;
-}
-
 export const command: CommandModule<object, Args> = {
   command: 'evaluate [variants..]',
   describe: 'Train a fixed model on each variant (same settings and seeds) and rank the variants by test macro-F1',
@@ -139,7 +117,7 @@ export const command: CommandModule<object, Args> = {
       .option('patience', { type: 'string', describe: `Early stopping: epochs without a better valid macro-F1 (0: off; default ${DEFAULT_EVALUATE_SETTINGS.patience})` })
       .option('width', { type: 'string', describe: 'Model channel multiplier (default 1)' })
       .option('image-size', { type: 'string', describe: `Image side in pixels (default ${DEFAULT_EVALUATE_SETTINGS.imageSize})` })
-      .option('backend', { type: 'string', describe: `Force a backend: ${BACKEND_CHOICES.join(', ')}` })
+      .option('backend', { type: 'string', describe: `Force a backend: ${BACKENDS.join(', ')}` })
       .option('run', { type: 'string', describe: 'Run folder (default data/runs/<timestamp>)' })
       .option('variants-root', { type: 'string', describe: 'Where variant names are looked up (default data/variants)' })
       .option('resume', { type: 'boolean', describe: 'Continue an interrupted run (--run DIR, or the newest unfinished one)' })
@@ -149,9 +127,9 @@ export const command: CommandModule<object, Args> = {
       .example('$0 evaluate --quick seed-split seed-random-v3', 'the README demo'),
   handler: async (a: ArgumentsCamelCase<Args>) => {
     const settings = settingsFromArgs(a); // bad flags fail before the backend starts
+    if (a.backend !== undefined) parseBackend(a.backend);
     const err = (line: string) => process.stderr.write(`${line}\n`);
-    const backend = await startBackend(a.backend, err);
-    err(`backend: ${backend.description}`);
+    const backend = await initBackend({ force: a.backend, log: err }); // prints the backend line first
 
     const ac = new AbortController();
     let stops = 0;

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { rngFor, type Rng } from '../../src/rng.ts';
+import { initBackend } from '../../src/train/backend/select.ts';
 
 export const CLASSES = ['red', 'green', 'blue'] as const;
 
@@ -85,17 +86,7 @@ export function tempDir(prefix = 'augment-train-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
-/**
- * Selects the test backend: the compute helper's initBackend('wasm') when it exists,
- * else stock tfjs wasm.
- */
+/** Selects the wasm backend (SIMD, threads, augment's training kernels) for a test. */
 export async function useWasm(): Promise<string> {
-  const selectModule = '../../src/train/backend/select.ts'; // the compute helper's; may not exist yet
-  const { initBackend } = (await import(selectModule).catch(() => ({}))) as { initBackend?: (o: { force: string }) => Promise<{ tfBackend: string }> };
-  if (initBackend) return (await initBackend({ force: 'wasm' })).tfBackend;
-  const tf = await import('@tensorflow/tfjs');
-  await import('@tensorflow/tfjs-backend-wasm');
-  await tf.setBackend('wasm');
-  await tf.ready();
-  return tf.getBackend();
+  return (await initBackend({ force: 'wasm' })).tfBackend;
 }
