@@ -1,6 +1,7 @@
 /**
  * augment's wasm training kernels against the cpu backend's own kernels / ops, on small random
- * tensors (several shapes: stride 1 and 2, padding same and valid, non-square, 1x1 and 7x7), and
+ * tensors (several shapes: stride 1 and 2, padding same and valid, non-square, 1x1 and 7x7;
+ * matrix products with each operand transposed or not), and
  * whole-model gradients on wasm against the same model on cpu.
  * Tolerance: |wasm - cpu| <= 1e-4 + 1e-4 * |cpu| per element (float32 sums in different orders).
  */
@@ -74,7 +75,7 @@ async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Pr
 
 test('the wasm backend is active and has every custom kernel registered', () => {
   assert.equal(tf.getBackend(), 'wasm');
-  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', BN_TRAIN, BN_GRAD]) {
+  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD]) {
     assert.ok(WASM_CUSTOM_KERNELS.includes(k), k);
     assert.ok(tf.getKernel(k, 'wasm'), `${k} registered on wasm`);
   }
@@ -124,6 +125,31 @@ for (const c of CONV_CASES) {
     const [want] = await on('cpu', run);
     assertClose(got, want, label);
   });
+}
+
+for (const [m, k, n] of [
+  [5, 7, 3],
+  [32, 64, 48],
+  [1, 9, 4],
+] as const) {
+  for (const ta of [false, true]) {
+    for (const tb of [false, true]) {
+      const label = `${m}x${k} . ${k}x${n}${ta ? ', A transposed' : ''}${tb ? ', B transposed' : ''}`;
+      const av = randomArray(m * k, `a ${label}`);
+      const bv = randomArray(k * n, `b ${label}`);
+      test(`BatchMatMul on wasm = cpu: ${label}`, async () => {
+        const run = () =>
+          tf.engine().runKernel(
+            'BatchMatMul',
+            { a: tf.tensor(av, ta ? [1, k, m] : [1, m, k]), b: tf.tensor(bv, tb ? [1, n, k] : [1, k, n]) },
+            { transposeA: ta, transposeB: tb },
+          ) as tf.Tensor;
+        const [got] = await on('wasm', run);
+        const [want] = await on('cpu', run);
+        assertClose(got, want, label);
+      });
+    }
+  }
 }
 
 /** Reference training batch norm from stock tfjs ops (what tfjs-layers does), optional ReLU. */

@@ -1,20 +1,66 @@
 /**
- * Kernels augment registers on the wasm backend for training. `registerWasmKernels` is
- * idempotent and only fills gaps or replaces stock kernels listed here.
+ * Kernels augment registers on the wasm backend for training:
+ * - `Conv2DBackpropFilter` (missing from tfjs-backend-wasm 4.22: conv weights had no gradient),
+ * - `Conv2DBackpropInput` (replaces the stock scalar loop with XNNPACK work),
+ * - `BatchMatMul` (transposed operands: explicit transpose + XNNPACK instead of a scalar loop),
+ * - `AugmentBatchNormTrain` / `AugmentBatchNormGrad` (fused training batch norm, used by the
+ *   models' `FusedBatchNorm` layer).
+ * `registerWasmKernels` is idempotent. `useStockWasmKernels` puts tfjs's own kernels back
+ * (keeping only the missing Conv2DBackpropFilter) so that benchmarks can show before/after.
  */
 import { tf } from '../../tf.ts';
 import { conv2dBackpropFilterConfig } from './conv2d_backprop_filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d_backprop_input.ts';
+import { batchMatMulConfig, setStockBatchMatMul } from './batch_matmul.ts';
 import { batchNormGradConfig, batchNormTrainConfig, registerBatchNormGradient } from './batch_norm.ts';
 
-const CONFIGS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, batchNormTrainConfig, batchNormGradConfig];
+const CONFIGS: tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  conv2dBackpropInputConfig,
+  batchMatMulConfig,
+  batchNormTrainConfig,
+  batchNormGradConfig,
+];
+
+/** Kernels without which training on wasm cannot run at all. */
+const REQUIRED = new Set(['Conv2DBackpropFilter']);
 
 export const WASM_CUSTOM_KERNELS: readonly string[] = CONFIGS.map((c) => c.kernelName);
+
+const stock = new Map<string, tf.KernelConfig>();
 
 export function registerWasmKernels(): void {
   registerBatchNormGradient();
   for (const c of CONFIGS) {
-    if (tf.getKernel(c.kernelName, 'wasm')) tf.unregisterKernel(c.kernelName, 'wasm');
+    const existing = tf.getKernel(c.kernelName, 'wasm');
+    if (existing === c) continue;
+    if (existing) {
+      if (!stock.has(c.kernelName) && !CONFIGS.includes(existing)) stock.set(c.kernelName, existing);
+      tf.unregisterKernel(c.kernelName, 'wasm');
+    }
     tf.registerKernel(c);
   }
+  const mm = stock.get('BatchMatMul');
+  if (!mm) throw new Error('wasm backend has no stock BatchMatMul kernel');
+  setStockBatchMatMul(mm);
+}
+
+/** Benchmarks only: tfjs's stock wasm kernels again (plus the required ones); undo with registerWasmKernels. */
+export function useStockWasmKernels(): string[] {
+  const active: string[] = [];
+  for (const c of CONFIGS) {
+    if (REQUIRED.has(c.kernelName)) {
+      active.push(c.kernelName);
+      continue;
+    }
+    if (tf.getKernel(c.kernelName, 'wasm') === c) tf.unregisterKernel(c.kernelName, 'wasm');
+    const s = stock.get(c.kernelName);
+    if (s && !tf.getKernel(c.kernelName, 'wasm')) tf.registerKernel(s);
+  }
+  return active;
+}
+
+/** The custom kernels registered on wasm right now. */
+export function activeWasmKernels(): string[] {
+  return CONFIGS.filter((c) => tf.getKernel(c.kernelName, 'wasm') === c).map((c) => c.kernelName);
 }
