@@ -209,6 +209,12 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+/** A path relative to the working directory when it lies inside it, else absolute. */
+function displayPath(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r === '' ? '.' : r.startsWith('..') ? p : r;
+}
+
 function timestampName(d = new Date()): string {
   return d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
 }
@@ -391,6 +397,7 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
           checkpointDir: join(runDir, 'train', safeName(v.name), `seed-${seed}`),
           label,
           progress,
+          log,
           signal: o.signal,
           onEpoch: async (rec) => {
             partial.push(rec);
@@ -398,20 +405,14 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
             await writeEpochsCsv(join(runDir, 'epochs.csv'), historyRows());
           },
         });
-        if (r.resumedAfterEpoch > 0) {
-          log(
-            r.resumedAfterEpoch >= r.history.length
-              ? `${label}: already finished, result reused`
-              : `${label}: resumed after epoch ${r.resumedAfterEpoch}`,
-          );
-        }
+        if (r.resumedAfterEpoch > 0 && r.resumedAfterEpoch >= r.history.length) log(`${label}: already finished, result reused`);
         results.set(`${v.name}\u0000${seed}`, r);
         log(`${label}: selected epoch ${r.bestEpoch}${r.stoppedEarly ? ' (stopped early)' : ''}, valid macro-F1 ${r.valid.metrics.macroF1.toFixed(4)}, test macro-F1 ${r.test.metrics.macroF1.toFixed(4)}`);
       }
     }
   } catch (e) {
     if (e instanceof AugmentError && e.code === 'INTERRUPTED') {
-      throw new AugmentError('INTERRUPTED', `${e.message}; finished epochs are saved, continue with: augment evaluate --run ${relative(process.cwd(), runDir) || '.'} --resume`);
+      throw new AugmentError('INTERRUPTED', `${e.message}; finished epochs are saved, continue with: augment evaluate --run ${displayPath(runDir)} --resume`);
     }
     throw e;
   }

@@ -113,6 +113,8 @@ export interface FitOptions {
   onEpoch?: (r: EpochRecord) => void | Promise<void>;
   /** Aborting stops after the current batch with AugmentError INTERRUPTED (the last finished epoch stays checkpointed). */
   signal?: AbortSignal;
+  /** Receives a line when the run resumes from a checkpoint. */
+  log?: (line: string) => void;
   /** Read the loss back every this many batches (default 16): fewer device syncs. */
   lossReadEvery?: number;
 }
@@ -243,6 +245,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     if (ckpt && state.lastDir) {
       await loadModelWeights(model, join(ckpt, state.lastDir, 'model'));
       await loadOptimizer(optimizer, join(ckpt, state.lastDir, 'optimizer'));
+      o.log?.(`${label}: resuming after epoch ${state.epochsDone} (weights and optimizer state restored)`);
     }
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const s = o.data.train.imageSize;
