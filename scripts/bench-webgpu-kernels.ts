@@ -9,12 +9,15 @@
  * (so both see the same machine load); median wall time of a call including the wait for the
  * result (`await data()`). One flat row per case, then the geometric mean of the speed-ups.
  *
- * --profile: also profiles one training step (forward + backward + Adam update) of a small
- * VGG-style net with tf.profile and prints the kernels that took the most time, stock vs ours.
+ * --profile: also profiles one training step (forward + backward + Adam update) of vgg16,
+ * resnet18 and resnet50 (width 0.25, 32 px) with tf.profile and prints the kernels that took
+ * the most time, stock vs ours.
  */
 import { tf } from '../src/train/tf.ts';
 import { initWebgpu } from '../src/train/backend/webgpu.ts';
 import { registerWebgpuKernels, restoreStockWebgpuKernels } from '../src/train/kernels/webgpu/index.ts';
+import { createModel } from '../src/train/models/index.ts';
+import { chooseTile, planBackpropFilter } from '../src/train/kernels/webgpu/conv2d_backprop_filter.ts';
 
 type Pad = 'same' | 'valid';
 interface Case {
@@ -77,7 +80,7 @@ async function callOnce(c: Case, x: tf.Tensor, dy: tf.Tensor): Promise<number> {
 
 async function benchKernels(): Promise<void> {
   console.log(`Conv2DBackpropFilter, median of ${reps} calls (ms), stock tfjs-backend-webgpu 4.22 vs augment`);
-  console.log(['case', 'x', 'filter', 'stride', 'stock_ms', 'ours_ms', 'speedup'].join('\t'));
+  console.log(['case', 'x', 'filter', 'stride', 'tile', 'splits', 'stock_ms', 'ours_ms', 'speedup'].join('\t'));
   const ratios: number[] = [];
   for (const c of CASES) {
     const x = tf.tensor4d(filled(c.x.reduce((a, b) => a * b), 1), c.x);
@@ -96,9 +99,13 @@ async function benchKernels(): Promise<void> {
     }
     const s = median(times.stock);
     const o = median(times.ours);
+    const k = c.filter[0] * c.filter[1] * c.filter[2];
+    const n = c.filter[3];
+    const tile = chooseTile(k, n);
+    const { splits } = planBackpropFilter(k, n, dy.size / n);
     ratios.push(s / o);
     console.log(
-      [c.name, c.x.join('x'), c.filter.join('x'), c.strides, s.toFixed(2), o.toFixed(2), `${(s / o).toFixed(2)}x`].join('\t'),
+      [c.name, c.x.join('x'), c.filter.join('x'), c.strides, `${tile.ty * tile.pk}x${tile.tx * tile.pn}`, splits, s.toFixed(2), o.toFixed(2), `${(s / o).toFixed(2)}x`].join('\t'),
     );
     tf.dispose([x, dy]);
   }
@@ -106,40 +113,8 @@ async function benchKernels(): Promise<void> {
   console.log(`geometric mean speed-up: ${geo.toFixed(2)}x over ${ratios.length} cases`);
 }
 
-function smallVgg(): tf.LayersModel {
-  const init = (seed: number) => tf.initializers.glorotUniform({ seed });
-  const m = tf.sequential();
-  const conv = (filters: number, seed: number, first = false) =>
-    m.add(
-      tf.layers.conv2d({
-        ...(first ? { inputShape: [32, 32, 3] } : {}),
-        filters,
-        kernelSize: 3,
-        padding: 'same',
-        useBias: false,
-        kernelInitializer: init(seed),
-      }),
-    );
-  let seed = 1;
-  for (const [filters, n] of [
-    [16, 2],
-    [32, 2],
-    [64, 3],
-  ] as const) {
-    for (let i = 0; i < n; i++) {
-      conv(filters, seed++, seed === 2);
-      m.add(tf.layers.batchNormalization());
-      m.add(tf.layers.reLU());
-    }
-    m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  }
-  m.add(tf.layers.flatten());
-  m.add(tf.layers.dense({ units: 10, kernelInitializer: init(99) }));
-  return m;
-}
-
-async function profileStep(label: string): Promise<void> {
-  const model = smallVgg();
+async function profileStep(name: string, label: string): Promise<void> {
+  const model = createModel(name, { numClasses: 10, imageSize: 32, width: 0.25, seed: 1 });
   const opt = tf.train.adam(1e-3);
   const xs = tf.tensor4d(filled(B * 32 * 32 * 3, 3), [B, 32, 32, 3]);
   const ys = tf.oneHot(tf.tensor1d(Array.from({ length: B }, (_, i) => i % 10), 'int32'), 10);
@@ -162,7 +137,7 @@ async function profileStep(label: string): Promise<void> {
     byName.set(k.name, (byName.get(k.name) ?? 0) + ms);
     total += ms;
   }
-  console.log(`\nprofile (${label}): one training step, small VGG-style net, batch ${B}, 32 px: wall ${wall.toFixed(0)} ms (profiled), kernel total ${total.toFixed(0)} ms`);
+  console.log(`\nprofile ${name} w0.25 32 px batch ${B} (${label}): one training step: wall ${wall.toFixed(0)} ms (profiled), kernel total ${total.toFixed(0)} ms`);
   console.log(['kernel', 'ms', 'share'].join('\t'));
   for (const [name, ms] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
     console.log([name, ms.toFixed(1), `${((100 * ms) / total).toFixed(0)}%`].join('\t'));
@@ -181,8 +156,10 @@ console.log(gpu.description);
 console.log(`node ${process.version}, ${new Date().toISOString()}`);
 await benchKernels();
 if (profile) {
-  restoreStockWebgpuKernels();
-  await profileStep('stock kernels');
-  registerWebgpuKernels();
-  await profileStep('augment kernels');
+  for (const name of ['vgg16', 'resnet18', 'resnet50']) {
+    restoreStockWebgpuKernels();
+    await profileStep(name, 'stock kernels');
+    registerWebgpuKernels();
+    await profileStep(name, 'augment kernels');
+  }
 }

@@ -13,13 +13,10 @@
  * batch 8, 1 warm-up and 1 timed step. A software adapter is accepted either way: this is a
  * check, and the rows say which adapter they ran on.
  */
-import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
 import { tf } from '../src/train/tf.ts';
 import { initWebgpu, requestWebgpuAdapter } from '../src/train/backend/webgpu.ts';
 import { activeWebgpuKernelOverrides } from '../src/train/kernels/webgpu/index.ts';
-import { createModel, listModels } from '../src/train/models/registry.ts';
+import { createModel, listModels } from '../src/train/models/index.ts';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick') || process.env.AUGMENT_DEVICE_CHECK_QUICK === '1';
@@ -37,19 +34,6 @@ const batch = Number(opt('batch') ?? (quick ? 8 : 64));
 const warmup = Number(opt('warmup') ?? (quick ? 1 : 2));
 const steps = Number(opt('steps') ?? (quick ? 1 : 5));
 const NUM_CLASSES = 10;
-
-/** Registers every model file next to the registry (each file calls registerModel). */
-async function loadModels(): Promise<void> {
-  const dir = join(dirname(fileURLToPath(import.meta.url)), '../src/train/models');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && f !== 'registry.ts');
-  for (const f of files.sort()) {
-    try {
-      await import(join(dir, f));
-    } catch (e) {
-      console.log(`# models/${f}: ${errLine(e)}`);
-    }
-  }
-}
 
 function errLine(e: unknown): string {
   const s = e instanceof Error ? e.message : String(e);
@@ -147,7 +131,6 @@ if (!gpu) {
 }
 console.log(`# backend: ${gpu.description}`);
 console.log(`# augment kernels over stock: ${activeWebgpuKernelOverrides().join(', ') || 'none'}`);
-await loadModels();
 const known = listModels();
 console.log(`# models registered: ${known.join(', ') || 'none'}; warm-up ${warmup}, timed ${steps} step(s), Adam, batch ${batch}${quick ? ' (--quick)' : ''}`);
 

@@ -7,8 +7,9 @@
  *
  * The stock shader runs one thread per filter weight, each looping over all of
  * batch x outHeight x outWidth: a few thousand threads doing long serial loops, and no reuse of
- * the values it loads. Here a workgroup computes a 32 x 32 tile of dW, staging 16-row slices of
- * im2col(x) and dy in workgroup memory, each thread keeping a 4 x 4 block of sums in registers;
+ * the values it loads. Here a workgroup computes a tile of dW (32 x 32, or 64 x 16 for layers
+ * with at most 16 output channels), staging 16-row slices of im2col(x) and dy in workgroup
+ * memory as vec4s, each thread keeping a block of sums in registers (see `chooseTile`);
  * when the filter has few tiles (first layers, small widths), the m reduction is split over a
  * third dispatch dimension and a second pass adds the partial sums.
  *
@@ -17,26 +18,49 @@
 import { tf } from '../../tf.ts';
 
 /**
- * A tile configuration: tx x ty threads per workgroup, each computing a 4 x 4 block of dW
- * (4 columns strided by tx, 4 rows strided by ty, so workgroup-memory reads are contiguous
- * across threads); the workgroup covers 4*ty rows (k) x 4*tx columns (n) of dW and stages
- * `rows` rows of m per step.
+ * A tile configuration: tx x ty threads per workgroup; each thread computes a pk x pn block of
+ * dW (pk consecutive rows k, pn consecutive columns n, held as vec4s), so a workgroup covers
+ * ty*pk rows x tx*pn columns of dW; `rows` rows of m are staged in workgroup memory per step.
+ * pk and pn are multiples of 4.
  */
 export interface TileConfig {
   tx: number;
   ty: number;
+  pk: number;
+  pn: number;
   rows: number;
 }
-const PER_THREAD = 4;
-/** 32 x 32 tiles; 16 columns wide when the layer has at most 16 output channels. */
-export function chooseTile(n: number): TileConfig {
-  const rows = Number(process.env.AUGMENT_BPF_ROWS) || 32;
-  return n <= 16 ? { tx: 4, ty: 8, rows } : { tx: 8, ty: 8, rows };
+
+/** The tiles `chooseTile` picks from. */
+export const TILES = {
+  small: { tx: 4, ty: 8, pn: 4, pk: 4, rows: 16 },
+  narrow: { tx: 4, ty: 8, pn: 4, pk: 8, rows: 16 },
+  medium: { tx: 8, ty: 8, pn: 4, pk: 4, rows: 16 },
+  wide: { tx: 8, ty: 8, pn: 8, pk: 8, rows: 16 },
+} as const satisfies Record<string, TileConfig>;
+
+let forcedTile: TileConfig | undefined;
+/** Tests and benchmarks: use this tile for every call (undefined: back to `chooseTile`). */
+export function forceBackpropFilterTile(tile: TileConfig | undefined): void {
+  forcedTile = tile;
+}
+
+/**
+ * The tile for a dW of k rows x n columns: 32 x 16 or 64 x 16 for narrow layers, 64 x 64
+ * (8 x 8 sums per thread) for wide ones, 32 x 32 in between. The split of the m reduction makes up for the
+ * few tiles of small filters. Chosen on lavapipe (scripts/bench-webgpu-kernels.ts); untuned on
+ * hardware GPUs.
+ */
+export function chooseTile(k: number, n: number): TileConfig {
+  if (forcedTile) return forcedTile;
+  if (n <= 16) return k <= 32 ? TILES.small : TILES.narrow;
+  if (n >= 64 && k >= 256) return TILES.wide;
+  return TILES.medium;
 }
 /** Split the m reduction until there are about this many workgroups... */
-const TARGET_WORKGROUPS = Number(process.env.AUGMENT_BPF_TARGET) || 256;
+const TARGET_WORKGROUPS = 256;
 /** ...but keep at least this many m rows per split. */
-const MIN_ROWS_PER_SPLIT = Number(process.env.AUGMENT_BPF_MINROWS) || 512;
+const MIN_ROWS_PER_SPLIT = 512;
 
 /** The subset of tfjs-backend-webgpu's WebGPUBackend that the kernel uses. */
 export interface WebgpuBackendLike {
@@ -54,19 +78,15 @@ export function planBackpropFilter(
   k: number,
   n: number,
   m: number,
-  tile: TileConfig = chooseTile(n),
+  tile: TileConfig = chooseTile(k, n),
 ): { splits: number; rowsPerSplit: number } {
-  const TILE_M = tile.rows;
-  const tiles = Math.ceil(k / (PER_THREAD * tile.ty)) * Math.ceil(n / (PER_THREAD * tile.tx));
+  const tiles = Math.ceil(k / (tile.pk * tile.ty)) * Math.ceil(n / (tile.pn * tile.tx));
   const wanted = Math.max(1, Math.ceil(TARGET_WORKGROUPS / tiles));
   const most = Math.max(1, Math.floor(m / MIN_ROWS_PER_SPLIT));
   let splits = Math.min(wanted, most);
-  let rowsPerSplit = Math.ceil(Math.ceil(m / splits) / TILE_M) * TILE_M;
-  splits = Math.ceil(m / rowsPerSplit);
-  if (splits < 1) {
-    splits = 1;
-    rowsPerSplit = TILE_M;
-  }
+  let rowsPerSplit = Math.ceil(Math.ceil(m / splits) / tile.rows) * tile.rows;
+  splits = Math.max(1, Math.ceil(m / rowsPerSplit));
+  if (m === 0) rowsPerSplit = tile.rows;
   return { splits, rowsPerSplit };
 }
 
@@ -86,21 +106,37 @@ class BackpropFilterTiledProgram {
   constructor(filterShape: [number, number, number, number], k: number, n: number, splits: number, tile: TileConfig) {
     this.tile = tile;
     this.workgroupSize = [tile.tx, tile.ty, 1];
-    this.shaderKey = `augmentConv2DBackpropFilterTiled_${tile.tx}_${tile.ty}_${tile.rows}`;
+    this.shaderKey = `augmentConv2DBackpropFilterTiled_${tile.tx}_${tile.ty}_${tile.pn}_${tile.pk}_${tile.rows}`;
     this.outputShape = [splits * filterShape[0], filterShape[1], filterShape[2], filterShape[3]];
-    this.dispatch = [Math.ceil(n / (PER_THREAD * tile.tx)), Math.ceil(k / (PER_THREAD * tile.ty)), splits];
+    this.dispatch = [Math.ceil(n / (tile.pn * tile.tx)), Math.ceil(k / (tile.pk * tile.ty)), splits];
   }
 
   getUserCode(): string {
-    const { tx: TX, ty: TY, rows: TILE_M } = this.tile;
-    const TILE_K = PER_THREAD * TY;
-    const TILE_N = PER_THREAD * TX;
+    const { tx: TX, ty: TY, pn: PN, pk: PK, rows: TILE_M } = this.tile;
+    const TILE_K = PK * TY;
+    const TILE_N = PN * TX;
     const threads = TX * TY;
-    const loadsX = (TILE_M * TILE_K) / threads;
-    const loadsDy = (TILE_M * TILE_N) / threads;
+    // Staging: each thread loads groups of 4 consecutive k (or n) values as one vec4.
+    const groupsK = TILE_K / 4;
+    const groupsN = TILE_N / 4;
+    if (threads % groupsK || threads % groupsN || TILE_M % (threads / groupsK) || TILE_M % (threads / groupsN)) {
+      throw new Error(`bad Conv2DBackpropFilter tile ${JSON.stringify(this.tile)}`);
+    }
+    const strideX = threads / groupsK;
+    const strideDy = threads / groupsN;
+    const vk = PK / 4;
+    const vn = PN / 4;
+    const accLines: string[] = [];
+    for (let j = 0; j < vk; j++) accLines.push(`let xa${j} = xs[r][ty * ${vk} + ${j}];`);
+    for (let j = 0; j < vn; j++) accLines.push(`let da${j} = ds[r][tx * ${vn} + ${j}];`);
+    for (let i = 0; i < PK; i++) {
+      for (let j = 0; j < vn; j++) {
+        accLines.push(`acc[${i * vn + j}] = fma(vec4<f32>(xa${i >> 2}[${i & 3}]), da${j}, acc[${i * vn + j}]);`);
+      }
+    }
     return `
-      var<workgroup> xs : array<array<f32, ${TILE_K}>, ${TILE_M}>;
-      var<workgroup> ds : array<array<f32, ${TILE_N}>, ${TILE_M}>;
+      var<workgroup> xs : array<array<vec4<f32>, ${groupsK}>, ${TILE_M}>;
+      var<workgroup> ds : array<array<vec4<f32>, ${groupsN}>, ${TILE_M}>;
 
       fn main() {
         let tx = i32(localId.x);
@@ -113,22 +149,22 @@ class BackpropFilterTiledProgram {
         let mEnd = min(uniforms.mDim, mStart + uniforms.rowsPerSplit);
         let outHW = uniforms.outDims.x * uniforms.outDims.y;
 
-        // This thread always stages the same column of each tile: decompose k once.
-        let kCol = t % ${TILE_K};
-        let kLoad = k0 + kCol;
-        let kValid = kLoad < uniforms.kDim;
+        // This thread always stages the same 4 columns k of im2col(x): decompose them once.
+        let gk = t % ${groupsK};
+        let kLoad = vec4<i32>(k0 + gk * 4) + vec4<i32>(0, 1, 2, 3);
+        let kValid = kLoad < vec4<i32>(uniforms.kDim);
         let fwCin = uniforms.fw * uniforms.cin;
-        let wR = kLoad / fwCin;
-        let wC = (kLoad - wR * fwCin) / uniforms.cin;
+        let wR = kLoad / vec4<i32>(fwCin);
+        let wC = (kLoad - wR * fwCin) / vec4<i32>(uniforms.cin);
         let d1 = kLoad - wR * fwCin - wC * uniforms.cin;
-        let rowOffX = t / ${TILE_K};
-        let nCol = t % ${TILE_N};
-        let nLoad = n0 + nCol;
-        let nValid = nLoad < uniforms.cout;
-        let rowOffDy = t / ${TILE_N};
+        let rowOffX = t / ${groupsK};
+        // ...and the same 4 columns n of dy.
+        let gn = t % ${groupsN};
+        let nLoad = n0 + gn * 4;
+        let rowOffDy = t / ${groupsN};
 
-        var acc : array<vec4<f32>, ${PER_THREAD}>;
-        for (var a = 0; a < ${PER_THREAD}; a++) {
+        var acc : array<vec4<f32>, ${PK * vn}>;
+        for (var a = 0; a < ${PK * vn}; a++) {
           acc[a] = vec4<f32>(0.0);
         }
 
@@ -136,50 +172,60 @@ class BackpropFilterTiledProgram {
         let steps = uniforms.rowsPerSplit / ${TILE_M};
         for (var step = 0; step < steps; step++) {
           let m0 = mStart + step * ${TILE_M};
-          for (var i = 0; i < ${loadsX}; i++) {
-            let r = rowOffX + i * ${threads / TILE_K};
+          for (var i = 0; i < ${TILE_M / strideX}; i++) {
+            let r = rowOffX + i * ${strideX};
             let m = m0 + r;
-            var v = 0.0;
-            if (kValid && m < mEnd) {
+            var v = vec4<f32>(0.0);
+            if (m < mEnd) {
               let b = m / outHW;
               let rest = m - b * outHW;
               let yR = rest / uniforms.outDims.y;
               let yC = rest - yR * uniforms.outDims.y;
-              let xR = yR * uniforms.strides.x - uniforms.pads.x + wR;
-              let xC = yC * uniforms.strides.y - uniforms.pads.y + wC;
-              if (xR >= 0 && xR < uniforms.inDims.x && xC >= 0 && xC < uniforms.inDims.y) {
-                v = x[((b * uniforms.inDims.x + xR) * uniforms.inDims.y + xC) * uniforms.cin + d1];
+              let xR = vec4<i32>(yR * uniforms.strides.x - uniforms.pads.x) + wR;
+              let xC = vec4<i32>(yC * uniforms.strides.y - uniforms.pads.y) + wC;
+              let ok = kValid & (xR >= vec4<i32>(0)) & (xR < vec4<i32>(uniforms.inDims.x)) &
+                  (xC >= vec4<i32>(0)) & (xC < vec4<i32>(uniforms.inDims.y));
+              let idx = ((vec4<i32>(b * uniforms.inDims.x) + xR) * uniforms.inDims.y + xC) * uniforms.cin + d1;
+              for (var c = 0; c < 4; c++) {
+                if (ok[c]) {
+                  v[c] = x[idx[c]];
+                }
               }
             }
-            xs[r][kCol] = v;
+            xs[r][gk] = v;
           }
-          for (var i = 0; i < ${loadsDy}; i++) {
-            let r = rowOffDy + i * ${threads / TILE_N};
+          for (var i = 0; i < ${TILE_M / strideDy}; i++) {
+            let r = rowOffDy + i * ${strideDy};
             let m = m0 + r;
-            var v = 0.0;
-            if (nValid && m < mEnd) {
-              v = dy[m * uniforms.cout + nLoad];
+            var v = vec4<f32>(0.0);
+            if (m < mEnd) {
+              let base = m * uniforms.cout + nLoad;
+              for (var c = 0; c < 4; c++) {
+                if (nLoad + c < uniforms.cout) {
+                  v[c] = dy[base + c];
+                }
+              }
             }
-            ds[r][nCol] = v;
+            ds[r][gn] = v;
           }
           workgroupBarrier();
           for (var r = 0; r < ${TILE_M}; r++) {
-            let dv = vec4<f32>(ds[r][tx], ds[r][tx + ${TX}], ds[r][tx + ${2 * TX}], ds[r][tx + ${3 * TX}]);
-            for (var a = 0; a < ${PER_THREAD}; a++) {
-              acc[a] = fma(vec4<f32>(xs[r][ty + a * ${TY}]), dv, acc[a]);
-            }
+            ${accLines.join('\n            ')}
           }
           workgroupBarrier();
         }
 
-        let base = split * uniforms.kDim * uniforms.cout;
-        for (var a = 0; a < ${PER_THREAD}; a++) {
-          let k = k0 + ty + a * ${TY};
+        let outBase = split * uniforms.kDim * uniforms.cout;
+        for (var i = 0; i < ${PK}; i++) {
+          let k = k0 + ty * ${PK} + i;
           if (k < uniforms.kDim) {
-            for (var b = 0; b < ${PER_THREAD}; b++) {
-              let n = n0 + tx + b * ${TX};
-              if (n < uniforms.cout) {
-                setOutputAtIndex(base + k * uniforms.cout + n, acc[a][b]);
+            for (var j = 0; j < ${vn}; j++) {
+              let sums = acc[i * ${vn} + j];
+              let n = n0 + tx * ${PN} + j * 4;
+              for (var c = 0; c < 4; c++) {
+                if (n + c < uniforms.cout) {
+                  setOutputAtIndex(outBase + k * uniforms.cout + n + c, sums[c]);
+                }
               }
             }
           }
@@ -257,7 +303,7 @@ export function makeConv2DBackpropFilter(stock: tf.KernelFunc): tf.KernelFunc {
     const k = convInfo.filterHeight * convInfo.filterWidth * convInfo.inChannels;
     const n = convInfo.outChannels;
     const m = convInfo.batchSize * convInfo.outHeight * convInfo.outWidth;
-    const tile = chooseTile(n);
+    const tile = chooseTile(k, n);
     const { splits, rowsPerSplit } = planBackpropFilter(k, n, m, tile);
     const filterShape: [number, number, number, number] = [
       convInfo.filterHeight,
