@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
@@ -40,6 +40,11 @@ test('reads a variant: classes sorted, labels by class, all splits', async () =>
   );
   assert.equal(v.splits.test[0].rel, 'blue/blue_000.png');
   assert.deepEqual(await listBuiltVariants(root), ['a', 'b', 'other-test']);
+  const linked = await tempDir();
+  await symlink(join(root, 'a'), join(linked, 'via-link'));
+  await mkdir(join(linked, 'not-a-variant'));
+  assert.deepEqual(await listBuiltVariants(linked), ['via-link'], 'symlinked variants count, folders without splits do not');
+  await rm(linked, { recursive: true });
   assert.equal((await resolveVariant('b', root)).name, 'b');
   assert.equal((await resolveVariant(join(root, 'b'), '/nonexistent')).name, 'b');
   await assert.rejects(resolveVariant('nope', root), augmentError('NOT_FOUND', /variant "nope"/));

@@ -86,7 +86,7 @@ export async function listBuiltVariants(variantsRoot = DEFAULT_VARIANTS_ROOT): P
   }
   const out: string[] = [];
   for (const e of entries) {
-    if (!e.isDirectory() || e.name.startsWith('.')) continue;
+    if (e.name.startsWith('.') || !(e.isDirectory() || e.isSymbolicLink())) continue;
     const d = join(variantsRoot, e.name);
     if ((await isDir(join(d, 'train'))) && (await isDir(join(d, 'valid'))) && (await isDir(join(d, 'test')))) out.push(e.name);
   }
