@@ -7,7 +7,7 @@
  * 8-bit sRGB. Every failure is an `AugmentError('BAD_IMAGE', "<path>: <problem>")`.
  */
 import { readFile, stat } from 'node:fs/promises';
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { AugmentError } from '../errors.ts';
 import { decodePngFast, pngSize } from './png.ts';
 import { createRaw, type RawImage, type Rgb } from './raw.ts';
@@ -53,19 +53,44 @@ export async function decodeImageBuffer(buf: Buffer, name: string, opts: DecodeO
     const fast = decodePngFast(buf, background);
     if (fast) return fast;
   }
+  return decodeWithSharp(buf, name, opts);
+}
+
+/**
+ * The general path of `decodeImageBuffer` (exported for tests and benchmarks): sharp decodes
+ * any format to 8-bit sRGB, with or without alpha; alpha is flattened here, with the same
+ * formula as the PNG fast path. (sharp's own flatten of grey+alpha input uses only the first
+ * background component, so a coloured background would come out grey.)
+ */
+export async function decodeWithSharp(buf: Buffer, name: string, opts: DecodeOptions = {}): Promise<RawImage> {
+  const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
+  const background = opts.background ?? DEFAULT_BACKGROUND;
+  let decoded: { data: Buffer; info: OutputInfo };
   try {
-    const { data, info } = await sharp(buf, { limitInputPixels: limit, failOn: 'error' })
+    decoded = await sharp(buf, { limitInputPixels: limit, failOn: 'error' })
       .rotate() // honour EXIF orientation
-      .flatten({ background: { r: background[0], g: background[1], b: background[2] } })
       .toColourspace('srgb')
-      .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
-    return createRaw(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.length));
   } catch (e) {
     throw await explain(name, buf, e, limit);
   }
+  const { data, info } = decoded;
+  const px = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  if (info.channels === 3) return createRaw(info.width, info.height, px);
+  if (info.channels === 4) return createRaw(info.width, info.height, flattenRgba(px, background));
+  throw bad(name, `cannot decode image (decoded to ${info.channels} channels)`);
+}
+
+/** RGBA -> RGB over `bg`: floor((v * a + bg * (255 - a)) / 255), as libvips flattens 8-bit images. */
+export function flattenRgba(rgba: Uint8Array, bg: Rgb): Uint8Array {
+  const n = rgba.length >> 2;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0, j = 0; i < n; i++, j += 4) {
+    const a = rgba[j + 3], na = 255 - a, o = i * 3;
+    for (let c = 0; c < 3; c++) out[o + c] = a === 255 ? rgba[j + c] : ((rgba[j + c] * a + bg[c] * na) / 255) | 0;
+  }
+  return out;
 }
 
 /**

@@ -22,7 +22,8 @@ export interface EncodeOptions {
  * @example writeFileSync('out.png', encodeImage(img) as Buffer);
  * @throws AugmentError BAD_ARGUMENT for an unknown format or an out-of-range option.
  */
-export function encodeImage(img: RawImage, format: 'png', opts?: EncodeOptions): Buffer;
+export function encodeImage(img: RawImage, format?: 'png', opts?: EncodeOptions): Buffer;
+export function encodeImage(img: RawImage, format: 'jpeg' | 'webp', opts?: EncodeOptions): Promise<Buffer>;
 export function encodeImage(img: RawImage, format?: OutputFormat, opts?: EncodeOptions): Buffer | Promise<Buffer>;
 export function encodeImage(img: RawImage, format: OutputFormat = 'png', opts: EncodeOptions = {}): Buffer | Promise<Buffer> {
   if (format === 'png') {

@@ -1,0 +1,178 @@
+/** decodeImage / probeImage: every input kind normalised to 8-bit RGB, every bad input one clear BAD_IMAGE. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { decodeImage, decodeImageBuffer, decodeWithSharp, probeImage } from '../src/image/decode.ts';
+import { encodeImage } from '../src/image/encode.ts';
+import { decodePngFast } from '../src/image/png.ts';
+import type { RawImage, Rgb } from '../src/image/raw.ts';
+import { icon, maxDiff, pattern, pngOf, removeDir, tempDir, toSharp, writeFixture } from './helpers/images.ts';
+
+let dir: string;
+before(async () => {
+  dir = await tempDir();
+});
+after(async () => {
+  await removeDir(dir);
+});
+
+const isBadImage = (file: string, words: RegExp) => (e: any) => {
+  assert.equal(e.code, 'BAD_IMAGE', e.message);
+  assert.ok(e.message.startsWith(`${file}: `), `message names the file: ${e.message}`);
+  assert.match(e.message, words);
+  assert.doesNotMatch(e.message, /\n/);
+  return true;
+};
+
+/** Decode `buf` on both paths; they must agree byte for byte. */
+async function bothPaths(buf: Buffer, background?: Rgb): Promise<RawImage> {
+  const fast = decodePngFast(buf, background ?? [255, 255, 255]);
+  assert.ok(fast, 'the JS fast path takes this PNG');
+  const slow = await decodeWithSharp(buf, 'x.png', { background });
+  assert.equal(maxDiff(fast, slow), 0, 'JS fast path and sharp agree exactly');
+  return fast;
+}
+
+test('RGB PNG written by sharp (all filter types) decodes to the same pixels', async () => {
+  const img = pattern(67, 41);
+  const png = await toSharp(img).png({ adaptiveFiltering: true, compressionLevel: 9 }).toBuffer();
+  assert.equal(maxDiff(await bothPaths(png), img), 0);
+  assert.equal(maxDiff(await decodeImageBuffer(png, 'p.png'), img), 0);
+});
+
+test('grey PNG becomes RGB with the grey in every channel', async () => {
+  const samples = Array.from({ length: 16 * 16 }, (_, i) => i % 256);
+  const img = await bothPaths(pngOf({ width: 16, height: 16, colourType: 0, samples, filter: 1 }));
+  for (let i = 0; i < 256; i++) assert.deepEqual([...img.data.subarray(i * 3, i * 3 + 3)], [i, i, i]);
+});
+
+test('grey+alpha, RGBA and palette+tRNS PNGs are flattened onto the background like sharp does', async () => {
+  const ga = Array.from({ length: 32 * 8 * 2 }, (_, i) => (i % 2 ? (i * 7) & 255 : (i * 13) & 255));
+  const rgba = Array.from({ length: 32 * 8 * 4 }, (_, i) => (i * 29 + (i >> 5)) & 255);
+  const pal = Array.from({ length: 32 * 8 }, (_, i) => i % 4);
+  for (const bg of [[255, 255, 255], [0, 0, 0], [10, 200, 77]] as Rgb[]) {
+    await bothPaths(pngOf({ width: 32, height: 8, colourType: 4, samples: ga }), bg);
+    await bothPaths(pngOf({ width: 32, height: 8, colourType: 6, samples: rgba, filter: 1 }), bg);
+    const img = await bothPaths(
+      pngOf({ width: 32, height: 8, colourType: 3, samples: pal, palette: [0, 0, 0, 255, 0, 0, 0, 255, 0, 9, 9, 9], trns: [0, 128, 255] }),
+      bg,
+    );
+    assert.deepEqual([...img.data.subarray(0, 3)], [...bg], 'palette entry 0 is fully transparent');
+  }
+});
+
+test('a black-on-transparent icon decodes black on white by default', async () => {
+  const transparent = pngOf({ width: 2, height: 1, colourType: 6, samples: [0, 0, 0, 0, 0, 0, 0, 255] });
+  const img = await decodeImageBuffer(transparent, 'icon.png');
+  assert.deepEqual([...img.data], [255, 255, 255, 0, 0, 0]);
+});
+
+test('16-bit PNG goes through sharp and becomes 8-bit', async () => {
+  const samples = Array.from({ length: 8 * 4 * 3 }, (_, i) => (i % 256) * 257);
+  const buf = pngOf({ width: 8, height: 4, colourType: 2, depth: 16, samples });
+  assert.equal(decodePngFast(buf, [255, 255, 255]), undefined, 'not for the fast path');
+  const file = await writeFixture(dir, 'deep.png', buf);
+  const img = await decodeImage(file);
+  assert.equal(img.channels, 3);
+  assert.deepEqual([...img.data], samples.map((v) => v / 257));
+});
+
+test('PNGs with a colour profile or EXIF chunk are left to sharp', async () => {
+  const img = pattern(8, 8);
+  const samples = [...img.data];
+  const withExif = pngOf({ width: 8, height: 8, colourType: 2, samples, extraChunks: [['gAMA', Uint8Array.from([0, 0, 0xb1, 0x8f])]] });
+  assert.equal(decodePngFast(withExif, [255, 255, 255]), undefined);
+  const decoded = await decodeImageBuffer(withExif, 'g.png');
+  assert.equal(decoded.width, 8);
+});
+
+test('CMYK JPEG becomes sRGB with 3 channels', async () => {
+  const img = pattern(40, 30);
+  const cmyk = await toSharp(img).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer();
+  assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
+  const file = await writeFixture(dir, 'cmyk.jpg', cmyk);
+  const out = await decodeImage(file);
+  assert.equal(out.width, 40);
+  assert.equal(out.height, 30);
+  assert.equal(out.data.length, 40 * 30 * 3);
+  // Lossy and through a CMYK profile: close on average, not exact.
+  let sum = 0;
+  for (let i = 0; i < out.data.length; i++) sum += Math.abs(out.data[i] - img.data[i]);
+  assert.ok(sum / out.data.length < 25, `mean error ${sum / out.data.length}`);
+});
+
+test('EXIF orientation 6 is honoured: a 64x48 JPEG decodes and probes as 48x64', async () => {
+  const img = pattern(64, 48);
+  const jpg = await toSharp(img).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+  const file = await writeFixture(dir, 'exif6.jpg', jpg);
+  const out = await decodeImage(file);
+  assert.deepEqual([out.width, out.height], [48, 64]);
+  assert.deepEqual(await probeImage(file), { width: 48, height: 64, format: 'jpeg' });
+  // Orientation 6 = turn 90° clockwise to display: the same JPEG without the tag, turned by sharp.
+  const plain = await toSharp(img).jpeg({ quality: 95 }).toBuffer();
+  const ref = await sharp(plain).rotate(90).raw().toBuffer();
+  let sum = 0;
+  for (let i = 0; i < ref.length; i++) sum += Math.abs(ref[i] - out.data[i]);
+  assert.ok(sum / ref.length < 1, `mean error ${sum / ref.length}`);
+});
+
+test('probeImage reads dimensions and format from the header', async () => {
+  const file = await writeFixture(dir, 'p.png', encodeImage(pattern(20, 10)));
+  assert.deepEqual(await probeImage(file), { width: 20, height: 10, format: 'png' });
+  const webp = await writeFixture(dir, 'p.webp', await toSharp(pattern(12, 6)).webp().toBuffer());
+  assert.deepEqual(await probeImage(webp), { width: 12, height: 6, format: 'webp' });
+});
+
+test('a zero-byte file is BAD_IMAGE "empty file"', async () => {
+  const file = await writeFixture(dir, 'empty.png', new Uint8Array(0));
+  await assert.rejects(decodeImage(file), isBadImage(file, /empty file \(0 bytes\)/));
+  await assert.rejects(probeImage(file), isBadImage(file, /empty file/));
+});
+
+test('truncated PNG and JPEG files are BAD_IMAGE "truncated or corrupt"', async () => {
+  const png = await toSharp(pattern(64, 64)).png().toBuffer();
+  const jpg = await toSharp(pattern(64, 64)).jpeg().toBuffer();
+  for (const [name, buf] of [['cut.png', png], ['cut.jpg', jpg]] as const) {
+    const file = await writeFixture(dir, name, buf.subarray(0, buf.length >> 1));
+    await assert.rejects(decodeImage(file), isBadImage(file, /truncated or corrupt/));
+  }
+});
+
+test('a text file named .png is BAD_IMAGE "not an image"', async () => {
+  const file = await writeFixture(dir, 'notes.png', Buffer.from('these are my notes, not a picture\n'));
+  await assert.rejects(decodeImage(file), isBadImage(file, /not an image/));
+  await assert.rejects(probeImage(file), isBadImage(file, /not an image/));
+});
+
+test('an image over the pixel limit is refused with its size and the limit', async () => {
+  const png = await writeFixture(dir, 'big.png', encodeImage(pattern(100, 50)));
+  const jpg = await writeFixture(dir, 'big.jpg', await toSharp(pattern(100, 50)).jpeg().toBuffer());
+  for (const file of [png, jpg]) {
+    await assert.rejects(decodeImage(file, { limitInputPixels: 4999 }), isBadImage(file, /100 x 50 = 5,000 pixels, over the limit of 4,999/));
+    await assert.rejects(probeImage(file, { limitInputPixels: 4999 }), isBadImage(file, /over the limit/));
+    assert.equal((await decodeImage(file, { limitInputPixels: 5000 })).width, 100);
+  }
+});
+
+test('a missing file and a directory are BAD_IMAGE', async () => {
+  const missing = join(dir, 'nope.png');
+  await assert.rejects(decodeImage(missing), isBadImage(missing, /file not found/));
+  await assert.rejects(probeImage(missing), isBadImage(missing, /file not found/));
+  await assert.rejects(decodeImage(dir), isBadImage(dir, /not a file|directory/));
+});
+
+test('unicode file names decode, and errors quote them intact', async () => {
+  const img = await icon(24);
+  const good = join(dir, 'ñandú 图像 🦆.png');
+  await writeFile(good, encodeImage(img));
+  assert.equal(maxDiff(await decodeImage(good), img), 0);
+  const bad = await writeFixture(dir, 'ölçü 🦆.png', Buffer.from('nope'));
+  await assert.rejects(decodeImage(bad), isBadImage(bad, /not an image/));
+});
+
+test('a bad background is BAD_ARGUMENT', async () => {
+  const file = await writeFixture(dir, 'bg.png', encodeImage(pattern(4, 4)));
+  await assert.rejects(decodeImage(file, { background: [256, 0, 0] }), (e: any) => e.code === 'BAD_ARGUMENT' && /background/.test(e.message));
+});
