@@ -57,6 +57,9 @@ test('ranks two variants and writes the run folder', async () => {
     ['few', 'many'],
   );
   assert.ok(r.leaderboard[0].meanTestMacroF1 >= r.leaderboard[1].meanTestMacroF1, 'sorted by mean test macro-F1');
+  // 12 train images per class beat 1 per class by a wide margin on this data
+  assert.equal(r.leaderboard[0].variant, 'many');
+  assert.ok(r.leaderboard[0].meanTestMacroF1 > r.leaderboard[1].meanTestMacroF1 + 0.1);
   assert.equal(r.runs.length, 4);
   for (const l of r.leaderboard) assert.equal(l.seeds, 2);
   const files = await readdir(runDir);
@@ -143,6 +146,7 @@ test('bad input: one clear line each, nothing written', async () => {
 
   await assert.rejects(evaluate(base({ runDir, settings: { model: 'vgg99' } })), oneLine('BAD_ARGUMENT', /Expected one of tiny for --model but received "vgg99"/));
   await assert.rejects(evaluate(base({ runDir, settings: { schedule: 'piecewise', piecewise: '1e-3:x' } })), oneLine('BAD_ARGUMENT', /--piecewise/));
+  await assert.rejects(evaluate(base({ runDir, settings: { loss: 'focal', focalAlpha: [1, 2] } })), oneLine('BAD_ARGUMENT', /--focal-alpha has 2 weights but the variants have 3 classes/));
   await assertNoRun(runDir);
   await assert.rejects(evaluate(base({ runDir, variantsRoot: join(root, 'nothing-here'), variants: [] })), oneLine('NOT_FOUND', /no built variants/));
   await assertNoRun(runDir);

@@ -16,6 +16,15 @@
  * fewer than 2 seeds there is no noise estimate: ranks follow the means and nothing is
  * marked tied (the table says so).
  *
+ * Run folder (default data/runs/<UTC timestamp>/):
+ *   config.json                 settings and variants; present = a started run (resume reads it)
+ *   cache/<variant>-<hash>-<split>-<size>px.u8 (+ .json)   decoded uint8 images
+ *   train/<variant>/seed-<s>/   state.json, epoch-NNNN/ (last checkpoint: model + optimizer),
+ *                               best-NNNN/ (model.json + weights.bin: the selected weights)
+ *   epochs.csv                  one row per (variant, seed, epoch), rewritten after each epoch
+ *   metrics.json                written last: leaderboard and every run's valid/test metrics
+ *   curves.png, confusion-<variant>.png
+ *
  * Nothing is half-written: settings, variants and every image are checked (decoded) before
  * config.json is written; when that fails, a run folder created by this call is removed.
  * An existing run folder is only continued with `resume`, with the settings it started with.
@@ -346,6 +355,9 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
     if (why) throw new AugmentError('BAD_DATASET', why);
   }
   const classes = variants[0].classes;
+  if (Array.isArray(settings.focalAlpha) && settings.focalAlpha.length !== classes.length) {
+    throw new AugmentError('BAD_ARGUMENT', `--focal-alpha has ${settings.focalAlpha.length} weights but the variants have ${classes.length} classes (${classes.join(', ')})`);
+  }
 
   // 3. Decode every split (finds undecodable images before anything is trained).
   const createdRunDir = !(await exists(runDir));
