@@ -2,7 +2,7 @@
  * `augment demo` (`npm run demo`): the whole job on the bundled sample data, in one command.
  * Renders the tabler icons (if absent), builds every shipped recipe, prints the class
  * histograms before and after (and writes them as a PNG), then ranks a few variants with a
- * quick evaluate (small vgg16, few epochs: about ten minutes on 2 cores).
+ * quick evaluate (small vgg16, few epochs: about ten minutes on 2 cores; the --quick preset of evaluate).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,7 +56,7 @@ export const command: CommandModule<{}, Args> = {
     say(`chart: ${chart}`);
 
     if (!a.evaluate) return;
-    say(`\n== 4. quick evaluate: ${a.variants.join(', ')} (vgg16 x${QUICK_PRESET.width}, ${QUICK_PRESET.epochs} epochs, ${QUICK_PRESET.imageSize} px)`);
+    say(`\n== 4. quick evaluate: ${a.variants.join(', ')} (${QUICK_PRESET.model} x${QUICK_PRESET.width}, ${QUICK_PRESET.epochs} epochs, ${QUICK_PRESET.imageSize} px)`);
     const { command: evaluate } = await import('./evaluate.ts');
     await (evaluate.handler as any)({ variants: a.variants, quick: true, variantsRoot: join(a.data, 'variants'), _: [], $0: 'augment' });
   },
