@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRaw, type RawImage } from '../src/image/raw.ts';
-import { gaussianBlur, gaussianKernel, reflect } from '../src/ops/gaussianBlur.ts';
+import { blurJs, gaussianBlur, gaussianKernel, reflect } from '../src/ops/gaussianBlur.ts';
+import { hasSimd } from '../src/ops/wasm.ts';
 import { createRng } from '../src/rng.ts';
 import { icon, maxDiff, pattern } from './helpers/images.ts';
 
@@ -65,5 +66,14 @@ test('defaults are the seed\'s: kernel 5 wide x 9 high, sigma drawn from [0.1, 2
   for (let i = 0; i < 30; i++) {
     const p = gaussianBlur.sample(rng, o, { width: 8, height: 8 });
     assert.ok(p.sigma >= 0.1 && p.sigma < 2.0, 'p.sigma >= 0.1 && p.sigma < 2.0');
+  }
+});
+
+test('the WebAssembly SIMD passes agree with the JS loops (odd sizes, wide kernels)', { skip: !hasSimd() && 'no WebAssembly SIMD' }, async () => {
+  for (const img of [pattern(29, 23), pattern(70, 3), pattern(2, 40), await icon(64)]) {
+    for (const [kw, kh, sigma] of [[5, 9, 1.3], [3, 3, 0.5], [1, 21, 4], [33, 1, 9]]) {
+      const simd = gaussianBlur.apply(img, { kernel: [kw, kh], sigma }, ctx);
+      assert.ok(maxDiff(simd, blurJs(img, kw, kh, sigma)) <= 1, `${img.width}x${img.height} kernel ${kw}x${kh}`);
+    }
   }
 });
