@@ -1,23 +1,27 @@
 /**
  * Stock vs augment WebGPU kernels, on the adapter this machine has (a software one is
- * accepted: this is a kernel comparison, not a throughput claim).
+ * accepted: this compares kernels on the same adapter, it is not a throughput claim).
  *
- *   node --import tsx scripts/bench-webgpu-kernels.ts [--reps N] [--profile] [--quick]
+ *   node --import tsx scripts/bench-webgpu-kernels.ts [--reps N] [--quick] [--steps] [--profile]
+ *       [--no-kernels] [--only Conv2DBackpropFilter,Conv2D,FusedConv2D]
  *
- * Conv2DBackpropFilter on layer shapes of vgg16/resnet18 at width 0.25 and 1, 32 px: for each
- * case, one warm-up call of each implementation, then N timed calls alternating stock / ours
- * (so both see the same machine load); median wall time of a call including the wait for the
- * result (`await data()`). One flat row per case, then the geometric mean of the speed-ups.
+ * Kernels: Conv2DBackpropFilter and Conv2D on layer shapes of vgg16 / resnet18 / resnet50 at
+ * width 0.25 (and one at width 1), 32 px, batch 32 (8 with --quick). Per case: one warm-up call
+ * of each implementation, then N timed calls alternating stock / augment so that both see the
+ * same machine load; median wall time of a call until its result is ready (read back as a
+ * scalar sum, so that copying a large output to the CPU does not hide the kernel). One flat row per case, then the geometric mean of the speed-ups.
  *
- * --profile: also profiles one training step (forward + backward + Adam update) of vgg16,
- * resnet18 and resnet50 (width 0.25, 32 px) with tf.profile and prints the kernels that took
- * the most time, stock vs ours.
+ * --steps: whole training steps (forward + backward + Adam) of vgg16 / resnet18 / resnet50 at
+ * width 0.25, 32 px, alternating stock / augment kernels on the same model; median step time.
+ * --profile: one profiled training step of each model (tf.profile), the kernels that took the
+ * most time, stock vs augment.
  */
 import { tf } from '../src/train/tf.ts';
 import { initWebgpu } from '../src/train/backend/webgpu.ts';
 import { registerWebgpuKernels, restoreStockWebgpuKernels } from '../src/train/kernels/webgpu/index.ts';
-import { createModel } from '../src/train/models/index.ts';
 import { chooseTile, planBackpropFilter } from '../src/train/kernels/webgpu/conv2d_backprop_filter.ts';
+import { chooseForwardTile, planForward } from '../src/train/kernels/webgpu/conv2d_forward.ts';
+import { createModel } from '../src/train/models/index.ts';
 
 type Pad = 'same' | 'valid';
 interface Case {
@@ -31,9 +35,10 @@ interface Case {
 const args = process.argv.slice(2);
 const reps = Number(args[args.indexOf('--reps') + 1]) || 5;
 const quick = args.includes('--quick');
-const profile = args.includes('--profile');
-
 const B = quick ? 8 : 32;
+/** --only A,B: register only these of augment's kernels (default: all). */
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
+
 const CASES: Case[] = [
   { name: 'vgg16 w0.25 conv1_1', x: [B, 32, 32, 3], filter: [3, 3, 3, 16], strides: 1, pad: 'same' },
   { name: 'vgg16 w0.25 conv1_2', x: [B, 32, 32, 16], filter: [3, 3, 16, 16], strides: 1, pad: 'same' },
@@ -64,72 +69,111 @@ function median(v: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-async function callOnce(c: Case, x: tf.Tensor, dy: tf.Tensor): Promise<number> {
+function geomean(r: number[]): number {
+  return Math.exp(r.reduce((a, v) => a + Math.log(v), 0) / r.length);
+}
+
+/** Wall time of `run` until its result is ready; reads back only a scalar (its sum). */
+async function timed(run: () => tf.Tensor): Promise<number> {
   const t0 = performance.now();
-  const out = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-    strides: c.strides,
-    pad: c.pad,
-    dataFormat: 'NHWC',
-    filterShape: c.filter,
-  }) as tf.Tensor;
-  await out.data();
+  const out = run();
+  const sum = out.rank === 0 ? out : tf.sum(out);
+  await sum.data();
   const ms = performance.now() - t0;
-  out.dispose();
+  tf.dispose([out, sum]);
   return ms;
 }
 
-async function benchKernels(): Promise<void> {
-  console.log(`Conv2DBackpropFilter, median of ${reps} calls (ms), stock tfjs-backend-webgpu 4.22 vs augment`);
-  console.log(['case', 'x', 'filter', 'stride', 'tile', 'splits', 'stock_ms', 'ours_ms', 'speedup'].join('\t'));
+/** Alternates stock / augment `reps` times after one warm-up of each; medians in ms. */
+async function abTest(run: () => Promise<number>): Promise<{ stock: number; ours: number }> {
+  const stock: number[] = [];
+  const ours: number[] = [];
+  for (let i = -1; i < reps; i++) {
+    restoreStockWebgpuKernels();
+    const s = await run();
+    registerWebgpuKernels(only);
+    const o = await run();
+    if (i >= 0) {
+      stock.push(s);
+      ours.push(o);
+    }
+  }
+  return { stock: median(stock), ours: median(ours) };
+}
+
+async function benchKernel(kernel: 'Conv2DBackpropFilter' | 'Conv2D'): Promise<void> {
+  console.log(`\n${kernel}: median of ${reps} calls (ms), stock tfjs-backend-webgpu 4.22 vs augment`);
+  console.log(['case', 'x', 'filter', 'stride', 'tile', 'splits', 'stock_ms', 'augment_ms', 'speedup'].join('\t'));
   const ratios: number[] = [];
   for (const c of CASES) {
     const x = tf.tensor4d(filled(c.x.reduce((a, b) => a * b), 1), c.x);
-    const yShape = tf.conv2d(x as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad).shape;
+    const w = tf.tensor4d(filled(c.filter.reduce((a, b) => a * b), 3), c.filter);
+    const yShape = tf.conv2d(x, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad).shape;
     const dy = tf.tensor(filled(yShape.reduce((a, b) => a * b), 2), yShape);
-    const times = { stock: [] as number[], ours: [] as number[] };
-    for (let i = -1; i < reps; i++) {
-      restoreStockWebgpuKernels();
-      const s = await callOnce(c, x, dy);
-      registerWebgpuKernels();
-      const o = await callOnce(c, x, dy);
-      if (i >= 0) {
-        times.stock.push(s);
-        times.ours.push(o);
-      }
-    }
-    const s = median(times.stock);
-    const o = median(times.ours);
     const k = c.filter[0] * c.filter[1] * c.filter[2];
     const n = c.filter[3];
-    const tile = chooseTile(k, n);
-    const { splits } = planBackpropFilter(k, n, dy.size / n);
-    ratios.push(s / o);
+    const m = dy.size / n;
+    let tileName: string;
+    let splits: number;
+    let run: () => tf.Tensor;
+    if (kernel === 'Conv2DBackpropFilter') {
+      const tile = chooseTile(k, n);
+      tileName = `${tile.ty * tile.pk}x${tile.tx * tile.pn}`;
+      splits = planBackpropFilter(k, n, m, tile).splits;
+      run = () =>
+        tf.engine().runKernel(kernel, { x, dy }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter }) as tf.Tensor;
+    } else {
+      const tile = chooseForwardTile(m, n);
+      tileName = `${tile.ty * tile.pm}x${tile.tx * tile.pn}`;
+      splits = planForward(m, n, k, tile).splits;
+      run = () =>
+        tf.engine().runKernel(kernel, { x, filter: w }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: 1 }) as tf.Tensor;
+    }
+    const { stock, ours } = await abTest(() => timed(run));
+    ratios.push(stock / ours);
     console.log(
-      [c.name, c.x.join('x'), c.filter.join('x'), c.strides, `${tile.ty * tile.pk}x${tile.tx * tile.pn}`, splits, s.toFixed(2), o.toFixed(2), `${(s / o).toFixed(2)}x`].join('\t'),
+      [c.name, c.x.join('x'), c.filter.join('x'), c.strides, tileName, splits, stock.toFixed(2), ours.toFixed(2), `${(stock / ours).toFixed(2)}x`].join('\t'),
     );
-    tf.dispose([x, dy]);
+    tf.dispose([x, w, dy]);
   }
-  const geo = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
-  console.log(`geometric mean speed-up: ${geo.toFixed(2)}x over ${ratios.length} cases`);
+  console.log(`geometric mean speed-up: ${geomean(ratios).toFixed(2)}x over ${ratios.length} cases`);
 }
 
-async function profileStep(name: string, label: string): Promise<void> {
+function trainingStep(name: string): { step: () => Promise<number>; dispose: () => void } {
   const model = createModel(name, { numClasses: 10, imageSize: 32, width: 0.25, seed: 1 });
-  const opt = tf.train.adam(1e-3);
+  const opt = tf.train.adam(1e-4);
   const xs = tf.tensor4d(filled(B * 32 * 32 * 3, 3), [B, 32, 32, 3]);
   const ys = tf.oneHot(tf.tensor1d(Array.from({ length: B }, (_, i) => i % 10), 'int32'), 10);
   const step = () =>
-    opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar, true);
-  const warm = step();
-  await warm?.data();
-  warm?.dispose();
-  const t0 = performance.now();
+    timed(() => opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar, true)!);
+  return {
+    step,
+    dispose: () => {
+      tf.dispose([xs, ys]);
+      model.dispose();
+      opt.dispose();
+    },
+  };
+}
+
+async function benchSteps(): Promise<void> {
+  console.log(`\ntraining step (forward + backward + Adam), width 0.25, 32 px, batch ${B}: median of ${reps} steps (ms)`);
+  console.log(['model', 'stock_ms', 'augment_ms', 'speedup', 'stock_img_per_s', 'augment_img_per_s'].join('\t'));
+  for (const name of ['vgg16', 'resnet18', 'resnet50']) {
+    const t = trainingStep(name);
+    const { stock, ours } = await abTest(t.step);
+    t.dispose();
+    console.log([name, stock.toFixed(0), ours.toFixed(0), `${(stock / ours).toFixed(2)}x`, ((B * 1000) / stock).toFixed(1), ((B * 1000) / ours).toFixed(1)].join('\t'));
+  }
+}
+
+async function profileStep(name: string, label: string): Promise<void> {
+  const t = trainingStep(name);
+  await t.step();
   const info = await tf.profile(async () => {
-    const loss = step();
-    await loss?.data();
-    loss?.dispose();
+    await t.step();
   });
-  const wall = performance.now() - t0;
+  t.dispose();
   const byName = new Map<string, number>();
   let total = 0;
   for (const k of info.kernels) {
@@ -137,14 +181,10 @@ async function profileStep(name: string, label: string): Promise<void> {
     byName.set(k.name, (byName.get(k.name) ?? 0) + ms);
     total += ms;
   }
-  console.log(`\nprofile ${name} w0.25 32 px batch ${B} (${label}): one training step: wall ${wall.toFixed(0)} ms (profiled), kernel total ${total.toFixed(0)} ms`);
-  console.log(['kernel', 'ms', 'share'].join('\t'));
-  for (const [name, ms] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
-    console.log([name, ms.toFixed(1), `${((100 * ms) / total).toFixed(0)}%`].join('\t'));
-  }
-  tf.dispose([xs, ys]);
-  model.dispose();
-  opt.dispose();
+  const top = [...byName].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  console.log(
+    [name, label, total.toFixed(0), ...top.map(([k, ms]) => `${k} ${ms.toFixed(0)} (${((100 * ms) / total).toFixed(0)}%)`)].join('\t'),
+  );
 }
 
 const gpu = await initWebgpu({ allowSoftware: true, log: (l) => console.error(l) });
@@ -153,13 +193,18 @@ if (!gpu) {
   process.exit(1);
 }
 console.log(gpu.description);
-console.log(`node ${process.version}, ${new Date().toISOString()}`);
-await benchKernels();
-if (profile) {
+console.log(`node ${process.version}, ${new Date().toISOString()}, batch ${B}, ${reps} reps`);
+if (!args.includes('--no-kernels')) {
+  await benchKernel('Conv2DBackpropFilter');
+  await benchKernel('Conv2D');
+}
+if (args.includes('--steps')) await benchSteps();
+if (args.includes('--profile')) {
+  console.log(`\nprofile of one training step, width 0.25, 32 px, batch ${B}: kernel ms, top kernels`);
   for (const name of ['vgg16', 'resnet18', 'resnet50']) {
     restoreStockWebgpuKernels();
-    await profileStep(name, 'stock kernels');
-    registerWebgpuKernels();
-    await profileStep(name, 'augment kernels');
+    await profileStep(name, 'stock');
+    registerWebgpuKernels(only);
+    await profileStep(name, 'augment');
   }
 }

@@ -10,38 +10,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../src/train/tf.ts';
-import { initWebgpu, requestWebgpuAdapter } from '../src/train/backend/webgpu.ts';
+import { initWebgpu } from '../src/train/backend/webgpu.ts';
 import { activeWebgpuKernelOverrides } from '../src/train/kernels/webgpu/index.ts';
-import { forceBackpropFilterTile, planBackpropFilter, TILES, type TileConfig } from '../src/train/kernels/webgpu/conv2d_backprop_filter.ts';
 import { createModel } from '../src/train/models/index.ts';
-
-const found = await requestWebgpuAdapter();
-const skipReason = found.adapter === null ? `no WebGPU adapter: ${found.reason}` : undefined;
-const gpu = skipReason ? null : await initWebgpu({ allowSoftware: true });
-
-/** Deterministic values in [-0.5, 0.5). */
-function filled(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 4294967296 - 0.5;
-  }
-  return a;
-}
-
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+import { filled, found, gpu, maxAbs, maxAbsDiff, skipReason } from './webgpu-helpers.ts';
 
 test('initWebgpu: adapter description, and a software adapter only when allowed', async (t) => {
   if (skipReason || found.adapter === null) return t.skip(skipReason);
@@ -55,73 +27,7 @@ test('initWebgpu: adapter description, and a software adapter only when allowed'
   } else {
     assert.equal(again?.description, gpu.description);
   }
-  assert.deepEqual(activeWebgpuKernelOverrides(), ['Conv2DBackpropFilter']);
-});
-
-test('split plan covers every row of the reduction', () => {
-  for (const [k, n, m] of [
-    [27, 16, 8192],
-    [1152, 128, 128],
-    [9, 1, 17],
-    [144, 40, 1],
-    [4608, 512, 50000],
-  ]) {
-    const { splits, rowsPerSplit } = planBackpropFilter(k, n, m);
-    assert.ok(splits >= 1 && rowsPerSplit >= 1, `${k},${n},${m}`);
-    assert.ok(splits * rowsPerSplit >= m, `rows ${splits}x${rowsPerSplit} < ${m}`);
-    assert.ok((splits - 1) * rowsPerSplit < m, `an empty split for ${k},${n},${m}`);
-  }
-});
-
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-const CASES: Array<{ x: [number, number, number, number]; f: [number, number, number, number]; s: number | [number, number]; pad: Pad }> = [
-  { x: [2, 8, 8, 3], f: [3, 3, 3, 5], s: 1, pad: 'same' },
-  { x: [2, 9, 7, 4], f: [3, 3, 4, 6], s: 2, pad: 'valid' },
-  { x: [3, 16, 16, 8], f: [3, 3, 8, 40], s: [2, 1], pad: 'same' },
-  { x: [1, 10, 10, 2], f: [1, 1, 2, 33], s: 1, pad: 'valid' },
-  { x: [2, 8, 8, 3], f: [5, 3, 3, 4], s: 1, pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
-  // Enough rows that the reduction is split across workgroups and summed in a second pass.
-  { x: [4, 32, 32, 16], f: [3, 3, 16, 16], s: 1, pad: 'same' },
-  { x: [2, 16, 16, 12], f: [3, 3, 12, 70], s: 2, pad: 'same' },
-  { x: [2, 8, 8, 30], f: [3, 3, 30, 72], s: 1, pad: 'same' },
-];
-
-async function backpropFilter(c: (typeof CASES)[number]): Promise<Float32Array> {
-  const x = tf.tensor4d(filled(c.x.reduce((a, b) => a * b), 11), c.x);
-  const yShape = tf.conv2d(x, tf.zeros(c.f) as tf.Tensor4D, c.s, c.pad).shape;
-  const dy = tf.tensor(filled(yShape.reduce((a, b) => a * b), 12), yShape);
-  const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-    strides: c.s,
-    pad: c.pad,
-    dataFormat: 'NHWC',
-    filterShape: c.f,
-  }) as tf.Tensor;
-  assert.deepEqual(dw.shape, c.f);
-  const values = (await dw.data()) as Float32Array;
-  tf.dispose([x, dy, dw]);
-  return values;
-}
-
-test('Conv2DBackpropFilter on webgpu matches the cpu backend, every tile (max error <= 1e-4 x max |dW|)', async (t) => {
-  if (skipReason) return t.skip(skipReason);
-  const tiles: Array<[string, TileConfig | undefined]> = [['auto', undefined], ...Object.entries(TILES)];
-  try {
-    for (const c of CASES) {
-      await tf.setBackend('cpu');
-      const ref = await backpropFilter(c);
-      const scale = maxAbs(ref);
-      assert.ok(scale > 0.1, 'test data too small to compare');
-      await tf.setBackend('webgpu');
-      for (const [name, tile] of tiles) {
-        forceBackpropFilterTile(tile);
-        const err = maxAbsDiff(await backpropFilter(c), ref);
-        assert.ok(err <= 1e-4 * scale, `${JSON.stringify(c)}, tile ${name}: max error ${err} vs max |dW| ${scale}`);
-      }
-    }
-  } finally {
-    forceBackpropFilterTile(undefined);
-    await tf.setBackend('webgpu');
-  }
+  assert.deepEqual(activeWebgpuKernelOverrides(), ['Conv2DBackpropFilter', 'Conv2D', 'FusedConv2D']);
 });
 
 /** conv + batch-norm + relu + max-pool + dense, as in the trainer's models. */

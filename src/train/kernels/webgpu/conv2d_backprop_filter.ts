@@ -312,6 +312,7 @@ export function makeConv2DBackpropFilter(stock: tf.KernelFunc): tf.KernelFunc {
       convInfo.outChannels,
     ];
     const program = new BackpropFilterTiledProgram(filterShape, k, n, splits, tile);
+    if (program.dispatch.some((d) => d > 65535)) return stock(args); // tfjs cannot reshape a 3-D dispatch
     const uniforms = [
       { type: 'int32', data: [convInfo.padInfo.top, convInfo.padInfo.left] },
       { type: 'int32', data: [convInfo.strideHeight, convInfo.strideWidth] },

@@ -5,9 +5,12 @@
  */
 import { tf } from '../../tf.ts';
 import { makeConv2DBackpropFilter } from './conv2d_backprop_filter.ts';
+import { makeConv2D } from './conv2d_forward.ts';
 
 const OURS: Array<{ kernelName: string; make: (stock: tf.KernelFunc) => tf.KernelFunc }> = [
   { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter },
+  { kernelName: 'Conv2D', make: makeConv2D },
+  { kernelName: 'FusedConv2D', make: makeConv2D },
 ];
 
 /** Stock kernel configs, captured the first time ours replace them. */
@@ -16,8 +19,10 @@ const stock = new Map<string, tf.KernelConfig>();
 /** Names of the kernels this module replaces on the webgpu backend. */
 export const WEBGPU_KERNEL_OVERRIDES = OURS.map((o) => o.kernelName);
 
-export function registerWebgpuKernels(): void {
+/** Registers ours over the stock kernels (all of them, or only those named). */
+export function registerWebgpuKernels(only?: readonly string[]): void {
   for (const { kernelName, make } of OURS) {
+    if (only && !only.includes(kernelName)) continue;
     const current = tf.getKernel(kernelName, 'webgpu');
     if (!current) throw new Error(`webgpu backend has no ${kernelName} kernel to replace`);
     if (!stock.has(kernelName)) stock.set(kernelName, current);
