@@ -87,6 +87,29 @@ test('ranks two variants and writes the run folder', async () => {
   await assert.rejects(evaluate(base({ runDir, resume: true, settings: { epochs: 5 } })), /--epochs 5 differs from the run being resumed/);
 });
 
+test('an interrupted evaluate resumes where it stopped', async () => {
+  const runDir = join(root, 'runs', 'interrupted');
+  const ac = new AbortController();
+  const opts = base({ runDir, settings: { seeds: 1, epochs: 2 } });
+  await assert.rejects(
+    evaluate({ ...opts, signal: ac.signal, log: (line) => (/^few seed 1: selected/.test(line) ? ac.abort() : undefined) }),
+    (e: unknown) => e instanceof AugmentError && e.code === 'INTERRUPTED' && e.message.includes(`--run ${runDir} --resume`),
+  );
+  const files = await readdir(runDir);
+  assert.ok(files.includes('config.json') && !files.includes('metrics.json'));
+  const lines: string[] = [];
+  const r = await evaluate({ ...opts, resume: true, settings: {}, log: (l) => lines.push(l) });
+  assert.ok(lines.includes('few seed 1: already finished, result reused'), lines.join('\n'));
+  assert.deepEqual(
+    r.runs.map((x) => [x.variant, x.resumedAfterEpoch]),
+    [
+      ['few', 2],
+      ['many', 0],
+    ],
+  );
+  assert.equal((await readFile(join(runDir, 'epochs.csv'), 'utf8')).trim().split('\n').length, 1 + 2 * 2);
+});
+
 test('ties: Welch t-test at the seeds', () => {
   const r = rankVariants([
     { variant: 'a', scores: [0.71, 0.74, 0.69] },
