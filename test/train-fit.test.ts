@@ -10,7 +10,9 @@ import { after, before, test } from 'node:test';
 import { AugmentError } from '../src/errors.ts';
 import { ensureSplitCache, readVariant } from '../src/train/data.ts';
 import { DEFAULT_TRAIN_SETTINGS, fit, type FitData, type TrainSettings } from '../src/train/fit.ts';
+import { createModel } from '../src/train/models/index.ts';
 import { tf } from '../src/train/tf.ts';
+import { dirHandler, loadModelWeights, saveModel } from '../src/train/weights-io.ts';
 import { tempDir, useWasm, writeVariant } from './helpers/variants.ts';
 
 let root: string;
@@ -134,6 +136,38 @@ test('resume after an interruption continues from the last finished epoch and ma
   const again = await fit({ createModel: tinyModel(3), data, settings: s, seed: 3, checkpointDir: dir });
   assert.equal(again.test.metrics.macroF1, resumed.test.metrics.macroF1);
   assert.equal(again.resumedAfterEpoch, 4);
+});
+
+test('selected weights: model.json + weights.bin that tfjs loads back (registry vgg16 with its custom dropout layer)', async () => {
+  const dir = join(root, 'saved-vgg16');
+  const model = createModel('vgg16', { numClasses: 3, imageSize: 32, width: 0.0625, seed: 7 });
+  const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 1);
+  try {
+    await saveModel(model, dir, { classes: ['a', 'b', 'c'] });
+    assert.deepEqual((await readdir(dir)).sort(), ['model.json', 'weights.bin']);
+    const loaded = await tf.loadLayersModel(dirHandler(dir));
+    const predict = async (m: tf.LayersModel) => {
+      const y = m.predict(x) as tf.Tensor;
+      const v = Array.from(await y.data());
+      y.dispose();
+      return v;
+    };
+    const want = await predict(model);
+    const got = await predict(loaded);
+    assert.deepEqual(got, want);
+    loaded.dispose();
+    // and by position into a fresh model of the same shape
+    const fresh = createModel('vgg16', { numClasses: 3, imageSize: 32, width: 0.0625, seed: 8 });
+    await loadModelWeights(fresh, dir);
+    assert.deepEqual(await predict(fresh), want);
+    fresh.dispose();
+    const other = createModel('vgg16', { numClasses: 4, imageSize: 32, width: 0.0625, seed: 8 });
+    await assert.rejects(loadModelWeights(other, dir), /has shape .* the model expects/);
+    other.dispose();
+  } finally {
+    model.dispose();
+    x.dispose();
+  }
 });
 
 test('sgd with momentum and focal loss train too', async () => {
