@@ -5,12 +5,14 @@
  *
  *   node --import tsx scripts/bench-train.ts [--models vgg16,resnet18,resnet50] [--width 0.25]
  *     [--size 32] [--batch 32] [--steps 5] [--warmup 2] [--threads N] [--backend wasm]
- *     [--torch-threads 2] [--anchors DIR | env AUGMENT_ANCHORS] [--no-torch] [--stock]
- *     [--profile] [--write]
+ *     [--torch-threads 2] [--anchors DIR | env AUGMENT_ANCHORS] [--no-torch] [--stock | --vs-stock]
+ *     [--repeat 1] [--profile] [--write]
  *
  * A step is Adam (lr 1e-4) + softmax cross-entropy on one random batch, as in the anchor; the
  * figure is batch / median step time after the warm-up steps. `--stock` swaps augment's wasm
- * kernels for tfjs's own (keeping the missing Conv2DBackpropFilter) and is the "before" figure.
+ * kernels for tfjs's own (keeping the missing Conv2DBackpropFilter) and is the "before" figure;
+ * `--vs-stock` measures both in the same process, model by model. `--repeat N` repeats each
+ * model's measurements N times, interleaved, and reports medians (the machine is shared).
  * `--profile` prints where a step's kernel time goes. `--write` puts the table in
  * docs/BENCHMARKS.md under `## Training throughput`.
  */
@@ -22,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { tf } from '../src/train/tf.ts';
 import { initBackend } from '../src/train/backend/select.ts';
-import { activeWasmKernels, useStockWasmKernels } from '../src/train/kernels/wasm/index.ts';
+import { activeWasmKernels, registerWasmKernels, useStockWasmKernels } from '../src/train/kernels/wasm/index.ts';
 import { createModel } from '../src/train/models/index.ts';
 import { createRng } from '../src/rng.ts';
 
@@ -47,9 +49,12 @@ const torchThreads = Number(arg('torch-threads', '2'));
 const threads = arg('threads') ? Number(arg('threads')) : undefined;
 const anchors = resolve(arg('anchors') ?? process.env.AUGMENT_ANCHORS ?? join(repo, '..', 'shared', 'bench', 'anchors'));
 const classes = 20;
+const repeat = Math.max(1, Number(arg('repeat', '1')));
+const vsStock = flag('vs-stock');
 
 const info = await initBackend({ force: arg('backend'), threads, log: (l) => console.log(l) });
 let kernels = info.tfBackend === 'wasm' ? activeWasmKernels() : [];
+if (vsStock && info.tfBackend !== 'wasm') throw new Error('--vs-stock applies to the wasm backend only');
 if (flag('stock')) {
   if (info.tfBackend !== 'wasm') throw new Error('--stock applies to the wasm backend only');
   kernels = useStockWasmKernels();
@@ -132,19 +137,36 @@ async function torch(name: string): Promise<number | null> {
 interface Row {
   model: string;
   ours: number;
-  stepMs: number;
+  stock: number | null;
   torch: number | null;
 }
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (v: number | null, d = 1) => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(d));
 const rows: Row[] = [];
 const load0 = os.loadavg()[0];
 for (const name of models) {
-  const o = await ours(name);
-  const t = await torch(name);
-  const row: Row = { model: name, ours: o.ips, stepMs: o.stepMs, torch: t };
+  const o: number[] = [];
+  const st: number[] = [];
+  const t: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    if (vsStock) {
+      useStockWasmKernels();
+      st.push((await ours(name)).ips);
+      registerWasmKernels();
+    }
+    o.push((await ours(name)).ips);
+    const tv = await torch(name);
+    if (tv !== null) t.push(tv);
+  }
+  const row: Row = { model: name, ours: median(o), stock: vsStock ? median(st) : null, torch: t.length ? median(t) : null };
   rows.push(row);
   console.log(
-    `model=${name} width=${width} size=${size} batch=${batch} backend=${info.choice} ours_images_per_s=${o.ips.toFixed(1)} step_ms=${o.stepMs.toFixed(1)} ` +
-      `torch_images_per_s=${t === null ? 'n/a' : t.toFixed(1)} ratio=${t ? (o.ips / t).toFixed(2) : 'n/a'}`,
+    `model=${name} width=${width} size=${size} batch=${batch} backend=${info.choice} threads=${info.threads} ours_images_per_s=${fmt(row.ours)}` +
+      (vsStock ? ` stock_images_per_s=${fmt(row.stock)} speedup=${fmt(row.stock ? row.ours / row.stock : null, 2)}` : '') +
+      ` torch_images_per_s=${fmt(row.torch)} ratio=${fmt(row.torch ? row.ours / row.torch : null, 2)}`,
   );
 }
 const load1 = os.loadavg()[0];
@@ -153,17 +175,22 @@ if (flag('write')) {
   const cmd = `node --import tsx scripts/bench-train.ts ${process.argv.slice(2).filter((a) => a !== '--write').join(' ')}`.trim();
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
-    `### ${info.description}${flag('stock') ? ' — STOCK tfjs kernels' : ''}`,
+    `### ${info.choice}, ${info.threads} thread${info.threads === 1 ? '' : 's'}${flag('stock') ? ', stock tfjs kernels (+ Conv2DBackpropFilter)' : ''}`,
     '',
     `\`${cmd}\` — ${new Date().toISOString().slice(0, 16)}Z, ${cpu}, ${os.cpus().length} cores, Node ${process.version}, ` +
       `load average ${load0.toFixed(1)} → ${load1.toFixed(1)} (shared machine: compare ratios, not absolutes). ` +
-      `PyTorch: \`/usr/bin/python3 torch_train_throughput.py MODEL ${size} --width ${width} --batch ${batch} --threads ${torchThreads}\` in the same run.`,
+      `PyTorch: \`/usr/bin/python3 torch_train_throughput.py MODEL ${size} --width ${width} --batch ${batch} --threads ${torchThreads}\` in the same run. ` +
+      `Backend: ${info.description}${flag('stock') ? ' (stock kernels swapped back in)' : ''}.` +
+      (repeat > 1 ? ` Medians of ${repeat} interleaved repeats.` : ''),
     '',
-    '| model | width | px | batch | augment img/s | PyTorch CPU img/s | ratio |',
-    '|---|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.model} | ${width} | ${size} | ${batch} | ${r.ours.toFixed(1)} | ${r.torch === null ? 'n/a' : r.torch.toFixed(1)} | ${r.torch ? (r.ours / r.torch).toFixed(2) : 'n/a'} |`,
+    vsStock
+      ? '| model | width | px | batch | stock tfjs-wasm img/s | augment img/s | speed-up | PyTorch CPU img/s | augment / PyTorch |'
+      : '| model | width | px | batch | augment img/s | PyTorch CPU img/s | augment / PyTorch |',
+    vsStock ? '|---|---|---|---|---|---|---|---|---|' : '|---|---|---|---|---|---|---|',
+    ...rows.map((r) =>
+      vsStock
+        ? `| ${r.model} | ${width} | ${size} | ${batch} | ${fmt(r.stock)} | ${fmt(r.ours)} | ${fmt(r.stock ? r.ours / r.stock : null, 2)}x | ${fmt(r.torch)} | ${fmt(r.torch ? r.ours / r.torch : null, 2)} |`
+        : `| ${r.model} | ${width} | ${size} | ${batch} | ${fmt(r.ours)} | ${fmt(r.torch)} | ${fmt(r.torch ? r.ours / r.torch : null, 2)} |`,
     ),
     '',
   ];

@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import { tf } from '../src/train/tf.ts';
 import { AugmentError } from '../src/errors.ts';
 import { BACKENDS, initBackend, parseBackend } from '../src/train/backend/select.ts';
+import { defaultWasmThreads } from '../src/train/backend/wasm.ts';
+import os from 'node:os';
 
 const require = createRequire(import.meta.url);
 const installed = (pkg: string) => {
@@ -41,16 +43,17 @@ test('a forced tfjs-node that is not installed fails with one line saying so', {
   );
 });
 
-test('forced wasm: SIMD, the thread count XNNPACK really uses, the custom kernels, one log line', async () => {
+test('forced wasm with 2 threads: SIMD, 2 XNNPACK threads really running in Node, the custom kernels, one log line', async () => {
   const lines: string[] = [];
-  const info = await initBackend({ force: 'wasm', log: (l) => lines.push(l) });
+  // tfjs-backend-wasm disables threads in Node; initWasm's workaround must give the 2 asked for.
+  const info = await initBackend({ force: 'wasm', threads: 2, log: (l) => lines.push(l) });
   assert.equal(info.choice, 'wasm');
   assert.equal(info.tfBackend, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
   const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount(): number };
   assert.equal(info.threads, wasm.getThreadsCount());
-  assert.ok(info.threads >= 1);
-  assert.match(info.description, /^wasm \(SIMD, \d+ threads?; custom kernels: Conv2DBackpropFilter, Conv2DBackpropInput/);
+  assert.equal(info.threads, 2);
+  assert.match(info.description, /^wasm \(SIMD, 2 threads; custom kernels: Conv2DBackpropFilter, Conv2DBackpropInput/);
   assert.deepEqual(lines, [`backend: ${info.description}`]);
   // It computes: a conv's filter gradient runs on wasm (it throws with the stock kernels).
   const x = tf.ones([1, 4, 4, 2]) as tf.Tensor4D;
@@ -59,6 +62,20 @@ test('forced wasm: SIMD, the thread count XNNPACK really uses, the custom kernel
   const v = await g.data();
   assert.equal(v[4 * 2], 16);
   assert.equal(v[0], 9);
+});
+
+test('the default wasm thread count is half the cores, 1 to 8', () => {
+  const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const saved = process.env.AUGMENT_WASM_THREADS;
+  delete process.env.AUGMENT_WASM_THREADS;
+  try {
+    assert.equal(defaultWasmThreads(), Math.max(1, Math.min(8, Math.floor(n / 2))));
+    process.env.AUGMENT_WASM_THREADS = '3';
+    assert.equal(defaultWasmThreads(), 3);
+  } finally {
+    if (saved === undefined) delete process.env.AUGMENT_WASM_THREADS;
+    else process.env.AUGMENT_WASM_THREADS = saved;
+  }
 });
 
 test('the automatic pick starts the first available backend of the pick order', async () => {

@@ -33,7 +33,7 @@ export interface InitBackendOptions {
   force?: BackendChoice | string;
   /** Receives the chosen backend's line and, when something was skipped, why. */
   log?: (line: string) => void;
-  /** wasm only: threads (default: available cores, at most 8; env AUGMENT_WASM_THREADS). */
+  /** wasm only: threads (default: half the available cores, 1..8; env AUGMENT_WASM_THREADS). */
   threads?: number;
 }
 

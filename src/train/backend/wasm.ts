@@ -13,8 +13,8 @@
  * - Kernels: registers the kernels the wasm backend lacks for training (see
  *   `../kernels/wasm/index.ts`).
  *
- * Threads can be turned off with `threads: 1` (or `AUGMENT_WASM_THREADS=1`); when the threaded
- * module fails to start, `initWasm` falls back to the single-threaded SIMD module.
+ * With `threads: 1` (the default on 2 cores, see `defaultWasmThreads`) the plain SIMD module is
+ * used; when the threaded module fails to start, `initWasm` falls back to it.
  */
 import { createRequire } from 'node:module';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -74,11 +74,17 @@ function installWorkerHook(): void {
   workerHookInstalled = true;
 }
 
-function defaultThreads(): number {
+/**
+ * Default: half the available cores (tfjs's own rule), at least 1, at most 8. XNNPACK's pool
+ * threads spin between kernels and a training step is hundreds of small kernels: on the 2-core
+ * shared machine of docs/BENCHMARKS.md one thread trained 1.4-2.5x faster than two. Override
+ * with `threads` (`--threads`) or AUGMENT_WASM_THREADS.
+ */
+export function defaultWasmThreads(): number {
   const env = Number(process.env.AUGMENT_WASM_THREADS);
   if (Number.isInteger(env) && env >= 1) return env;
   const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(8, n));
+  return Math.max(1, Math.min(8, Math.floor(n / 2)));
 }
 
 async function trySetBackend(threaded: boolean, threads: number): Promise<boolean> {
@@ -122,11 +128,11 @@ function unrefWorkers(): void {
 }
 
 /**
- * Selects the wasm backend with SIMD and `threads` threads (default: available cores, at most 8)
+ * Selects the wasm backend with SIMD and `threads` threads (default: `defaultWasmThreads()`)
  * and registers augment's training kernels. Returns null when the backend cannot start.
  */
 export async function initWasm(opts: { threads?: number } = {}): Promise<WasmInfo | null> {
-  const threads = opts.threads ?? defaultThreads();
+  const threads = opts.threads ?? defaultWasmThreads();
   const wasm = loadWasmPackage();
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
   let ok = false;
