@@ -51,16 +51,11 @@ export function encodePng(img: RawImage, level: number = DEFAULT_PNG_LEVEL): Buf
   const { width: w, height: h, data } = img;
   const stride = w * 3;
   const n = h * (stride + 1);
+  const up = upFilter(data, stride);
   const raw = scratchOf(n);
-  for (let y = 0, o = 0, r = 0; y < h; y++, r += stride) {
-    raw[o++] = y === 0 ? 0 : 2;
-    if (y === 0) {
-      raw.set(data.subarray(0, stride), o);
-      o += stride;
-    } else {
-      const p = r - stride;
-      for (let i = 0; i < stride; i++) raw[o++] = data[r + i] - data[p + i];
-    }
+  for (let y = 0; y < h; y++) {
+    raw[y * (stride + 1)] = y === 0 ? 0 : 2;
+    raw.set(up.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   }
   const idat = zlib.deflateSync(raw.subarray(0, n), { level });
   const out = Buffer.allocUnsafe(8 + 25 + 12 + idat.length + 12);
@@ -80,6 +75,34 @@ export function encodePng(img: RawImage, level: number = DEFAULT_PNG_LEVEL): Buf
   at = finishChunk(out, at - 4, idat.length);
   at = writeChunkHeader(out, at, 0, 'IEND');
   finishChunk(out, at - 4, 0);
+  return out;
+}
+
+let upScratch = new Uint8Array(0);
+
+/**
+ * Row differences for the "Up" filter: out[i] = data[i] - data[i - stride] (mod 256), the
+ * first row unchanged. Four bytes at a time (SWAR: byte-wise subtraction without borrows
+ * between bytes) where the rows are 4-byte aligned, as they are for every width that is a
+ * multiple of 4.
+ */
+function upFilter(data: Uint8Array, stride: number): Uint8Array {
+  const n = data.length;
+  if (upScratch.length < n + 4) upScratch = new Uint8Array(Math.max(n + 4, upScratch.length * 2));
+  const out = upScratch;
+  out.set(data.subarray(0, Math.min(stride, n)), 0);
+  if (stride % 4 === 0 && data.byteOffset % 4 === 0) {
+    const words = n >> 2, s4 = stride >> 2;
+    const a = new Uint32Array(data.buffer, data.byteOffset, words);
+    const o = new Uint32Array(out.buffer, 0, words);
+    for (let i = s4; i < words; i++) {
+      const x = a[i], y = a[i - s4];
+      o[i] = ((x | 0x80808080) - (y & 0x7f7f7f7f)) ^ ((x ^ ~y) & 0x80808080);
+    }
+    for (let i = words << 2; i < n; i++) out[i] = data[i] - data[i - stride];
+  } else {
+    for (let i = stride; i < n; i++) out[i] = data[i] - data[i - stride];
+  }
   return out;
 }
 

@@ -191,12 +191,13 @@ function fillRow(out: Uint8Array, rowPixel: number, from: number, to: number, fi
 function sampleRowNearest(img: RawImage, out: Uint8Array, m: Mat3, y: number, xs: number, xe: number, fill: Rgb): void {
   const { width: w, height: h, data: src } = img;
   const [fr, fg, fb] = fill;
-  const affine = isAffine(m);
+  const m0 = m[0], m3 = m[3], m6 = m[6];
   const bx = m[1] * y + m[2], by = m[4] * y + m[5], bz = m[7] * y + m[8];
+  const affine = isAffine(m);
   for (let x = xs, o = (y * w + xs) * 3; x < xe; x++, o += 3) {
-    let u = m[0] * x + bx, v = m[3] * x + by;
+    let u = m0 * x + bx, v = m3 * x + by;
     if (!affine) {
-      const z = m[6] * x + bz;
+      const z = m6 * x + bz;
       u /= z;
       v /= z;
     }
@@ -216,24 +217,36 @@ function sampleRowNearest(img: RawImage, out: Uint8Array, m: Mat3, y: number, xs
 
 function sampleRowBilinear(img: RawImage, out: Uint8Array, m: Mat3, y: number, xs: number, xe: number, fill: Rgb): void {
   const { width: w, height: h, data: src } = img;
-  const stride = w * 3;
-  const affine = isAffine(m);
+  const stride = w * 3, w1 = w - 1, h1 = h - 1;
+  const m0 = m[0], m3 = m[3], m6 = m[6];
   const bx = m[1] * y + m[2], by = m[4] * y + m[5], bz = m[7] * y + m[8];
+  const affine = isAffine(m);
   for (let x = xs, o = (y * w + xs) * 3; x < xe; x++, o += 3) {
-    let u = m[0] * x + bx, v = m[3] * x + by;
+    let u = m0 * x + bx, v = m3 * x + by;
     if (!affine) {
-      const z = m[6] * x + bz;
+      const z = m6 * x + bz;
       u /= z;
       v /= z;
     }
     const x0 = Math.floor(u), y0 = Math.floor(v);
     const fx = u - x0, fy = v - y0;
-    if (x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1) {
+    if (x0 >= 0 && y0 >= 0 && x0 < w1 && y0 < h1) {
+      // Two lerps along x, one along y: exact wherever fx or fy is 0.
       const i = (y0 * w + x0) * 3, j = i + stride;
-      const w11 = fx * fy, w10 = fy - w11, w01 = fx - w11, w00 = 1 - fx - fy + w11;
-      out[o] = src[i] * w00 + src[i + 3] * w01 + src[j] * w10 + src[j + 3] * w11 + 0.5;
-      out[o + 1] = src[i + 1] * w00 + src[i + 4] * w01 + src[j + 1] * w10 + src[j + 4] * w11 + 0.5;
-      out[o + 2] = src[i + 2] * w00 + src[i + 5] * w01 + src[j + 2] * w10 + src[j + 5] * w11 + 0.5;
+      let a = src[i], b = src[j];
+      a += (src[i + 3] - a) * fx;
+      b += (src[j + 3] - b) * fx;
+      out[o] = a + (b - a) * fy + 0.5;
+      a = src[i + 1];
+      b = src[j + 1];
+      a += (src[i + 4] - a) * fx;
+      b += (src[j + 4] - b) * fx;
+      out[o + 1] = a + (b - a) * fy + 0.5;
+      a = src[i + 2];
+      b = src[j + 2];
+      a += (src[i + 5] - a) * fx;
+      b += (src[j + 5] - b) * fx;
+      out[o + 2] = a + (b - a) * fy + 0.5;
     } else bilinearEdge(src, w, h, out, o, x0, y0, fx, fy, fill);
   }
 }
