@@ -83,6 +83,20 @@ for (const name of listModels()) {
   });
 }
 
+test('FusedBatchNorm in inference uses the running statistics: = tf.batchNorm with them', async () => {
+  const { FusedBatchNorm } = await import('../src/train/models/layers.ts');
+  const input = tf.input({ shape: [3, 3, 4] });
+  const layer = new FusedBatchNorm({ relu: false });
+  const m = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
+  const [g, b, mm, mv] = [tf.tensor1d([1, 2, 0.5, -1]), tf.tensor1d([0, 1, -1, 0.5]), tf.tensor1d([0.1, -0.2, 0.3, 0]), tf.tensor1d([1, 4, 0.25, 2])];
+  layer.setWeights([g, b, mm, mv]);
+  const x = tf.randomNormal([2, 3, 3, 4], 0, 1, 'float32', 5);
+  const got = await (m.predict(x) as tf.Tensor).data();
+  const want = await tf.batchNorm(x, mm, mv, b, g, 1e-5).data();
+  want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) <= 1e-5 + 1e-5 * Math.abs(w), `element ${i}: ${got[i]} vs ${w}`));
+  m.dispose();
+});
+
 test('an unknown model name is one line listing the valid ones', () => {
   assert.throws(
     () => createModel('vgg19', { numClasses: 3, imageSize: 32, width: 1, seed: 0 }),

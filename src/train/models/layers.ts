@@ -102,7 +102,11 @@ export class FusedBatchNorm extends tf.layers.Layer {
     const mm = this.movingMean.read();
     const mv = this.movingVariance.read();
     if (!kwargs.training) {
-      const y = tf.batchNorm(x, mm, mv, beta, gamma, this.epsilon);
+      // x * scale + shift with per-channel vectors: two broadcasting kernels (wasm's FusedBatchNorm
+      // kernel is a scalar loop several times slower per element).
+      const scale = tf.mul(gamma, tf.rsqrt(tf.add(mv, this.epsilon)));
+      const shift = tf.sub(beta, tf.mul(mm, scale));
+      const y = tf.add(tf.mul(x, scale), shift);
       return this.relu ? tf.relu(y) : y;
     }
     if (tf.getKernel(BN_TRAIN, tf.getBackend())) {
