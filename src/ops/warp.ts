@@ -11,6 +11,7 @@
  * application except for resampling error (one interpolation in place of several).
  */
 import { createRaw, type RawImage, type Rgb } from '../image/raw.ts';
+import { warpWasm } from './wasm.ts';
 
 export type Mat3 = number[];
 export type Interpolation = 'nearest' | 'bilinear';
@@ -109,29 +110,47 @@ export function warp(img: RawImage, maps: readonly Mat3[], interpolation: Interp
   let acc = IDENTITY;
   for (let k = maps.length - 1; k >= 0; k--) composite[k] = acc = mul(maps[k], acc);
   const sample = composite[0];
-  if (isIdentity(sample) && interpolation === 'nearest') return createRaw(w, h, img.data.slice());
   const checks = composite.slice(1).filter((m) => !coversCanvas(m, w, h));
-  const out = new Uint8Array(w * h * 3);
+  if (checks.length === 0 && isIdentity(sample) && interpolation === 'nearest') return createRaw(w, h, img.data.slice());
+  if (checks.some((m) => !isAffine(m))) return warpChecked(img, sample, checks, interpolation, fill);
+  // Every intermediate canvas bound is affine: each row's valid pixels are one span.
+  const spans = new Int32Array(2 * h);
   const span = new Int32Array(2);
   for (let y = 0; y < h; y++) {
     let xs = 0, xe = w;
-    let generic = false;
     for (const m of checks) {
-      if (!isAffine(m)) {
-        generic = true;
-        continue;
-      }
       rowSpan(m, y, w, h, span);
       if (span[0] > xs) xs = span[0];
       if (span[1] < xe) xe = span[1];
     }
-    if (xe < xs) xe = xs;
+    spans[2 * y] = xs;
+    spans[2 * y + 1] = Math.max(xs, xe);
+  }
+  return warpWasm(img, sample, spans, interpolation === 'bilinear', fill) ?? resampleJs(img, sample, spans, interpolation, fill);
+}
+
+/**
+ * Resample through inverse map `m`, row y's pixels outside [spans[2y], spans[2y+1]) being
+ * `fill`: the JS loops (the fallback; `warpWasm` in `./wasm.ts` does the same arithmetic).
+ */
+export function resampleJs(img: RawImage, m: Mat3, spans: Int32Array, interpolation: Interpolation, fill: Rgb): RawImage {
+  const { width: w, height: h } = img;
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    const xs = spans[2 * y], xe = spans[2 * y + 1];
     fillRow(out, y * w, 0, xs, fill);
     fillRow(out, y * w, xe, w, fill);
-    if (generic) sampleRowChecked(img, out, sample, checks, y, xs, xe, interpolation, fill);
-    else if (interpolation === 'nearest') sampleRowNearest(img, out, sample, y, xs, xe, fill);
-    else sampleRowBilinear(img, out, sample, y, xs, xe, fill);
+    if (interpolation === 'nearest') sampleRowNearest(img, out, m, y, xs, xe, fill);
+    else sampleRowBilinear(img, out, m, y, xs, xe, fill);
   }
+  return createRaw(w, h, out);
+}
+
+/** The general path: some intermediate map is projective, so each pixel is tested. */
+function warpChecked(img: RawImage, m: Mat3, checks: Mat3[], interpolation: Interpolation, fill: Rgb): RawImage {
+  const { width: w, height: h } = img;
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) sampleRowChecked(img, out, m, checks, y, 0, w, interpolation, fill);
   return createRaw(w, h, out);
 }
 
@@ -195,14 +214,15 @@ function sampleRowNearest(img: RawImage, out: Uint8Array, m: Mat3, y: number, xs
   const bx = m[1] * y + m[2], by = m[4] * y + m[5], bz = m[7] * y + m[8];
   const affine = isAffine(m);
   for (let x = xs, o = (y * w + xs) * 3; x < xe; x++, o += 3) {
-    let u = m0 * x + bx, v = m3 * x + by;
+    let u = m0 * x + bx, v = m3 * x + by, ok = true;
     if (!affine) {
       const z = m6 * x + bz;
+      ok = z > 0; // behind the map's horizon: nothing to read
       u /= z;
       v /= z;
     }
     const xi = Math.floor(u + 0.5), yi = Math.floor(v + 0.5);
-    if (xi >= 0 && xi < w && yi >= 0 && yi < h) {
+    if (ok && xi >= 0 && xi < w && yi >= 0 && yi < h) {
       const i = (yi * w + xi) * 3;
       out[o] = src[i];
       out[o + 1] = src[i + 1];
@@ -225,6 +245,10 @@ function sampleRowBilinear(img: RawImage, out: Uint8Array, m: Mat3, y: number, x
     let u = m0 * x + bx, v = m3 * x + by;
     if (!affine) {
       const z = m6 * x + bz;
+      if (!(z > 0)) {
+        fillRow(out, y * w, x, x + 1, fill); // behind the map's horizon: nothing to read
+        continue;
+      }
       u /= z;
       v /= z;
     }
