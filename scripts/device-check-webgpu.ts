@@ -7,7 +7,11 @@
  * lost) prints its error in its row and the run goes on.
  *
  *   node --import tsx scripts/device-check-webgpu.ts [--quick] [--models a,b] [--widths 0.25,1]
- *       [--sizes 32,224] [--batch 64] [--warmup 2] [--steps 5]
+ *       [--sizes 32,224] [--batch 64] [--warmup 2] [--steps 5] [--kernels augment|stock|both]
+ *
+ * --kernels both (default): each case is timed with augment's WebGPU kernels and with tfjs's
+ * stock ones (same model and data), one row each, so a GPU run also says whether augment's
+ * kernels help there.
  *
  * --quick (or AUGMENT_DEVICE_CHECK_QUICK=1), for a software adapter: width 0.25, 32 px,
  * batch 8, 1 warm-up and 1 timed step. A software adapter is accepted either way: this is a
@@ -15,7 +19,7 @@
  */
 import { tf } from '../src/train/tf.ts';
 import { initWebgpu, requestWebgpuAdapter } from '../src/train/backend/webgpu.ts';
-import { activeWebgpuKernelOverrides } from '../src/train/kernels/webgpu/index.ts';
+import { activeWebgpuKernelOverrides, registerWebgpuKernels, restoreStockWebgpuKernels } from '../src/train/kernels/webgpu/index.ts';
 import { createModel, listModels } from '../src/train/models/index.ts';
 
 const argv = process.argv.slice(2);
@@ -33,6 +37,13 @@ const sizes = list('sizes', quick ? '32' : '32,224').map(Number);
 const batch = Number(opt('batch') ?? (quick ? 8 : 64));
 const warmup = Number(opt('warmup') ?? (quick ? 1 : 2));
 const steps = Number(opt('steps') ?? (quick ? 1 : 5));
+const kernelsArg = opt('kernels') ?? 'both';
+if (!['augment', 'stock', 'both'].includes(kernelsArg)) {
+  console.error(`--kernels: expected augment, stock or both, got ${kernelsArg}`);
+  process.exit(2);
+}
+/** augment's WebGPU kernels, tfjs's stock ones, or both (two rows per case, same model). */
+const kernelModes = (kernelsArg === 'both' ? ['augment', 'stock'] : [kernelsArg]) as Array<'augment' | 'stock'>;
 const NUM_CLASSES = 10;
 
 function errLine(e: unknown): string {
@@ -70,43 +81,48 @@ async function scoped<T>(device: Device, fn: () => Promise<T>): Promise<{ value?
   return { value };
 }
 
-async function timeCase(device: Device, model: string, width: number, size: number): Promise<string[]> {
+/** One row per kernel mode: the same model and data, warm-up then timed steps for each. */
+async function timeCase(device: Device, model: string, width: number, size: number): Promise<string[][]> {
   const row = [model, String(width), String(size), String(batch)];
   let net: tf.LayersModel | undefined;
-  let opt: tf.Optimizer | undefined;
+  let adam: tf.Optimizer | undefined;
   let xs: tf.Tensor | undefined;
   let ys: tf.Tensor | undefined;
-  const times: number[] = [];
+  const rows: string[][] = [];
+  let params = NaN;
   const result = await scoped(device, async () => {
     net = createModel(model, { numClasses: NUM_CLASSES, imageSize: size, width, seed: 1 });
-    const adam = tf.train.adam(1e-4);
-    opt = adam;
+    params = net.countParams();
+    adam = tf.train.adam(1e-4);
     xs = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
     ys = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % NUM_CLASSES), 'int32'), NUM_CLASSES);
-    const x = xs;
-    const y = ys;
-    const m = net;
-    let last = NaN;
-    for (let i = 0; i < warmup + steps; i++) {
-      const t0 = performance.now();
-      const loss = adam.minimize(
-        () => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-        true,
-      );
-      last = (await loss!.data())[0];
-      loss!.dispose();
-      if (i >= warmup) times.push(performance.now() - t0);
+    const [x, y, m, o] = [xs, ys, net, adam];
+    for (const mode of kernelModes) {
+      if (mode === 'stock') restoreStockWebgpuKernels();
+      else registerWebgpuKernels();
+      const times: number[] = [];
+      let last = NaN;
+      for (let i = 0; i < warmup + steps; i++) {
+        const t0 = performance.now();
+        const loss = o.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
+        last = (await loss.data())[0];
+        loss.dispose();
+        if (i >= warmup) times.push(performance.now() - t0);
+      }
+      const ms = median(times);
+      const status = Number.isFinite(last) ? `ok loss ${last.toFixed(3)}` : `error: non-finite loss ${last}`;
+      rows.push([...row, mode, ms.toFixed(1), ((batch * 1000) / ms).toFixed(1), `${(params / 1e6).toFixed(2)}M`, status]);
     }
-    return last;
   });
+  registerWebgpuKernels();
   tf.dispose([xs, ys].filter((t): t is tf.Tensor => t !== undefined));
   net?.dispose();
-  opt?.dispose();
-  const params = net ? net.countParams() : NaN;
-  if (result.error) return [...row, '-', '-', '-', `error: ${result.error}`];
-  if (!Number.isFinite(result.value)) return [...row, '-', '-', '-', `error: non-finite loss ${result.value}`];
-  const ms = median(times);
-  return [...row, ms.toFixed(1), ((batch * 1000) / ms).toFixed(1), `${(params / 1e6).toFixed(2)}M`, `ok loss ${result.value!.toFixed(3)}`];
+  adam?.dispose();
+  if (result.error) {
+    // Rows already timed stand; the failing mode (and any after it) get the error.
+    for (const mode of kernelModes.slice(rows.length)) rows.push([...row, mode, '-', '-', Number.isFinite(params) ? `${(params / 1e6).toFixed(2)}M` : '-', `error: ${result.error}`]);
+  }
+  return rows;
 }
 
 console.log(`# device-check-webgpu ${new Date().toISOString()} node ${process.version} tfjs ${tf.version.tfjs}`);
@@ -140,20 +156,19 @@ device.lost.then((l) => {
   lost = `device lost (${l.reason}): ${errLine(l.message)}`;
 });
 
-console.log(['model', 'width', 'size', 'batch', 'step_ms', 'img_per_s', 'params', 'status'].join('\t'));
+console.log(['model', 'width', 'size', 'batch', 'kernels', 'step_ms', 'img_per_s', 'params', 'status'].join('\t'));
 for (const size of sizes) {
   for (const width of widths) {
     for (const model of models) {
       if (lost) {
-        console.log([model, width, size, batch, '-', '-', '-', `skipped: ${lost}`].join('\t'));
+        console.log([model, width, size, batch, kernelsArg, '-', '-', '-', `skipped: ${lost}`].join('\t'));
         continue;
       }
       if (!known.includes(model)) {
-        console.log([model, width, size, batch, '-', '-', '-', 'skipped: not in the model registry'].join('\t'));
+        console.log([model, width, size, batch, kernelsArg, '-', '-', '-', 'skipped: not in the model registry'].join('\t'));
         continue;
       }
-      const row = await timeCase(device, model, width, size);
-      console.log(row.join('\t'));
+      for (const row of await timeCase(device, model, width, size)) console.log(row.join('\t'));
     }
   }
 }
