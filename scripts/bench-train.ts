@@ -6,10 +6,11 @@
  *   node --import tsx scripts/bench-train.ts [--models vgg16,resnet18,resnet50] [--width 0.25]
  *     [--size 32] [--batch 32] [--steps 5] [--warmup 2] [--threads N] [--backend wasm]
  *     [--torch-threads 2] [--anchors DIR | env AUGMENT_ANCHORS] [--no-torch] [--stock | --vs-stock]
- *     [--repeat 1] [--profile] [--write]
+ *     [--repeat 1] [--fused-adam] [--profile] [--write]
  *
  * A step is Adam (lr 1e-4) + softmax cross-entropy on one random batch, as in the anchor; the
- * figure is batch / median step time after the warm-up steps. `--stock` swaps augment's wasm
+ * figure is batch / median step time after the warm-up steps. Adam is tf.train.adam (what the
+ * trainer uses); `--fused-adam` uses `createFusedAdam` (one kernel per weight on wasm) instead. `--stock` swaps augment's wasm
  * kernels for tfjs's own (keeping the missing Conv2DBackpropFilter) and is the "before" figure;
  * `--vs-stock` measures both in the same process, model by model. `--repeat N` repeats each
  * model's measurements N times, interleaved, and reports medians (the machine is shared).
@@ -26,6 +27,7 @@ import { tf } from '../src/train/tf.ts';
 import { initBackend } from '../src/train/backend/select.ts';
 import { activeWasmKernels, registerWasmKernels, useStockWasmKernels } from '../src/train/kernels/wasm/index.ts';
 import { createModel } from '../src/train/models/index.ts';
+import { createFusedAdam } from '../src/train/kernels/wasm/adam.ts';
 import { createRng } from '../src/rng.ts';
 
 const run = promisify(execFile);
@@ -61,13 +63,15 @@ if (flag('stock')) {
   console.log(`stock tfjs kernels, plus: ${kernels.join(', ')}`);
 }
 
+let stockOptimizer = flag('stock') || !flag('fused-adam');
+
 async function ours(name: string): Promise<{ ips: number; stepMs: number }> {
   const model = createModel(name, { numClasses: classes, imageSize: size, width, seed: 0 });
   const rng = createRng(`bench ${name}`);
   const xs = new Float32Array(batch * size * size * 3).map(() => rng.uniform(-1, 1));
   const x = tf.tensor4d(xs, [batch, size, size, 3]);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, () => rng.int(0, classes - 1)), 'int32'), classes);
-  const opt = tf.train.adam(1e-4);
+  const opt = stockOptimizer ? tf.train.adam(1e-4) : createFusedAdam(1e-4);
   const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
   const step = async () => {
     const loss = tf.tidy(() => {
@@ -154,8 +158,10 @@ for (const name of models) {
   for (let r = 0; r < repeat; r++) {
     if (vsStock) {
       useStockWasmKernels();
+      stockOptimizer = true;
       st.push((await ours(name)).ips);
       registerWasmKernels();
+      stockOptimizer = !flag('fused-adam');
     }
     o.push((await ours(name)).ips);
     const tv = await torch(name);

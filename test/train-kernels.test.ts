@@ -12,6 +12,7 @@ import { initBackend } from '../src/train/backend/select.ts';
 import { WASM_CUSTOM_KERNELS } from '../src/train/kernels/wasm/index.ts';
 import { BN_GRAD, BN_TRAIN } from '../src/train/kernels/wasm/batch_norm.ts';
 import { createModel, listModels } from '../src/train/models/index.ts';
+import { ADAM, FusedAdamOptimizer } from '../src/train/kernels/wasm/adam.ts';
 import { createRng } from '../src/rng.ts';
 
 before(async () => {
@@ -75,7 +76,7 @@ async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Pr
 
 test('the wasm backend is active and has every custom kernel registered', () => {
   assert.equal(tf.getBackend(), 'wasm');
-  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD]) {
+  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD, ADAM]) {
     assert.ok(WASM_CUSTOM_KERNELS.includes(k), k);
     assert.ok(tf.getKernel(k, 'wasm'), `${k} registered on wasm`);
   }
@@ -219,6 +220,42 @@ for (const shape of [
     });
   }
 }
+
+test('FusedAdamOptimizer on wasm = tf.train.adam on cpu over 4 steps (weights and moments), learning rate changed midway', async () => {
+  const shapes = [[3, 3, 2, 4], [7], [5, 6]];
+  const init = shapes.map((sh, i) => randomArray(sh.reduce((a, b) => a * b), `adam w ${i}`));
+  const gradsAt = (step: number) => shapes.map((sh, i) => randomArray(sh.reduce((a, b) => a * b), `adam g ${i} ${step}`).map((v) => v * (i + 1)));
+  const runOn = async (backend: 'wasm' | 'cpu') => {
+    const before = tf.getBackend();
+    await tf.setBackend(backend);
+    try {
+      const vars = shapes.map((sh, i) => tf.variable(tf.tensor(init[i], sh), true, `adam_test_${backend}_${i}`));
+      const opt = backend === 'wasm' ? new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-7) : tf.train.adam(0.01, 0.9, 0.999, 1e-7);
+      for (let step = 0; step < 4; step++) {
+        if (step === 2) (opt as unknown as { learningRate: number }).learningRate = 0.003;
+        const g = gradsAt(step);
+        const map: Record<string, tf.Tensor> = {};
+        vars.forEach((v, i) => (map[v.name] = tf.tensor(g[i], shapes[i])));
+        opt.applyGradients(map as unknown as Parameters<typeof opt.applyGradients>[0]);
+        tf.dispose(Object.values(map));
+      }
+      const weights = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
+      const state = await Promise.all((await opt.getWeights()).map(async (w) => (await w.tensor.data()) as Float32Array));
+      assert.equal(opt.iterations, 4);
+      tf.dispose(vars);
+      opt.dispose();
+      return [...weights, ...state];
+    } finally {
+      await tf.setBackend(before);
+    }
+  };
+  const got = await runOn('wasm');
+  const want = await runOn('cpu');
+  assert.equal(got.length, want.length);
+  got.forEach((g, i) => assertClose(g, want[i], `adam tensor ${i}`));
+  // and it moved the weights
+  assert.ok(Math.abs(got[0][0] - init[0][0]) > 1e-3);
+});
 
 // A real training step's gradients, every model of the registry at a small width: on wasm (custom
 // kernels, fused batch norm) against the same weights on cpu (stock kernels and ops).

@@ -4,13 +4,15 @@
  * - `Conv2DBackpropInput` (replaces the stock scalar loop with XNNPACK work),
  * - `BatchMatMul` (transposed operands: explicit transpose + XNNPACK instead of a scalar loop),
  * - `AugmentBatchNormTrain` / `AugmentBatchNormGrad` (fused training batch norm, used by the
- *   models' `FusedBatchNorm` layer).
+ *   models' `FusedBatchNorm` layer),
+ * - `AugmentAdam` (one kernel per weight for `FusedAdamOptimizer`, see ./adam.ts).
  * `registerWasmKernels` is idempotent. `useStockWasmKernels` puts tfjs's own kernels back
  * (keeping only the missing Conv2DBackpropFilter) so that benchmarks can show before/after.
  */
 import { tf } from '../../tf.ts';
 import { conv2dBackpropFilterConfig } from './conv2d_backprop_filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d_backprop_input.ts';
+import { adamConfig } from './adam.ts';
 import { batchMatMulConfig, setStockBatchMatMul } from './batch_matmul.ts';
 import { batchNormGradConfig, batchNormTrainConfig, registerBatchNormGradient } from './batch_norm.ts';
 
@@ -20,6 +22,7 @@ const CONFIGS: tf.KernelConfig[] = [
   batchMatMulConfig,
   batchNormTrainConfig,
   batchNormGradConfig,
+  adamConfig,
 ];
 
 /** Kernels without which training on wasm cannot run at all. */
