@@ -1,10 +1,12 @@
 /**
- * Optimizers: Adam (default; tfjs defaults beta1 0.9, beta2 0.999, epsilon from the backend)
+ * Optimizers: Adam (default; tfjs defaults beta1 0.9, beta2 0.999, epsilon from the backend;
+ * `createFusedAdam`: tfjs's AdamOptimizer state and update, one kernel per weight on wasm)
  * or SGD with momentum (torch.optim.SGD(momentum=m) semantics: v = m v + g; w -= lr v).
  * The learning rate is changed per epoch by the schedule through `setLearningRate`.
  */
 import { tf } from './tf.ts';
 import { invalidParameter } from '../errors.ts';
+import { createFusedAdam } from './kernels/wasm/adam.ts';
 
 export type OptimizerName = 'adam' | 'sgd';
 export const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'sgd'];
@@ -17,7 +19,7 @@ export interface OptimizerOptions {
 }
 
 export function createOptimizer(o: OptimizerOptions): tf.Optimizer {
-  if (o.optimizer === 'adam') return tf.train.adam(o.lr);
+  if (o.optimizer === 'adam') return createFusedAdam(o.lr);
   if (o.optimizer === 'sgd') {
     const m = o.momentum ?? 0.9;
     if (!Number.isFinite(m) || m < 0 || m >= 1) throw invalidParameter('--momentum', 'a number in [0, 1)', m);
