@@ -181,7 +181,7 @@ if (flag('write')) {
   const cmd = `node --import tsx scripts/bench-train.ts ${process.argv.slice(2).filter((a) => a !== '--write').join(' ')}`.trim();
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
-    `### ${info.choice}, ${info.threads} thread${info.threads === 1 ? '' : 's'}${flag('stock') ? ', stock tfjs kernels (+ Conv2DBackpropFilter)' : ''}`,
+    `### ${info.choice} ${info.threads} thread${info.threads === 1 ? '' : 's'}${flag('stock') ? ', stock tfjs kernels (+ Conv2DBackpropFilter)' : ''}${vsStock ? ', before/after' : ''}, vs PyTorch ${torchThreads} thread${torchThreads === 1 ? '' : 's'}`,
     '',
     `\`${cmd}\` — ${new Date().toISOString().slice(0, 16)}Z, ${cpu}, ${os.cpus().length} cores, Node ${process.version}, ` +
       `load average ${load0.toFixed(1)} → ${load1.toFixed(1)} (shared machine: compare ratios, not absolutes). ` +
