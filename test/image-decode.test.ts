@@ -118,6 +118,15 @@ test('EXIF orientation 6 is honoured: a 64x48 JPEG decodes and probes as 48x64',
   assert.ok(sum / ref.length < 1, `mean error ${sum / ref.length}`);
 });
 
+test('a PNG with EXIF orientation 6 is left to sharp and turned, in decode and probe', async () => {
+  const png = await toSharp(pattern(30, 10)).png().withMetadata({ orientation: 6 }).toBuffer();
+  assert.equal(decodePngFast(png, [255, 255, 255]), undefined);
+  const file = await writeFixture(dir, 'exif6.png', png);
+  const img = await decodeImage(file);
+  assert.deepEqual([img.width, img.height], [10, 30]);
+  assert.deepEqual(await probeImage(file), { width: 10, height: 30, format: 'png' });
+});
+
 test('probeImage reads dimensions and format from the header', async () => {
   const file = await writeFixture(dir, 'p.png', encodeImage(pattern(20, 10)));
   assert.deepEqual(await probeImage(file), { width: 20, height: 10, format: 'png' });

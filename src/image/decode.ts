@@ -6,6 +6,7 @@
  * flattened onto `background`, and grey / 16-bit / CMYK / palette input normalised to
  * 8-bit sRGB. Every failure is an `AugmentError('BAD_IMAGE', "<path>: <problem>")`.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { AugmentError } from '../errors.ts';
@@ -105,6 +106,11 @@ export async function probeImage(path: string, opts: { limitInputPixels?: number
   });
   if (!info.isFile()) throw bad(path, 'not a file');
   if (info.size === 0) throw bad(path, 'empty file (0 bytes)');
+  const png = await probePng(path);
+  if (png) {
+    checkLimit(path, png.width, png.height, limit);
+    return { ...png, format: 'png' };
+  }
   let meta: Metadata;
   try {
     meta = await sharp(path, { limitInputPixels: false }).metadata();
@@ -119,6 +125,36 @@ export async function probeImage(path: string, opts: { limitInputPixels?: number
     height: swap ? meta.width : meta.height,
     format: meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : meta.format,
   };
+}
+
+/**
+ * PNG dimensions from the first chunks (~10x cheaper than asking sharp): undefined unless the
+ * file starts like a PNG and reaches IDAT without an eXIf chunk (whose orientation sharp
+ * would apply).
+ */
+async function probePng(path: string): Promise<{ width: number; height: number } | undefined> {
+  // Synchronous: four syscalls on a local file cost less than one trip through the thread pool.
+  const head = Buffer.alloc(4096);
+  let n = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined; // sharp will word the problem
+  }
+  const size = pngSize(head.subarray(0, n));
+  if (!size || size.width === 0 || size.height === 0) return undefined;
+  for (let at = 8; at + 8 <= n; ) {
+    const type = head.toString('latin1', at + 4, at + 8);
+    if (type === 'IDAT') return size;
+    if (type === 'eXIf') return undefined;
+    at += 12 + head.readUInt32BE(at);
+  }
+  return undefined; // chunks before IDAT run past what was read
 }
 
 async function readSource(path: string): Promise<Buffer> {
