@@ -97,6 +97,28 @@ test('FusedBatchNorm in inference uses the running statistics: = tf.batchNorm wi
   m.dispose();
 });
 
+for (const name of listModels()) {
+  test(`${name}: topology + weights survive a save / load round trip (custom layers registered)`, async () => {
+    const m = createModel(name, { numClasses: 3, imageSize: 32, width: 0.125, seed: 1 });
+    let saved: tf.io.ModelArtifacts | undefined;
+    await m.save(
+      tf.io.withSaveHandler(async (a) => {
+        saved = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    assert.ok(saved);
+    const back = await tf.loadLayersModel(tf.io.fromMemory(saved));
+    const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 3);
+    const a = await (m.predict(x) as tf.Tensor).data();
+    const b = await (back.predict(x) as tf.Tensor).data();
+    assert.deepEqual(Array.from(b), Array.from(a));
+    tf.dispose(x);
+    m.dispose();
+    back.dispose();
+  });
+}
+
 test('an unknown model name is one line listing the valid ones', () => {
   assert.throws(
     () => createModel('vgg19', { numClasses: 3, imageSize: 32, width: 1, seed: 0 }),
