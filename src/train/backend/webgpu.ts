@@ -151,6 +151,7 @@ export async function initWebgpu(opts: WebgpuOptions): Promise<{ description: st
     const ok = await tf.setBackend('webgpu');
     if (!ok) {
       log('webgpu: the backend failed to initialise (requestDevice failed)');
+      tf.removeBackend('webgpu');
       return null;
     }
     registerWebgpuKernels();

@@ -33,7 +33,7 @@ export interface TileConfig {
 
 /** The tiles `chooseTile` picks from. */
 export const TILES = {
-  small: { tx: 4, ty: 8, pn: 4, pk: 4, rows: 16 },
+  small: { tx: 4, ty: 8, pn: 4, pk: 4, rows: 32 },
   narrow: { tx: 4, ty: 8, pn: 4, pk: 8, rows: 16 },
   medium: { tx: 8, ty: 8, pn: 4, pk: 4, rows: 16 },
   wide: { tx: 8, ty: 8, pn: 8, pk: 8, rows: 16 },
