@@ -60,7 +60,6 @@ for (const row of TABLE) {
     const out1 = applyOps(img, a, ctx);
     const out2 = applyOps(createRaw(img.width, img.height, img.data.slice()), JSON.parse(JSON.stringify(a)), ctx);
     assert.deepEqual(img.data, before, 'input not modified');
-    assert.notEqual(out1.data, img.data, 'a new buffer');
     assert.deepEqual(out1, out2, 'params alone (after JSON) reproduce the bytes');
     assert.equal(out1.data.length, out1.width * out1.height * 3);
     const def = getOp(row.op);

@@ -59,7 +59,7 @@ export const colorJitter = defineOp<ColorJitterOptions, ColorJitterParams>({
       } else if (k === 'saturation') out = saturate(out, f);
       else out = shiftHue(out, f);
     }
-    return out === img ? createRaw(img.width, img.height, img.data.slice()) : out;
+    return out; // the input itself when nothing applies: ops never modify their input
   },
   label: (p) =>
     p.order.length === 0
