@@ -17,7 +17,8 @@
  * used; when the threaded module fails to start, `initWasm` falls back to it.
  */
 import { createRequire } from 'node:module';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { tf } from '../tf.ts';
@@ -57,13 +58,16 @@ function installWorkerHook(): void {
   // The package escapes newlines the same way before making its Blob (they sit inside string
   // literals of the worker source).
   const escaped = wasmWorkerContents.replace(/\n/g, '\\n');
-  const dir = mkdtempSync(join(os.tmpdir(), 'augment-wasm-'));
-  const workerPath = join(dir, 'tfjs-wasm-worker.cjs');
-  writeFileSync(
-    workerPath,
+  const script =
     escaped +
-      `\n;{const load=onmessage;onmessage=(e)=>{if(e&&e.data&&e.data.cmd==='load'){e.data.urlOrBlob=${JSON.stringify(mainScript)}}return load(e)}}\n`,
-  );
+    `\n;{const load=onmessage;onmessage=(e)=>{if(e&&e.data&&e.data.cmd==='load'){e.data.urlOrBlob=${JSON.stringify(mainScript)}}return load(e)}}\n`;
+  // One file per distinct script, shared by every process (no temp folder left behind per run).
+  const workerPath = join(os.tmpdir(), `augment-wasm-worker-${createHash('sha256').update(script).digest('hex').slice(0, 16)}.cjs`);
+  if (!existsSync(workerPath)) {
+    const tmp = `${workerPath}.${process.pid}.tmp`;
+    writeFileSync(tmp, script);
+    renameSync(tmp, workerPath);
+  }
   const expectedSize = Buffer.byteLength(escaped);
   const original = URL.createObjectURL.bind(URL);
   URL.createObjectURL = (obj: Blob | unknown) => {
