@@ -39,7 +39,7 @@ const sleb = (n: number): number[] => {
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 
-const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
+const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b;
 
 /** Instruction emitters; memory immediates are (align log2, offset). */
 const op = {
@@ -189,8 +189,8 @@ const choose = (cond: Code, then: Code, otherwise: Code) => cat(cond, [0x04, I32
 
 function warpKernel(): Func {
   const [src, dst, w, h, spans, mat, fill, mode] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [y, x, xs, xe, o, xi, yi, i, j, p00, p01, p10, p11, c, stride, ok] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23];
-  const [m0, m3, m6, bx, by, bz, u, v, z, x0, y0, fx, fy, a, b, w00, w01, w10, w11, sum] = [24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43];
+  const [y, x, xs, xe, o, xi, yi, i, j, p00, p01, p10, p11, stride, ok] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22];
+  const [m0, m3, m6, bx, by, bz, u, v, z, x0, y0, fx, fy, a, b, w00, w01, w10, w11, sum] = [23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42];
   const m = (k: number) => F.load(I.add(g(mat), I.c(8 * k)));
   /** The three channels, unrolled: `k` is the byte offset of the channel. */
   const rgb = (body: (k: number) => Code) => cat(body(0), body(1), body(2));
@@ -272,7 +272,7 @@ function warpKernel(): Func {
       forLoop(x, I.c(0), g(w), 1, pixel),
     )),
   );
-  return fn([I32, I32, I32, I32, I32, I32, I32, I32], [[16, I32], [20, 0x7c]], code);
+  return fn([I32, I32, I32, I32, I32, I32, I32, I32], [[15, I32], [20, F64]], code);
 }
 
 interface Func {
