@@ -344,6 +344,7 @@ export function blurSimd(img: RawImage, kx: Float32Array, ky: Float32Array, refl
   const KX = 0, KY = align(4 * kw), ROWS = KY + align(4 * kh), SRC = ROWS + align(4 * kh);
   const TMP = align(SRC + n + 64), DST = align(TMP + 4 * n + 64), END = DST + n + 64;
   const mem = memoryFor(k, END);
+  if (!mem) return undefined;
   const u8 = new Uint8Array(mem), f32 = new Float32Array(mem), i32 = new Int32Array(mem);
   f32.set(kx, KX / 4);
   f32.set(ky, KY / 4);
@@ -379,10 +380,14 @@ export function blurSimd(img: RawImage, kx: Float32Array, ky: Float32Array, refl
 
 const align = (n: number) => (n + 15) & ~15;
 
-/** Grow the shared memory to hold `bytes`, and return fresh views of it. */
-function memoryFor(k: Kernels, bytes: number): ArrayBuffer {
+/** Grow the shared memory to hold `bytes` and return it; undefined if it cannot grow that far. */
+function memoryFor(k: Kernels, bytes: number): ArrayBuffer | undefined {
   const need = Math.ceil(bytes / 65536) - k.memory.buffer.byteLength / 65536;
-  if (need > 0) k.memory.grow(need);
+  try {
+    if (need > 0) k.memory.grow(need);
+  } catch {
+    return undefined; // past wasm32's 4 GiB or out of memory: the JS loops take it
+  }
   return k.memory.buffer;
 }
 
@@ -397,6 +402,7 @@ export function warpWasm(img: RawImage, m: readonly number[], spans: Int32Array,
   const n = w * h * 3;
   const SPANS = 0, MAT = align(8 * h), FILL = MAT + 80, SRC = FILL + 16, DST = align(SRC + n);
   const mem = memoryFor(k, DST + n);
+  if (!mem) return undefined;
   new Int32Array(mem, SPANS, 2 * h).set(spans);
   new Float64Array(mem, MAT, 9).set(m);
   const u8 = new Uint8Array(mem);
