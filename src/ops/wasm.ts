@@ -101,14 +101,17 @@ function forLoop(i: number, from: number[], to: number[], step: number, body: nu
 // ---- the kernels ----------------------------------------------------------------------------
 //
 // Memory layout, all offsets in bytes, chosen by the caller:
-//   hpass(src, tmp, len, kx, kw, step3)      interior of one row: tmp[i] = sum_k src[i + 3k] * kx[k]
-//       for i in [0, len) with len a multiple of 8; src points at the first tap of element 0.
-//   vpass(tmp, dst, len, rows, ky, kh)       one output row: dst[i] = round(sum_k tmp[rows[k] + i] * ky[k])
-//       for i in [0, len), len a multiple of 4; rows[] holds kh byte offsets into tmp.
+//   hpass(src, tmp, len, kx, kw, nrows, srcStride, tmpStride)   for each of nrows rows:
+//       tmp[i] = sum_k src[i + 3k] * kx[k] for i in [0, len), len a multiple of 8; src rows
+//       are reflect-padded copies, so element i's first tap is src[i]. May write up to 7
+//       floats past a row (the next row overwrites them; the buffer has slack).
+//   vpass(tmp, dst, len, rows, ky, kh, nrows, dstStride)        for each output row:
+//       dst[i] = round(sum_k tmp[rows[k] + i] * ky[k]) for i in [0, len), len a multiple of 4;
+//       rows holds kh byte offsets into tmp per row. May write up to 3 bytes past a row.
 
 function hpass(): Func {
-  // params: 0 src, 1 tmp, 2 len, 3 kx, 4 kw; locals: 5 i, 6 k, 7 p, 8 acc0 (v128), 9 acc1 (v128), 10 v (v128), 11 w (v128)
-  const [src, tmp, len, kx, kw, i, k, p, acc0, acc1, v, w] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  // params: src, tmp, len, kx, kw, nrows, srcStride, tmpStride; locals: i, k, p, r, acc0, acc1, v, w
+  const [src, tmp, len, kx, kw, nrows, srcStride, tmpStride, i, k, p, r, acc0, acc1, v, w] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
   const body = [
     ...op.f32(0), ...V.f32x4Splat(), ...op.tee(acc0), ...op.set(acc1),
     ...forLoop(k, op.i32(0), op.get(kw), 1, [
@@ -123,12 +126,17 @@ function hpass(): Func {
     ...op.get(tmp), ...op.get(i), ...op.i32(4), ...op.i32Mul(), ...op.i32Add(), ...op.tee(p), ...op.get(acc0), ...V.store(),
     ...op.get(p), ...op.i32(16), ...op.i32Add(), ...op.get(acc1), ...V.store(),
   ];
-  return fn([I32, I32, I32, I32, I32], [[3, I32], [4, V128]], forLoop(i, op.i32(0), op.get(len), 8, body));
+  const row = [
+    ...forLoop(i, op.i32(0), op.get(len), 8, body),
+    ...op.get(src), ...op.get(srcStride), ...op.i32Add(), ...op.set(src),
+    ...op.get(tmp), ...op.get(tmpStride), ...op.i32Add(), ...op.set(tmp),
+  ];
+  return fn([I32, I32, I32, I32, I32, I32, I32, I32], [[4, I32], [4, V128]], forLoop(r, op.i32(0), op.get(nrows), 1, row));
 }
 
 function vpass(): Func {
-  // params: 0 tmp, 1 dst, 2 len, 3 rows, 4 ky, 5 kh; locals: 6 i, 7 k, 8 acc (v128), 9 half (v128), 10 r
-  const [tmp, dst, len, rows, ky, kh, i, k, acc, half] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  // params: tmp, dst, len, rows, ky, kh, nrows, dstStride; locals: i, k, y, acc, half
+  const [tmp, dst, len, rows, ky, kh, nrows, dstStride, i, k, y, acc, half] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
   const body = [
     ...op.f32(0), ...V.f32x4Splat(), ...op.set(acc),
     ...forLoop(k, op.i32(0), op.get(kh), 1, [
@@ -145,9 +153,14 @@ function vpass(): Func {
     ...op.tee(acc), ...op.get(acc), ...V.i16x8NarrowI32x4U(), ...op.tee(acc), ...op.get(acc), ...V.i8x16NarrowI16x8U(),
     ...V.store32lane0(),
   ];
-  return fn([I32, I32, I32, I32, I32, I32], [[2, I32], [2, V128]], [
-    ...op.f32(0.5), ...V.f32x4Splat(), ...op.set(half),
+  const row = [
     ...forLoop(i, op.i32(0), op.get(len), 4, body),
+    ...op.get(rows), ...op.get(kh), ...op.i32(4), ...op.i32Mul(), ...op.i32Add(), ...op.set(rows),
+    ...op.get(dst), ...op.get(dstStride), ...op.i32Add(), ...op.set(dst),
+  ];
+  return fn([I32, I32, I32, I32, I32, I32, I32, I32], [[3, I32], [2, V128]], [
+    ...op.f32(0.5), ...V.f32x4Splat(), ...op.set(half),
+    ...forLoop(y, op.i32(0), op.get(nrows), 1, row),
   ]);
 }
 
@@ -305,8 +318,8 @@ function moduleBytes(): Uint8Array {
 
 interface Kernels {
   memory: WebAssembly.Memory;
-  hpass: (src: number, tmp: number, len: number, kx: number, kw: number) => void;
-  vpass: (tmp: number, dst: number, len: number, rows: number, ky: number, kh: number) => void;
+  hpass: (src: number, tmp: number, len: number, kx: number, kw: number, nrows: number, srcStride: number, tmpStride: number) => void;
+  vpass: (tmp: number, dst: number, len: number, rows: number, ky: number, kh: number, nrows: number, dstStride: number) => void;
   warp: (src: number, dst: number, w: number, h: number, spans: number, mat: number, fill: number, mode: number) => void;
 }
 
@@ -339,42 +352,30 @@ export function blurSimd(img: RawImage, kx: Float32Array, ky: Float32Array, refl
   if (!k) return undefined;
   const { width: w, height: h, data } = img;
   const kw = kx.length, kh = ky.length, rx = kw >> 1, ry = kh >> 1;
-  const stride = w * 3, n = stride * h;
-  // Layout: kx | ky | rows | src (padded) | tmp (f32, padded) | dst (padded)
-  const KX = 0, KY = align(4 * kw), ROWS = KY + align(4 * kh), SRC = ROWS + align(4 * kh);
-  const TMP = align(SRC + n + 64), DST = align(TMP + 4 * n + 64), END = DST + n + 64;
+  const stride = w * 3, n = stride * h, padded = (w + 2 * rx) * 3;
+  // Layout: kx | ky | rows (h x kh) | src rows, reflect-padded | tmp (f32) | dst; each with slack.
+  const KX = 0, KY = align(4 * kw), ROWS = KY + align(4 * kh), SRC = ROWS + align(4 * kh * h);
+  const TMP = align(SRC + padded * h + 64), DST = align(TMP + 4 * n + 64), END = DST + n + 64;
   const mem = memoryFor(k, END);
   if (!mem) return undefined;
-  const u8 = new Uint8Array(mem), f32 = new Float32Array(mem), i32 = new Int32Array(mem);
-  f32.set(kx, KX / 4);
-  f32.set(ky, KY / 4);
-  u8.set(data, SRC);
-  // Horizontal: SIMD over each row's interior in multiples of 8, scalar elsewhere.
-  const lo = rx * 3, interior = Math.max(0, stride - 2 * lo) & ~7;
-  const tmp = f32.subarray(TMP / 4, TMP / 4 + n);
+  const u8 = new Uint8Array(mem), i32 = new Int32Array(mem);
+  new Float32Array(mem, KX, kw).set(kx);
+  new Float32Array(mem, KY, kh).set(ky);
+  // Source rows with rx reflected pixels on each side, so the SIMD loop needs no edge cases.
+  const cols = Array.from({ length: 2 * rx }, (_, t) => reflect(t < rx ? t - rx : w + t - rx, w) * 3);
   for (let y = 0; y < h; y++) {
-    const row = y * stride;
-    if (interior > 0) k.hpass(SRC + row, TMP + (row + lo) * 4, interior, KX, kw);
-    for (let i = 0; i < stride; i++) {
-      if (i === lo && interior > 0) i += interior;
-      if (i >= stride) break;
-      const x = (i / 3) | 0, c = i - x * 3;
-      let s = 0;
-      for (let t = 0; t < kw; t++) s = Math.fround(s + Math.fround(u8[SRC + row + reflect(x + t - rx, w) * 3 + c] * kx[t]));
-      tmp[row + i] = s;
+    const from = y * stride, to = SRC + y * padded;
+    u8.set(data.subarray(from, from + stride), to + rx * 3);
+    for (let t = 0; t < 2 * rx; t++) {
+      const at = to + (t < rx ? t : w + t) * 3, c = from + cols[t];
+      u8[at] = data[c];
+      u8[at + 1] = data[c + 1];
+      u8[at + 2] = data[c + 2];
     }
   }
-  // Vertical: SIMD over whole rows in multiples of 4, scalar tail.
-  const body = stride & ~3;
-  for (let y = 0; y < h; y++) {
-    for (let t = 0; t < kh; t++) i32[ROWS / 4 + t] = reflect(y + t - ry, h) * stride * 4;
-    if (body > 0) k.vpass(TMP, DST + y * stride, body, ROWS, KY, kh);
-    for (let i = body; i < stride; i++) {
-      let s = 0;
-      for (let t = 0; t < kh; t++) s = Math.fround(s + Math.fround(tmp[i32[ROWS / 4 + t] / 4 + i] * ky[t]));
-      u8[DST + y * stride + i] = Math.min(255, Math.trunc(Math.fround(s + 0.5)));
-    }
-  }
+  for (let y = 0, at = ROWS / 4; y < h; y++) for (let t = 0; t < kh; t++) i32[at++] = reflect(y + t - ry, h) * stride * 4;
+  k.hpass(SRC, TMP, (stride + 7) & ~7, KX, kw, h, padded, stride * 4);
+  k.vpass(TMP, DST, (stride + 3) & ~3, ROWS, KY, kh, h, stride);
   return createRaw(w, h, u8.slice(DST, DST + n));
 }
 
