@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { decodeImageBuffer } from '../src/image/decode.ts';
 import { encodeImage } from '../src/image/encode.ts';
+import { crc32, crc32Js } from '../src/image/png.ts';
 import { createRaw } from '../src/image/raw.ts';
 import { icon, maxDiff, pattern, sharpRaw } from './helpers/images.ts';
 
@@ -47,4 +48,10 @@ test('bad format, level or quality is BAD_ARGUMENT in sharp\'s words', () => {
   assert.throws(() => encodeImage(img, 'gif' as any), bad(/Expected one of png, jpeg, webp for format but received "gif"/));
   assert.throws(() => encodeImage(img, 'png', { compressionLevel: 10 }), bad(/Expected an integer between 0 and 9 for compressionLevel but received 10/));
   assert.throws(() => encodeImage(img, 'jpeg', { quality: 0 }), bad(/quality/));
+});
+
+test('the JS CRC-32 fallback agrees with the one in use', () => {
+  assert.equal(crc32Js(Buffer.from('IEND')), 0xae426082);
+  const data = pattern(20, 20).data;
+  assert.equal(crc32Js(data), crc32(data));
 });

@@ -23,15 +23,16 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
+/** CRC-32 in JS (for Node < 20.15, which lacks zlib.crc32). */
+export function crc32Js(buf: Uint8Array): number {
+  let c = -1;
+  for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
 /** CRC-32 as PNG uses it: node's native one where it exists (Node >= 20.15). */
-const crc32: (buf: Uint8Array) => number =
-  typeof (zlib as any).crc32 === 'function'
-    ? (buf) => (zlib as any).crc32(buf) >>> 0
-    : (buf) => {
-        let c = -1;
-        for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
-        return (c ^ -1) >>> 0;
-      };
+export const crc32: (buf: Uint8Array) => number =
+  typeof (zlib as any).crc32 === 'function' ? (buf) => (zlib as any).crc32(buf) >>> 0 : crc32Js;
 
 /** Default zlib level for PNG output: levels 1-3 use zlib's fast matcher (see docs/BENCHMARKS.md). */
 export const DEFAULT_PNG_LEVEL = 3;

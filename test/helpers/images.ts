@@ -11,8 +11,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
+import { crc32 } from '../../src/image/png.ts';
 import { createRaw, type RawImage } from '../../src/image/raw.ts';
 
 export async function tempDir(prefix = 'augment-img-'): Promise<string> {
@@ -64,7 +65,7 @@ function chunk(type: string, body: Uint8Array): Buffer {
   head.writeUInt32BE(body.length, 0);
   head.write(type, 4, 'latin1');
   const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])) >>> 0, 0);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])), 0);
   return Buffer.concat([head, body, crc]);
 }
 
