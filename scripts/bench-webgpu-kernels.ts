@@ -124,8 +124,8 @@ async function benchKernel(kernel: 'Conv2DBackpropFilter' | 'Conv2D'): Promise<v
         tf.engine().runKernel(kernel, { x, dy }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter }) as tf.Tensor;
     } else {
       const tile = chooseForwardTile(m, n);
-      tileName = `${tile.ty * tile.pm}x${tile.tx * tile.pn}`;
-      splits = planForward(m, n, k, tile).splits;
+      tileName = tile ? `${tile.ty * tile.pm}x${tile.tx * tile.pn}` : 'stock';
+      splits = tile ? planForward(m, n, k, tile).splits : 1;
       run = () =>
         tf.engine().runKernel(kernel, { x, filter: w }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: 1 }) as tf.Tensor;
     }

@@ -12,8 +12,8 @@
  * bias and activation).
  *
  * Handled: NHWC, float32, dilation 1, activation linear or relu, bias of shape [outChannels]
- * or none. Everything else (NCHW, dilations, prelu/leakyrelu/elu/sigmoid...) goes to the
- * stock kernel.
+ * or none, and at most 16 or at least 64 output channels (see `chooseForwardTile`). Everything
+ * else (NCHW, dilations, prelu/leakyrelu/elu/sigmoid...) goes to the stock kernel.
  */
 import { tf } from '../../tf.ts';
 import type { WebgpuBackendLike } from './conv2d_backprop_filter.ts';
@@ -43,15 +43,16 @@ export function forceForwardTile(tile: ForwardTile | undefined): void {
 }
 
 /**
- * 64 x 16 for narrow layers, 64 x 64 (8 x 8 sums per thread) for 64 channels and more,
- * 32 x 32 in between; the k split makes up for few tiles. Chosen on lavapipe
- * (scripts/bench-webgpu-kernels.ts); untuned on hardware GPUs.
+ * 64 x 16 for narrow layers, 64 x 64 (8 x 8 sums per thread) for 64 channels and more; the k
+ * split makes up for few tiles. Between 17 and 63 output channels, undefined: the stock kernel
+ * was as fast or faster there. Chosen on lavapipe (scripts/bench-webgpu-kernels.ts); untuned on
+ * hardware GPUs.
  */
-export function chooseForwardTile(m: number, n: number): ForwardTile {
+export function chooseForwardTile(m: number, n: number): ForwardTile | undefined {
   if (forcedTile) return forcedTile;
   if (n <= 16) return FORWARD_TILES.narrow;
   if (n >= 64) return FORWARD_TILES.wide;
-  return FORWARD_TILES.small;
+  return undefined;
 }
 
 const TARGET_WORKGROUPS = 256;
@@ -329,6 +330,7 @@ export function makeConv2D(stock: tf.KernelFunc): tf.KernelFunc {
     const n = convInfo.outChannels;
     const m = convInfo.batchSize * convInfo.outHeight * convInfo.outWidth;
     const tile = chooseForwardTile(m, n);
+    if (!tile) return stock(args);
     const { splits, kPerSplit } = planForward(m, n, k, tile);
     const hasBias = bias != null;
     const act = activation as Activation;
