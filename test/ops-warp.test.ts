@@ -8,7 +8,9 @@ import { rotateMatrix } from '../src/ops/rotate.ts';
 import { hasSimd, warpWasm } from '../src/ops/wasm.ts';
 import { mul, resampleJs, type Mat3 } from '../src/ops/warp.ts';
 import { createRng } from '../src/rng.ts';
-import { maxDiff, pattern } from './helpers/images.ts';
+import { getOp } from '../src/ops/registry.ts';
+import type { AppliedOp } from '../src/ops/types.ts';
+import { icon, maxDiff, pattern, shiftedMismatch } from './helpers/images.ts';
 
 test('the wasm warp gives the same bytes as the JS loops: affine and projective maps, both interpolations, partial spans', { skip: !hasSimd() && 'no WebAssembly' }, () => {
   const rng = createRng('warp-parity');
@@ -46,4 +48,19 @@ test('a composed identity on a non-square canvas still loses what the intermedia
   ], { fill: [1, 2, 3] });
   assert.deepEqual([...out.data.subarray(0, 3)], [1, 2, 3], 'the left end was outside the turned canvas');
   assert.deepEqual([...out.data.subarray((10 * 40 + 20) * 3, (10 * 40 + 20) * 3 + 3)], [...img.data.subarray((10 * 40 + 20) * 3, (10 * 40 + 20) * 3 + 3)], 'the middle is kept');
+});
+
+test('a perspective inside a fused run (projective intermediate canvas) ~ one op at a time', async () => {
+  const img = await icon(64);
+  const applied: AppliedOp[] = [
+    { op: 'rotate', params: { angle: 30, interpolation: 'bilinear' } },
+    { op: 'perspective', params: { corners: [[10, 4], [60, 12], [55, 58], [3, 50]], interpolation: 'bilinear' } },
+    { op: 'hflip', params: {} },
+  ];
+  const ctx = { fill: [0, 0, 0] as const };
+  const fused = applyOps(img, applied, ctx);
+  const seq = applied.reduce((im, a) => getOp(a.op).apply(im, a.params, ctx), img);
+  const off = shiftedMismatch(fused, seq, 1, 128);
+  assert.ok(off < 0.01, `${(off * 100).toFixed(2)}% unmatched`);
+  assert.ok(maxDiff(fused, seq) > 0, 'fused, not sequential');
 });

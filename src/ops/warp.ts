@@ -150,7 +150,22 @@ export function resampleJs(img: RawImage, m: Mat3, spans: Int32Array, interpolat
 function warpChecked(img: RawImage, m: Mat3, checks: Mat3[], interpolation: Interpolation, fill: Rgb): RawImage {
   const { width: w, height: h } = img;
   const out = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) sampleRowChecked(img, out, m, checks, y, 0, w, interpolation, fill);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let ok = true;
+      for (const c of checks) {
+        const z = c[6] * x + c[7] * y + c[8];
+        const u = (c[0] * x + c[1] * y + c[2]) / z, v = (c[3] * x + c[4] * y + c[5]) / z;
+        if (!(z > 0 && u >= -0.5 && u < w - 0.5 && v >= -0.5 && v < h - 0.5)) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) fillRow(out, y * w, x, x + 1, fill);
+      else if (interpolation === 'nearest') sampleRowNearest(img, out, m, y, x, x + 1, fill);
+      else sampleRowBilinear(img, out, m, y, x, x + 1, fill);
+    }
+  }
   return createRaw(w, h, out);
 }
 
@@ -290,25 +305,5 @@ function bilinearEdge(src: Uint8Array, w: number, h: number, out: Uint8Array, o:
       (i00 >= 0 ? src[i00 + c] : f) * w00 + (i01 >= 0 ? src[i01 + c] : f) * w01 +
       (i10 >= 0 ? src[i10 + c] : f) * w10 + (i11 >= 0 ? src[i11 + c] : f) * w11;
     out[o + c] = s >= 255 ? 255 : s <= 0 ? 0 : s + 0.5;
-  }
-}
-
-/** The general path: some intermediate map is projective, so test each pixel. */
-function sampleRowChecked(
-  img: RawImage, out: Uint8Array, m: Mat3, checks: Mat3[], y: number, xs: number, xe: number,
-  interpolation: Interpolation, fill: Rgb,
-): void {
-  const { width: w, height: h } = img;
-  for (let x = xs; x < xe; x++) {
-    let ok = true;
-    for (const c of checks) {
-      const z = c[6] * x + c[7] * y + c[8];
-      if (!(z > 0)) { ok = false; break; }
-      const u = (c[0] * x + c[1] * y + c[2]) / z, v = (c[3] * x + c[4] * y + c[5]) / z;
-      if (!(u >= -0.5 && u < w - 0.5 && v >= -0.5 && v < h - 0.5)) { ok = false; break; }
-    }
-    if (!ok) fillRow(out, y * w, x, x + 1, fill);
-    else if (interpolation === 'nearest') sampleRowNearest(img, out, m, y, x, x + 1, fill);
-    else sampleRowBilinear(img, out, m, y, x, x + 1, fill);
   }
 }
