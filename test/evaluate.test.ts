@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { AugmentError } from '../src/errors.ts';
 import { QUICK_PRESET, settingsFromArgs } from '../src/commands/evaluate.ts';
-import { evaluate, rankVariants, type EvaluateOptions, type ModelFactory } from '../src/train/evaluate.ts';
+import { evaluate, latestUnfinishedRun, rankVariants, type EvaluateOptions, type ModelFactory } from '../src/train/evaluate.ts';
 import { tf } from '../src/train/tf.ts';
 import { tempDir, useWasm, writeVariant } from './helpers/variants.ts';
 
@@ -97,6 +97,7 @@ test('an interrupted evaluate resumes where it stopped', async () => {
   );
   const files = await readdir(runDir);
   assert.ok(files.includes('config.json') && !files.includes('metrics.json'));
+  assert.equal(await latestUnfinishedRun(join(root, 'runs')), runDir, '--resume without --run finds it');
   const lines: string[] = [];
   const r = await evaluate({ ...opts, resume: true, settings: {}, log: (l) => lines.push(l) });
   assert.ok(lines.includes('few seed 1: already finished, result reused'), lines.join('\n'));
