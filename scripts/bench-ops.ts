@@ -1,7 +1,7 @@
 /**
  * Ops micro-benchmark: ms per call of every op, the seed's six-op chain (fused and one op at
  * a time), PNG encode and decode, at 64 and 224 px, on a rendered @tabler/icons icon.
- * Warm-up first, then the best of three timed rounds; one flat row per case. Times are CPU
+ * Warm-up first, then the best of five timed rounds; one flat row per case. Times are CPU
  * time of this process (process.cpuUsage, all threads, so sharp's worker threads count too),
  * which a busy shared machine disturbs less than wall time.
  *
@@ -71,7 +71,7 @@ const cpuMs = () => {
   return (c.user + c.system) / 1000;
 };
 
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 /** Best of ROUNDS rounds (each budget / ROUNDS CPU ms) of the mean CPU ms per call. */
 function time(fn: (i: number) => unknown): number {
@@ -121,10 +121,14 @@ const load0 = loadavg()[0];
 console.log(`node ${process.version}, ${process.platform}/${process.arch}; CPU ms per call after warm-up (budget ${budgetMs} CPU ms per case)`);
 say('| px | case | CPU ms/call | calls per CPU-s |');
 say('|---|---|---|---|');
+// sharp's threads keep using CPU for a while after its calls, and CPU time counts every
+// thread: so all JS-only cases of a size run first, then the sharp ones, then a pause.
 for (const size of sizes) {
   const png = await iconPng(size);
+  await new Promise((r) => setTimeout(r, 500));
   const img: RawImage = await decodeImageBuffer(png, 'icon');
   const dims = { width: img.width, height: img.height };
+  let outs: RawImage[] = [];
   for (const [label, raw] of CASES) {
     const specValue = (raw as any).op === 'resize' ? { ...(raw as object), size: size >> 1 } : raw;
     const spec = validateOpsSpec(specValue, label);
@@ -134,18 +138,18 @@ for (const size of sizes) {
     if (label.startsWith('seed chain')) {
       row(size, 'seed chain (6 ops, one at a time)', time((i) => draws[i & 63].reduce((im, a) => getOp(a.op).apply(im, a.params, ctx), img)));
       row(size, 'seed chain: sampleOps only', time((i) => sampleOps(spec, createRng(`s-${i & 1023}`), dims, 1)));
-      const outs = draws.map((d) => applyOps(img, d, ctx));
+      outs = draws.map((d) => applyOps(img, d, ctx));
       for (const level of [1, 3, 6]) row(size, `encode PNG (JS, zlib level ${level}) of a chain output`, time((i) => encodeImage(outs[i & 63], 'png', { compressionLevel: level })));
-      row(size, 'encode PNG (sharp defaults) of a chain output', await timeAsync((i) => sharp(outs[i & 63].data, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer()));
       row(size, 'seed chain + encode PNG (JS, default level)', time((i) => encodeImage(applyOps(img, draws[i & 63], ctx))));
     }
   }
+  row(size, 'decode PNG icon (JS fast path)', await timeAsync(() => decodeImageBuffer(png, 'icon')));
   const raw = { raw: { width: size, height: size, channels: 3 as const } };
+  row(size, 'for comparison: encode PNG (sharp defaults) of a chain output', await timeAsync((i) => sharp(outs[i & 63].data, raw).png().toBuffer()));
+  row(size, 'for comparison: decode PNG icon (sharp, as for non-plain files)', await timeAsync(() =>
+    sharp(png).rotate().flatten({ background: '#ffffff' }).toColourspace('srgb').removeAlpha().raw().toBuffer()));
   row(size, 'for comparison: sharp blur sigma 1.2, raw in/out', await timeAsync(() => sharp(img.data, raw).blur(1.2).raw().toBuffer()));
   row(size, 'for comparison: sharp rotate 37, raw in/out', await timeAsync(() => sharp(img.data, raw).rotate(37, { background: '#000' }).raw().toBuffer()));
-  row(size, 'decode PNG icon (JS fast path)', await timeAsync(() => decodeImageBuffer(png, 'icon')));
-  row(size, 'decode PNG icon (sharp, as for non-plain files)', await timeAsync(() =>
-    sharp(png).rotate().flatten({ background: '#ffffff' }).toColourspace('srgb').removeAlpha().raw().toBuffer()));
 }
 
 if (writeDoc) {
@@ -154,7 +158,7 @@ if (writeDoc) {
   const head =
     `\`node --import tsx scripts/bench-ops.ts --ms ${budgetMs}\` \u2014 ${when}, ${cpus()[0]?.model ?? 'unknown CPU'}, ` +
     `${cpus().length} cores, Node ${process.version}, load average ${load0.toFixed(1)} \u2192 ${loadavg()[0].toFixed(1)} ` +
-    '(shared machine: CPU time of this process, best of three rounds; compare rows, not machines).';
+    '(shared machine: CPU time of this process, best of five rounds; compare rows, not machines).';
   const block = ['<!-- bench-ops: begin -->', head, '', ...lines, '<!-- bench-ops: end -->'].join('\n');
   let text = readFileSync(doc, 'utf8');
   if (text.includes('<!-- bench-ops: begin -->')) text = text.replace(/<!-- bench-ops: begin -->[\s\S]*<!-- bench-ops: end -->/, block);
