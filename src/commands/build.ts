@@ -1,7 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { buildVariant } from '../build/build.ts';
-import { summarizeBuild } from '../build/summary.ts';
-import { createProgress } from '../terminal/progress.ts';
 
 interface Args {
   recipe: string[];
@@ -26,6 +23,11 @@ export const command: CommandModule<{}, Args> = {
       .example('augment build random_v3', 'build the shipped random_v3 recipe from data/tabler')
       .example('augment build recipes/mine.yaml --source ~/photos --out /tmp/mine -j 8', '') as any,
   handler: async (a) => {
+    const [{ buildVariant }, { summarizeBuild }, { createProgress }] = await Promise.all([
+      import('../build/build.ts'),
+      import('../build/summary.ts'),
+      import('../terminal/progress.ts'),
+    ]);
     if (a.out && a.recipe.length > 1) throw new Error('--out takes one recipe at a time');
     const ac = new AbortController();
     const onSigint = () => ac.abort();

@@ -7,12 +7,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { buildVariant } from '../build/build.ts';
-import { summarizeBuild } from '../build/summary.ts';
-import { listRecipes } from '../recipe/load.ts';
-import { renderTablerSample } from '../sample/index.ts';
-import { collectStats, formatStatsTable, renderStatsChart } from '../stats/index.ts';
-import { createProgress } from '../terminal/progress.ts';
 import { QUICK_PRESET } from './evaluate.ts';
 
 interface Args {
@@ -30,6 +24,15 @@ export const command: CommandModule<{}, Args> = {
       .option('variants', { type: 'string', array: true, default: ['baseline', 'random', 'random_v3'], describe: 'variants the quick evaluate ranks' })
       .option('data', { type: 'string', default: 'data', describe: 'data folder' }) as any,
   handler: async (a) => {
+    const [{ buildVariant }, { summarizeBuild }, { listRecipes }, { renderTablerSample }, { collectStats, formatStatsTable, renderStatsChart }, { createProgress }] =
+      await Promise.all([
+        import('../build/build.ts'),
+        import('../build/summary.ts'),
+        import('../recipe/load.ts'),
+        import('../sample/index.ts'),
+        import('../stats/index.ts'),
+        import('../terminal/progress.ts'),
+      ]);
     const say = (s: string) => process.stdout.write(s + '\n');
     const source = join(a.data, 'tabler');
     say(`== 1. sample data: ${source}`);

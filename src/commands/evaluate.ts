@@ -5,10 +5,8 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { invalidParameter } from '../errors.ts';
-import { BACKENDS, initBackend, parseBackend } from '../train/backend/select.ts';
-import { DEFAULT_EVALUATE_SETTINGS, evaluate, type EvaluateSettings } from '../train/evaluate.ts';
-import { parseFocalAlpha } from '../train/losses.ts';
-import { createProgress } from '../train/progress.ts';
+import { BACKENDS, parseBackend } from '../train/backend/names.ts';
+import { DEFAULT_EVALUATE_SETTINGS, parseFocalAlpha, type EvaluateSettings } from '../train/settings.ts';
 import { parseLearningRate } from '../train/schedules.ts';
 
 interface Args {
@@ -135,6 +133,12 @@ export const command: CommandModule<object, Args> = {
     const settings = settingsFromArgs(a); // bad flags fail before the backend starts
     if (a.backend !== undefined) parseBackend(a.backend);
     const err = (line: string) => process.stderr.write(`${line}\n`);
+    // TensorFlow.js loads only now, after the flags were checked (a fast --help and fast errors)
+    const [{ initBackend }, { evaluate }, { createProgress }] = await Promise.all([
+      import('../train/backend/select.ts'),
+      import('../train/evaluate.ts'),
+      import('../train/progress.ts'),
+    ]);
     const backend = await initBackend({ force: a.backend, log: err }); // prints the backend line first
 
     const ac = new AbortController();

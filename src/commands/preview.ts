@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { previewRecipe } from '../preview/preview.ts';
 
 interface Args {
   recipe: string;
@@ -23,6 +22,7 @@ export const command: CommandModule<{}, Args> = {
       .option('source', { type: 'string', describe: "source dataset folder (overrides the recipe's)" })
       .example('augment preview random_v3 --class Arrows -n 6 --out sheet.png', '') as any,
   handler: async (a) => {
+    const { previewRecipe } = await import('../preview/preview.ts');
     const r = await previewRecipe(a.recipe, { out: a.out, class: a.class, n: a.n, copies: a.copies, source: a.source });
     console.log(`wrote ${r.file} (${r.rows} sources x ${r.columns} columns)`);
   },

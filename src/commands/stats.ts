@@ -3,7 +3,6 @@
  * datasets and built variants.
  */
 import type { CommandModule } from 'yargs';
-import { collectStats, formatStatsTable, renderStatsChart, statsJson } from '../stats/index.ts';
 
 interface Args {
   dirs: string[];
@@ -27,6 +26,7 @@ export const command: CommandModule<object, Args> = {
       .example('$0 stats data/variants/random_v3 --plot v3.png', 'one variant, with a chart')
       .example('$0 stats data/tabler --json', 'counts as JSON') as any,
   handler: async (argv) => {
+    const { collectStats, formatStatsTable, renderStatsChart, statsJson } = await import('../stats/index.ts'); // vega loads only here
     const entries = await collectStats(argv.dirs ?? [], argv.dataDir);
     if (entries.length === 0) {
       process.stdout.write(

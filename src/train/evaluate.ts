@@ -64,23 +64,9 @@ import {
   type LeaderboardRow,
 } from './report.ts';
 import { createSchedule } from './schedules.ts';
+import { DEFAULT_EVALUATE_SETTINGS, type EvaluateSettings } from './settings.ts';
 
-export interface EvaluateSettings extends TrainSettings {
-  model: string;
-  /** Channel multiplier of the model. */
-  width: number;
-  imageSize: number;
-  /** Number of seeds (1..n). */
-  seeds: number;
-}
-
-export const DEFAULT_EVALUATE_SETTINGS: EvaluateSettings = {
-  ...DEFAULT_TRAIN_SETTINGS,
-  model: 'vgg16',
-  width: 1,
-  imageSize: 32,
-  seeds: 3,
-};
+export { DEFAULT_EVALUATE_SETTINGS, type EvaluateSettings } from './settings.ts';
 
 export const TIE_ALPHA = 0.05;
 export const TIE_RULE =

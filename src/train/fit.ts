@@ -19,6 +19,7 @@
 import { readdir, readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from './tf.ts';
+import { DEFAULT_TRAIN_SETTINGS, type TrainSettings } from './settings.ts';
 import { AugmentError } from '../errors.ts';
 import { BatchReader, batches, epochOrder, type SamplerName, type SplitCache } from './data.ts';
 import { createLoss, type LossName, type PerExampleLoss } from './losses.ts';
@@ -28,39 +29,7 @@ import { silentProgress, type ProgressFactory } from './progress.ts';
 import { createSchedule, type ScheduleName } from './schedules.ts';
 import { loadModelWeights, loadOptimizer, saveModel, saveOptimizer } from './weights-io.ts';
 
-export interface TrainSettings {
-  epochs: number;
-  batchSize: number;
-  /** Initial learning rate (ignored by the piecewise schedule, which carries its own). */
-  lr: number;
-  optimizer: OptimizerName;
-  momentum: number;
-  schedule: ScheduleName;
-  stepSize: number;
-  gamma: number;
-  piecewise?: string;
-  loss: LossName;
-  focalGamma: number;
-  focalAlpha?: number | number[];
-  sampler: SamplerName;
-  /** Stop after this many epochs without a better valid macro-F1 (0: never stop early). */
-  patience: number;
-}
-
-export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
-  epochs: 30,
-  batchSize: 64,
-  lr: 1e-3,
-  optimizer: 'adam',
-  momentum: 0.9,
-  schedule: 'constant',
-  stepSize: 30,
-  gamma: 0.1,
-  loss: 'ce',
-  focalGamma: 2,
-  sampler: 'uniform',
-  patience: 10,
-};
+export { DEFAULT_TRAIN_SETTINGS, type TrainSettings } from './settings.ts';
 
 export interface EpochRecord {
   /** 1-based. */

@@ -74,17 +74,7 @@ export function createLoss(o: LossOptions): PerExampleLoss {
   throw invalidParameter('--loss', `one of ${LOSSES.join(', ')}`, o.loss);
 }
 
-/** Parses `--focal-alpha`: `0.25` or `1,2,0.5` (one per class). */
-export function parseFocalAlpha(text: string | number | undefined): number | number[] | undefined {
-  if (text === undefined || text === '') return undefined;
-  if (typeof text === 'number') return text;
-  const parts = text.split(',').map((s) => s.trim());
-  const nums = parts.map((s) => (/^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(s) ? Number(s) : NaN));
-  if (nums.some((x) => !Number.isFinite(x) || x <= 0)) {
-    throw invalidParameter('--focal-alpha', 'a positive number or a comma-separated list of them (one per class)', text);
-  }
-  return nums.length === 1 ? nums[0] : nums;
-}
+export { parseFocalAlpha } from './settings.ts';
 
 /** Mean of the per-example loss: the training objective. */
 export function meanLoss(perExample: PerExampleLoss, labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Scalar {

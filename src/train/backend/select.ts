@@ -14,9 +14,9 @@ import { tf } from '../tf.ts';
 import { initNode } from './node.ts';
 import { initWasm } from './wasm.ts';
 
-export type BackendChoice = 'node-gpu' | 'webgpu' | 'node' | 'wasm';
+import { BACKENDS, CPU_REFUSAL, parseBackend, type BackendChoice } from './names.ts';
 
-export const BACKENDS: readonly BackendChoice[] = ['node-gpu', 'webgpu', 'node', 'wasm'];
+export { BACKENDS, CPU_REFUSAL, parseBackend, type BackendChoice };
 
 export interface BackendInfo {
   choice: BackendChoice;
@@ -39,9 +39,6 @@ export interface InitBackendOptions {
 
 type Attempt = { ok: true; info: BackendInfo } | { ok: false; reason: string };
 
-const CPU_REFUSAL =
-  "the plain 'cpu' backend is ~300x slower than wasm and is never used for training; " +
-  'the wasm backend ships with augment (@tensorflow/tfjs-backend-wasm, installed by `npm install`): use --backend wasm';
 
 let current: BackendInfo | null = null;
 
@@ -80,13 +77,6 @@ async function attempt(choice: BackendChoice, forced: boolean, threads: number |
   }
 }
 
-/** Validates a `--backend` value: a BackendChoice, or a one-line AugmentError. */
-export function parseBackend(name: string): BackendChoice {
-  const n = name.trim().toLowerCase();
-  if (n === 'cpu') throw new AugmentError('BACKEND', `--backend cpu: ${CPU_REFUSAL}`);
-  if ((BACKENDS as readonly string[]).includes(n)) return n as BackendChoice;
-  throw new AugmentError('BAD_ARGUMENT', `Unknown backend ${JSON.stringify(name)} for --backend: expected one of ${BACKENDS.join(', ')}`);
-}
 
 /**
  * Selects and initialises the training backend, logs `backend: <description>` and returns what
