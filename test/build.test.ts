@@ -172,7 +172,7 @@ test('a huge image is refused by the pixel limit, naming the file', async () => 
   await makeDataset(huge, { a: 3, b: 3 });
   await sharp({ create: { width: 400, height: 300, channels: 3, background: 'white' } }).png().toFile(join(huge, 'a', 'huge.png'));
   const recipe = await writeRecipe('rhuge', { source: huge });
-  await assert.rejects(buildVariant(recipe, { out: join(root, 'v', 'huge'), pixelLimit: 100_000, strict: true }), /huge\/a\/huge.png: image too large/);
+  await assert.rejects(buildVariant(recipe, { out: join(root, 'v', 'huge'), pixelLimit: 100_000, strict: true }), /huge\/a\/huge.png: image is 400 x 300 = 120,000 pixels, over the limit/);
 });
 
 test('unsafe outputs are refused', async () => {

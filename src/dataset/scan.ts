@@ -9,8 +9,8 @@ import { readdir, readFile, rename, stat, writeFile, mkdir } from 'node:fs/promi
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import pLimit from 'p-limit';
-import sharp from 'sharp';
 import { AugmentError } from '../errors.ts';
+import { decodeImage } from '../image/decode.ts';
 import { deriveSeed } from '../rng.ts';
 
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
@@ -116,25 +116,18 @@ async function checkFile(abs: string, pixelLimit: number, cache: Cache, rel: str
   return result;
 }
 
-/** Decodes the whole file once; returns its size or a plain-words reason it cannot be used. */
+/**
+ * Decodes the whole file once, the way a build will (so a file that passes here builds);
+ * returns its size or a plain-words reason it cannot be used.
+ */
 export async function decodeCheck(abs: string, size: number, mtimeMs: number, pixelLimit: number): Promise<CheckResult> {
-  if (size === 0) return { reason: 'empty file (0 bytes)' };
   try {
-    const { info } = await sharp(abs, { failOn: 'truncated', limitInputPixels: pixelLimit, sequentialRead: true })
-      .rotate()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return { size, mtimeMs, width: info.width, height: info.height };
+    const img = await decodeImage(abs, { limitInputPixels: pixelLimit });
+    return { size, mtimeMs, width: img.width, height: img.height };
   } catch (e: any) {
-    return { reason: plainReason(String(e?.message ?? e), pixelLimit) };
+    const msg = String(e?.message ?? e);
+    return { reason: msg.startsWith(`${abs}: `) ? msg.slice(abs.length + 2) : msg };
   }
-}
-
-export function plainReason(msg: string, pixelLimit: number): string {
-  if (/unsupported image format/i.test(msg)) return 'not an image (unsupported or unrecognised format)';
-  if (/pixel limit/i.test(msg)) return `image too large (over the ${pixelLimit.toLocaleString('en')}-pixel limit)`;
-  if (/premature end|truncated|unexpected end|not enough data|Read error|end of file/i.test(msg)) return 'truncated or corrupt image data';
-  return `cannot decode (${msg.split('\n')[0].trim()})`;
 }
 
 async function readCache(file: string): Promise<Cache> {
