@@ -40,7 +40,14 @@ fi
 
 # Add the backports source when no apt source names it yet.
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list
+  # Same mirror as the machine's own bookworm source (deb822 or one-line format).
+  mirror=$(grep -hoE '^URIs:[[:space:]]*[^[:space:]]+/debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1 | sed -E 's/^URIs:[[:space:]]*//')
+  [ -n "$mirror" ] || mirror=$(grep -hoE '^deb[[:space:]]+[^[:space:]]+[[:space:]]+bookworm[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n1 | awk '{print $2}')
+  if [ -z "$mirror" ]; then
+    echo "install-vulkan: found no Debian bookworm apt source to derive the backports source from" >&2
+    exit 1
+  fi
+  echo "deb ${mirror%/} bookworm-backports main" > /etc/apt/sources.list.d/bookworm-backports.list
 fi
 
 export DEBIAN_FRONTEND=noninteractive

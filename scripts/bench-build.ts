@@ -60,6 +60,12 @@ function runAnchor(script: string, argv: string[]): { files: number; seconds: nu
   return { files: Number(m[1]), seconds: Number(m[2]) };
 }
 
+/** Flush pending writes and let the file system settle, so no case pays for the previous one's I/O. */
+async function settle(): Promise<void> {
+  execFileSync('sync');
+  await new Promise((r) => setTimeout(r, 3000));
+}
+
 const rows: Row[] = [];
 const add = (size: number, what: string, files: number, seconds: number) => {
   const r = { size, what, files, seconds, perS: files / seconds };
@@ -78,6 +84,7 @@ for (const size of sizes) {
   const recipe = parseRecipe({ ...doc, name: `bench${size}`, source: src, split: { ratios: [1, 0, 0], seed: 42 } }, 'bench-random.yaml');
   const outRoot = join(work, `out${size}`);
   await rm(outRoot, { recursive: true, force: true });
+  await settle();
 
   // augment, cold: no scan cache, no previous outputs
   const r = await buildVariant(recipe, { out: join(outRoot, 'augment', 'v'), concurrency: cores });
@@ -86,20 +93,23 @@ for (const size of sizes) {
 
   // the floor: plain sharp decode + encode of as many files as augment wrote, `cores` in flight
   const floorFiles = Array.from({ length: n }, (_, i) => srcFiles[i % srcFiles.length]);
+  await settle();
   add(size, `sharp decode+encode floor (${cores} in flight)`, n, await floorPass(src, join(outRoot, 'floor'), cores, floorFiles));
 
   if (haveTorch) {
+    await settle();
     const t = runAnchor('torchvision_random_build.py', [src, join(outRoot, 'torchvision'), '7', '1']);
     add(size, 'torchvision anchor (1 thread, as the seed)', t.files, t.seconds);
   } else console.log('skip torchvision anchor: apt-get install python3-torch python3-torchvision');
   if (haveCv) {
     for (const p of [1, cores]) {
+      await settle();
       const t = runAnchor('opencv_random_build.py', [src, join(outRoot, `opencv${p}`), '7', String(p)]);
       add(size, `OpenCV peer (${p} process${p > 1 ? 'es' : ''})`, t.files, t.seconds);
     }
   } else console.log('skip OpenCV peer: apt-get install python3-opencv');
-  await rm(outRoot, { recursive: true, force: true });
 }
+for (const size of sizes) await rm(join(work, `out${size}`), { recursive: true, force: true });
 
 // ratios, per size, of augment against each other case
 const lines: string[] = [];
