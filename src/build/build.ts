@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { readFile, rename, stat, unlink, writeFile, mkdir, readdir } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import fg from 'fast-glob';
 import { AugmentError } from '../errors.ts';
 import { deriveSeed } from '../rng.ts';
@@ -278,9 +278,4 @@ export async function readVariantInfo(dir: string): Promise<Record<string, any> 
   } catch {
     return null;
   }
-}
-
-export function relativeTo(cwd: string, p: string): string {
-  const r = relative(cwd, p);
-  return r && !r.startsWith('..') ? r : p;
 }
