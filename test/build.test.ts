@@ -109,6 +109,22 @@ test('a killed build resumes to the same bytes as an uninterrupted one', async (
   assert.deepEqual([...hr], [...hc]);
 });
 
+test('an aborted build (Ctrl-C) stops dispatching, and a rerun completes it', async () => {
+  const abortSrc = join(root, 'abort');
+  await makeDataset(abortSrc, { a: 40, b: 10, c: 5 });
+  const recipe = await writeRecipe('rabort', { source: abortSrc, oversample: { maxFactor: 4, target: 'largest' } });
+  const out = join(root, 'v', 'aborted');
+  const ac = new AbortController();
+  await assert.rejects(
+    buildVariant(recipe, { out, concurrency: 1, signal: ac.signal, onProgress: (p) => p.phase === 'build' && p.done > 0 && ac.abort() }),
+    /interrupted after \d+ of \d+ files; run the same command again to resume/,
+  );
+  const partial = (await treeHashes(out, '{train,valid,test}/**')).size;
+  const resumed = await buildVariant(recipe, { out, concurrency: 2 });
+  assert.ok(partial > 0 && partial < resumed.written + resumed.unchanged, `stopped early (${partial} files)`);
+  assert.equal(resumed.unchanged, partial);
+});
+
 test('variants from one source and split seed share byte-identical valid and test files', async () => {
   const a = await buildVariant(await writeRecipe('ra'), { out: join(root, 'v', 'ra') });
   const b = await buildVariant(await writeRecipe('rb', { oversample: undefined, ops: undefined, undersample: { largest: 1, keep: 0.5 } }), { out: join(root, 'v', 'rb') });

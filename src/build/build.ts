@@ -146,8 +146,8 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     try {
       await Promise.all(
         chunk(todo, 24).map(async (jobs) => {
-          if (opts.signal?.aborted) return;
-          const rep = await pool.run({ jobs });
+          const rep = await pool.run({ jobs }, opts.signal);
+          if (!rep) return; // aborted before it was sent
           await journal.append(rep.entries);
           fresh.push(...rep.entries);
           failed.push(...rep.failures);

@@ -1,6 +1,8 @@
 /**
  * A small worker-thread pool. p-limit bounds the chunks in flight to one per worker; each
  * chunk goes to an idle worker. Workers are started lazily and terminated by `close()`.
+ * A chunk still queued when its signal aborts, or when the pool closes, is never sent: its
+ * promise resolves to null.
  */
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
@@ -10,6 +12,7 @@ export class WorkerPool<Req extends { id: number }, Rep extends { id: number }> 
   private readonly all: Worker[] = [];
   private readonly limit;
   private nextId = 1;
+  private closed = false;
 
   constructor(
     private readonly entry: URL,
@@ -19,8 +22,8 @@ export class WorkerPool<Req extends { id: number }, Rep extends { id: number }> 
     this.limit = pLimit(size);
   }
 
-  run(payload: Omit<Req, 'id'>): Promise<Rep> {
-    return this.limit(() => this.dispatch(payload));
+  run(payload: Omit<Req, 'id'>, signal?: AbortSignal): Promise<Rep | null> {
+    return this.limit(() => (this.closed || signal?.aborted ? null : this.dispatch(payload)));
   }
 
   private worker(): Worker {
@@ -63,6 +66,8 @@ export class WorkerPool<Req extends { id: number }, Rep extends { id: number }> 
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.limit.clearQueue();
     await Promise.all(this.all.map((w) => w.terminate()));
     this.all.length = 0;
     this.idle.length = 0;
