@@ -137,3 +137,67 @@ export class FusedBatchNorm extends tf.layers.Layer {
 }
 
 tf.serialization.registerClass(FusedBatchNorm);
+
+/**
+ * A 2-D convolution without bias or activation (the ResNets' convs), weight named `kernel` as
+ * tfjs-layers' Conv2D. tfjs-layers runs such a conv through `tf.fused.conv2d`, whose custom
+ * gradient computes the input gradient eagerly even where nothing needs it: for the stem conv
+ * that is the gradient with respect to the image, a 7x7 transposed convolution that took ~20% of
+ * a ResNet-18 training step on wasm. `tf.conv2d`'s gradient is lazy, so the tape skips it.
+ */
+export interface PlainConv2DArgs {
+  filters: number;
+  kernelSize: number;
+  strides: number;
+  padding: 'same' | 'valid';
+  kernelInitializer: ReturnType<typeof tf.initializers.zeros>;
+  name?: string;
+}
+
+export class PlainConv2D extends tf.layers.Layer {
+  static className = 'AugmentPlainConv2D';
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly strides: number;
+  readonly padding: 'same' | 'valid';
+  private readonly kernelInitializer: ReturnType<typeof tf.initializers.zeros>;
+  private kernel!: tf.LayerVariable;
+
+  constructor(args: PlainConv2DArgs) {
+    super({ name: args.name });
+    this.filters = args.filters;
+    this.kernelSize = args.kernelSize;
+    this.strides = args.strides;
+    this.padding = args.padding;
+    this.kernelInitializer = args.kernelInitializer;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const c = shape[shape.length - 1];
+    if (c == null) throw new Error(`${this.name}: the channel axis must be known`);
+    const k = this.kernelSize;
+    this.kernel = this.addWeight('kernel', [k, k, c, this.filters], 'float32', this.kernelInitializer, undefined, true);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const [n, h, w] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const out = (size: number | null) => {
+      if (size == null) return null;
+      return this.padding === 'same' ? Math.ceil(size / this.strides) : Math.floor((size - this.kernelSize) / this.strides) + 1;
+    };
+    return [n, out(h), out(w), this.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    return tf.conv2d(x, this.kernel.read() as tf.Tensor4D, this.strides, this.padding);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, strides: this.strides, padding: this.padding };
+  }
+}
+
+tf.serialization.registerClass(PlainConv2D);

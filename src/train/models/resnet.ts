@@ -12,7 +12,7 @@
  * by one pixel.
  */
 import { tf } from '../tf.ts';
-import { FusedBatchNorm } from './layers.ts';
+import { FusedBatchNorm, PlainConv2D } from './layers.ts';
 import { scaleChannels, SeededInit, type ModelOptions } from './registry.ts';
 
 export interface BlockSpec {
@@ -31,9 +31,9 @@ export class Builder {
   constructor(readonly init: SeededInit) {}
 
   conv(x: tf.SymbolicTensor, filters: number, kernel: number, stride: number, name: string): tf.SymbolicTensor {
-    return tf.layers
-      .conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'same', useBias: false, kernelInitializer: this.init.kaimingFanOut(), name })
-      .apply(x) as tf.SymbolicTensor;
+    return new PlainConv2D({ filters, kernelSize: kernel, strides: stride, padding: 'same', kernelInitializer: this.init.kaimingFanOut(), name }).apply(
+      x,
+    ) as tf.SymbolicTensor;
   }
 
   bn(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
