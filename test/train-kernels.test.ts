@@ -76,7 +76,7 @@ async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Pr
 
 test('the wasm backend is active and has every custom kernel registered', () => {
   assert.equal(tf.getBackend(), 'wasm');
-  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD, ADAM]) {
+  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD, ADAM, 'Transpose', 'MaxPoolGrad']) {
     assert.ok(WASM_CUSTOM_KERNELS.includes(k), k);
     assert.ok(tf.getKernel(k, 'wasm'), `${k} registered on wasm`);
   }
@@ -132,6 +132,7 @@ for (const [m, k, n] of [
   [5, 7, 3],
   [32, 64, 48],
   [1, 9, 4],
+  [2, 64, 64], // B transposed: computed as (B . A^T)^T
 ] as const) {
   for (const ta of [false, true]) {
     for (const tb of [false, true]) {
@@ -151,6 +152,52 @@ for (const [m, k, n] of [
       });
     }
   }
+}
+
+for (const [shape, perm] of [
+  [[5, 7], [1, 0]],
+  [[37, 45], [1, 0]], // several 32x32 tiles, edges not multiple of 4
+  [[3, 4, 5, 6], [3, 1, 2, 0]], // Conv2DBackpropFilter's x: [N, H, W, C] -> [C, H, W, N]
+  [[3, 4, 5, 6], [1, 2, 0, 3]], // its dy: contiguous runs of C
+  [[2, 3, 1, 9], [1, 0, 3, 2]], // a size-1 axis dropped
+  [[2, 3, 4, 5], [0, 2, 1, 3]],
+  [[2, 3, 4, 5], [2, 0, 3, 1]],
+  [[2, 3, 4, 5, 6], [4, 0, 2, 1, 3]], // five axes after reduction: the stock kernel
+] as Array<[number[], number[]]>) {
+  const label = `${shape.join('x')} perm ${perm.join(',')}`;
+  const xv = randomArray(shape.reduce((a, b) => a * b), `transpose ${label}`);
+  test(`Transpose on wasm = cpu: ${label} (float32 and int32)`, async () => {
+    const [got] = await on('wasm', () => tf.transpose(tf.tensor(xv, shape), perm));
+    const [want] = await on('cpu', () => tf.transpose(tf.tensor(xv, shape), perm));
+    assert.deepEqual(Array.from(got), Array.from(want));
+    const ints = Int32Array.from(xv, (v) => Math.round(v * 1000));
+    const [gotI] = await on('wasm', () => tf.transpose(tf.tensor(ints, shape, 'int32'), perm));
+    const [wantI] = await on('cpu', () => tf.transpose(tf.tensor(ints, shape, 'int32'), perm));
+    assert.deepEqual(Array.from(gotI), Array.from(wantI));
+  });
+}
+
+for (const c of [
+  { x: [2, 9, 9, 8], k: 3, s: 2, pad: 'same' as const }, // the ResNet stem's pool
+  { x: [2, 8, 8, 6], k: 2, s: 2, pad: 'valid' as const }, // VGG's, channels not a multiple of 4
+  { x: [1, 7, 5, 5], k: 3, s: 1, pad: 'same' as const },
+  { x: [3, 6, 6, 4], k: 3, s: 2, pad: 1 },
+]) {
+  const label = `${c.x.join('x')} pool ${c.k}/${c.s} pad ${c.pad}`;
+  // Ties included: values on a coarse grid, so that windows often hold their maximum twice.
+  const xv = randomArray(c.x.reduce((a, b) => a * b), `maxpool ${label}`).map((v) => Math.round(v * 4) / 4);
+  test(`MaxPoolGrad on wasm = cpu: ${label}`, async () => {
+    const grad = () => {
+      const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
+      const pool = (t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, c.k, c.s, c.pad);
+      const y = pool(x);
+      const dy = tf.tensor(randomArray(y.size, `maxpool dy ${label}`), y.shape);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(pool(t), dy)))(x);
+    };
+    const [got] = await on('wasm', grad);
+    const [want] = await on('cpu', grad);
+    assertClose(got, want, label);
+  });
 }
 
 /** Reference training batch norm from stock tfjs ops (what tfjs-layers does), optional ReLU. */

@@ -3,7 +3,7 @@
  * step (mul, add, square, div, sqrt, assign...): 62 weights of a ResNet-18 make ~750 of the
  * ~1300 kernel calls of a training step on wasm, each paying the engine's per-kernel cost.
  *
- * Kernel `AugmentAdam` (wasm; one JavaScript pass over the heap)
+ * Kernel `AugmentAdam` (wasm; one SIMD pass, `adam` in ./native/kernels.c)
  *   inputs  value, m, v, grad (same shape)
  *   attrs   lr, beta1, beta2, epsilon, c1 = 1 - beta1^t, c2 = 1 - beta2^t
  *   outputs newValue, newM, newV, exactly tfjs's update:
@@ -16,6 +16,7 @@
  */
 import { tf } from '../../tf.ts';
 import type { Info, WasmBackendLike } from './call.ts';
+import { native, offset, output } from './native.ts';
 
 export const ADAM = 'AugmentAdam';
 
@@ -32,29 +33,11 @@ export function adamWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   const b = args.backend as WasmBackendLike;
   const { value, m, v, grad } = args.inputs as Record<string, Info>;
   const { lr, beta1, beta2, epsilon, c1, c2 } = args.attrs as unknown as AdamAttrs;
-  const outW = b.makeOutput(value.shape, 'float32');
-  const outM = b.makeOutput(value.shape, 'float32');
-  const outV = b.makeOutput(value.shape, 'float32');
-  const w = b.typedArrayFromHeap(value) as Float32Array;
-  const m0 = b.typedArrayFromHeap(m) as Float32Array;
-  const v0 = b.typedArrayFromHeap(v) as Float32Array;
-  const g = b.typedArrayFromHeap(grad) as Float32Array;
-  const w1 = b.typedArrayFromHeap(outW) as Float32Array;
-  const m1 = b.typedArrayFromHeap(outM) as Float32Array;
-  const v1 = b.typedArrayFromHeap(outV) as Float32Array;
-  const a1 = 1 - beta1;
-  const a2 = 1 - beta2;
-  const ic1 = 1 / c1;
-  const ic2 = 1 / c2;
-  const n = w.length;
-  for (let i = 0; i < n; i++) {
-    const gi = g[i];
-    const mi = beta1 * m0[i] + a1 * gi;
-    const vi = beta2 * v0[i] + a2 * gi * gi;
-    m1[i] = mi;
-    v1[i] = vi;
-    w1[i] = w[i] - (lr * (mi * ic1)) / (Math.sqrt(vi * ic2) + epsilon);
-  }
+  const [outW, pw] = output(b, value.shape);
+  const [outM, pm] = output(b, value.shape);
+  const [outV, pv] = output(b, value.shape);
+  const n = value.shape.reduce((x, y) => x * y, 1);
+  native(b).adam(offset(b, value), offset(b, m), offset(b, v), offset(b, grad), pw, pm, pv, n, lr, beta1, beta2, epsilon, 1 / c1, 1 / c2);
   return [outW, outM, outV];
 }
 

@@ -31,11 +31,30 @@ export function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: 
   const call = (inputs: { a: Info; b: Info }, ta: boolean, tb: boolean) =>
     stock!.kernelFunc({ inputs, backend: backend as unknown as tf.KernelBackend, attrs: { transposeA: ta, transposeB: tb } }) as Info;
   if ((!transposeA && !transposeB) || batchOf(a) !== 1 || batchOf(b) !== 1) return call({ a, b }, transposeA, transposeB);
-  const aT = transposeA ? transpose(backend, a, swapLast(a)) : a;
-  const bT = transposeB ? transpose(backend, b, swapLast(b)) : b;
-  const out = call({ a: aT, b: bT }, false, false);
-  if (aT !== a) free(backend, aT);
-  if (bT !== b) free(backend, bT);
+  // Two ways to the XNNPACK path, each paying scalar transposes: op(A) . op(B) with the
+  // transposed operands made explicit, or (op(B)^T . op(A)^T)^T, which transposes the other
+  // operands and the result. A dense layer's input gradient dy . W^T takes the second (it moves
+  // batch x units values instead of the whole weight matrix).
+  const size = (t: Info) => t.shape.reduce((x, y) => x * y, 1);
+  const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
+  const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  const direct = (transposeA ? size(a) : 0) + (transposeB ? size(b) : 0);
+  const swapped = (transposeA ? 0 : size(a)) + (transposeB ? 0 : size(b)) + m * n;
+  if (direct <= swapped) {
+    const aT = transposeA ? transpose(backend, a, swapLast(a)) : a;
+    const bT = transposeB ? transpose(backend, b, swapLast(b)) : b;
+    const out = call({ a: aT, b: bT }, false, false);
+    if (aT !== a) free(backend, aT);
+    if (bT !== b) free(backend, bT);
+    return out;
+  }
+  const left = transposeB ? b : transpose(backend, b, swapLast(b));
+  const right = transposeA ? a : transpose(backend, a, swapLast(a));
+  const outT = call({ a: left, b: right }, false, false);
+  if (left !== b) free(backend, left);
+  if (right !== a) free(backend, right);
+  const out = transpose(backend, outT, swapLast(outT));
+  free(backend, outT);
   return out;
 }
 

@@ -5,7 +5,10 @@
  * - `BatchMatMul` (transposed operands: explicit transpose + XNNPACK instead of a scalar loop),
  * - `AugmentBatchNormTrain` / `AugmentBatchNormGrad` (fused training batch norm, used by the
  *   models' `FusedBatchNorm` layer),
- * - `AugmentAdam` (one kernel per weight for `FusedAdamOptimizer`, see ./adam.ts).
+ * - `AugmentAdam` (one kernel per weight for `FusedAdamOptimizer`, see ./adam.ts),
+ * - `Transpose` (4-byte types: SIMD tiles instead of a scalar N-d loop),
+ * - `MaxPoolGrad` (SIMD over channels instead of a scalar window search).
+ * The SIMD loops are augment's own wasm module (./native/kernels.c, loaded by ./native.ts).
  * `registerWasmKernels` is idempotent. `useStockWasmKernels` puts tfjs's own kernels back
  * (keeping only the missing Conv2DBackpropFilter) so that benchmarks can show before/after.
  */
@@ -14,6 +17,8 @@ import { conv2dBackpropFilterConfig } from './conv2d_backprop_filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d_backprop_input.ts';
 import { adamConfig } from './adam.ts';
 import { batchMatMulConfig, setStockBatchMatMul } from './batch_matmul.ts';
+import { maxPoolGradConfig } from './max_pool_grad.ts';
+import { setStockTranspose, transposeConfig } from './transpose.ts';
 import { batchNormGradConfig, batchNormTrainConfig, registerBatchNormGradient } from './batch_norm.ts';
 
 const CONFIGS: tf.KernelConfig[] = [
@@ -23,6 +28,8 @@ const CONFIGS: tf.KernelConfig[] = [
   batchNormTrainConfig,
   batchNormGradConfig,
   adamConfig,
+  transposeConfig,
+  maxPoolGradConfig,
 ];
 
 /** Kernels without which training on wasm cannot run at all. */
@@ -46,6 +53,9 @@ export function registerWasmKernels(): void {
   const mm = stock.get('BatchMatMul');
   if (!mm) throw new Error('wasm backend has no stock BatchMatMul kernel');
   setStockBatchMatMul(mm);
+  const tr = stock.get('Transpose');
+  if (!tr) throw new Error('wasm backend has no stock Transpose kernel');
+  setStockTranspose(tr);
 }
 
 /** Benchmarks only: tfjs's stock wasm kernels again (plus the required ones); undo with registerWasmKernels. */

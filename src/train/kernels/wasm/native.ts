@@ -1,0 +1,65 @@
+/**
+ * augment's own WebAssembly kernels (`./native/kernels.c`, built by
+ * `scripts/build-wasm-kernels.sh`), instantiated on the tfjs wasm backend's memory so that they
+ * work on tensors in place: arguments are byte offsets into that memory. One instance per
+ * backend; `kernels.wasm` for the single-threaded tfjs module (plain memory),
+ * `kernels-shared.wasm` for the threaded one (shared memory). The functions are single-threaded
+ * and run on the JavaScript thread, between tfjs's kernels.
+ */
+import { readFileSync } from 'node:fs';
+import { tf } from '../../tf.ts';
+import type { Info, WasmBackendLike } from './call.ts';
+
+export interface NativeKernels {
+  adam(w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, n: number, lr: number, b1: number, b2: number, eps: number, ic1: number, ic2: number): void;
+  transpose4(src: number, dst: number, d0: number, d1: number, d2: number, d3: number, s0: number, s1: number, s2: number, s3: number): void;
+  max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
+  bn_stats(x: number, m: number, c: number, mean: number, ssd: number): void;
+  bn_apply(x: number, y: number, m: number, c: number, mean: number, scale: number, beta: number, relu: number): void;
+  bn_grad_sums(dy: number, x: number, y: number, m: number, c: number, mean: number, relu: number, sumD: number, sumDxc: number): void;
+  bn_grad_apply(dy: number, x: number, y: number, dx: number, m: number, c: number, mean: number, relu: number, a: number, b: number, cc: number): void;
+}
+
+interface EmscriptenModule {
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+const instances = new WeakMap<object, NativeKernels>();
+const modules = new Map<string, WebAssembly.Module>();
+
+function compiled(file: string): WebAssembly.Module {
+  let m = modules.get(file);
+  if (!m) {
+    m = new WebAssembly.Module(readFileSync(new URL(`./native/${file}`, import.meta.url)));
+    modules.set(file, m);
+  }
+  return m;
+}
+
+/** The kernels bound to `backend`'s memory (instantiated on first use). */
+export function native(backend: WasmBackendLike): NativeKernels {
+  let k = instances.get(backend);
+  if (k) return k;
+  const em = (backend as unknown as { wasm: EmscriptenModule }).wasm;
+  const memory = em.wasmMemory ?? em.asm?.memory;
+  if (!memory) throw new Error('wasm backend: its module exposes no memory for augment kernels');
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const instance = new WebAssembly.Instance(compiled(shared ? 'kernels-shared.wasm' : 'kernels.wasm'), { env: { memory } });
+  k = instance.exports as unknown as NativeKernels;
+  instances.set(backend, k);
+  return k;
+}
+
+/** Byte offset of a tensor in the backend's memory. */
+export function offset(backend: WasmBackendLike, t: Info): number {
+  const d = (backend.dataIdMap as unknown as Map<object, { memoryOffset: number }>).get(t.dataId);
+  if (!d) throw new Error('wasm backend: tensor data not found');
+  return d.memoryOffset;
+}
+
+/** A float32 output of `shape` and its byte offset. */
+export function output(backend: WasmBackendLike, shape: number[]): [Info, number] {
+  const t = backend.makeOutput(shape, 'float32' as tf.DataType);
+  return [t, offset(backend, t)];
+}

@@ -1,0 +1,317 @@
+/*
+ * Training kernels for tfjs-backend-wasm that it lacks or runs as scalar loops, in C with
+ * WebAssembly SIMD (128-bit). Compiled by `scripts/build-wasm-kernels.sh` (clang + wasm-ld) into
+ * a module that imports the tfjs module's own memory, so that these functions read and write
+ * tensors where tfjs keeps them: every pointer below is a byte offset into that memory.
+ *
+ * Rules that keep this safe inside another module's memory: no static data, no stack (no
+ * arrays or address-taken locals; the build checks that __stack_pointer is never used), no libc.
+ * Single-threaded: called from the JavaScript thread between tfjs kernels.
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name))) 
+
+typedef float f32;
+typedef int32_t i32;
+
+/* ---- Adam -------------------------------------------------------------------------------
+ * m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2;  w' = w - lr (m' ic1) / (sqrt(v' ic2) + eps)
+ * with ic1 = 1 / (1 - b1^t), ic2 = 1 / (1 - b2^t): tfjs's AdamOptimizer update. */
+EXPORT(adam)
+void adam(const f32* w, const f32* m, const f32* v, const f32* g, f32* wo, f32* mo, f32* vo, i32 n,
+          f32 lr, f32 b1, f32 b2, f32 eps, f32 ic1, f32 ic2) {
+  const f32 a1 = 1.0f - b1, a2 = 1.0f - b2;
+  const v128_t B1 = wasm_f32x4_splat(b1), B2 = wasm_f32x4_splat(b2);
+  const v128_t A1 = wasm_f32x4_splat(a1), A2 = wasm_f32x4_splat(a2);
+  const v128_t LR = wasm_f32x4_splat(lr), EPS = wasm_f32x4_splat(eps);
+  const v128_t IC1 = wasm_f32x4_splat(ic1), IC2 = wasm_f32x4_splat(ic2);
+  i32 i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t gi = wasm_v128_load(g + i);
+    v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(B1, wasm_v128_load(m + i)), wasm_f32x4_mul(A1, gi));
+    v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(B2, wasm_v128_load(v + i)), wasm_f32x4_mul(wasm_f32x4_mul(A2, gi), gi));
+    wasm_v128_store(mo + i, mi);
+    wasm_v128_store(vo + i, vi);
+    v128_t den = wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_mul(vi, IC2)), EPS);
+    v128_t step = wasm_f32x4_div(wasm_f32x4_mul(LR, wasm_f32x4_mul(mi, IC1)), den);
+    wasm_v128_store(wo + i, wasm_f32x4_sub(wasm_v128_load(w + i), step));
+  }
+  for (; i < n; i++) {
+    f32 gi = g[i];
+    f32 mi = b1 * m[i] + a1 * gi;
+    f32 vi = b2 * v[i] + a2 * gi * gi;
+    mo[i] = mi;
+    vo[i] = vi;
+    wo[i] = w[i] - (lr * (mi * ic1)) / (__builtin_sqrtf(vi * ic2) + eps);
+  }
+}
+
+/* ---- Transpose ---------------------------------------------------------------------------
+ * out[i0, i1, i2, i3] (dims d0..d3, row-major, contiguous) = in[i0 s0 + i1 s1 + i2 s2 + i3 s3]
+ * (strides in elements). The caller collapses any permutation to this form. */
+static void copy_run(const f32* src, f32* dst, i32 n) {
+  i32 i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
+  for (; i < n; i++) dst[i] = src[i];
+}
+
+/* 2-D transpose of a rows x cols block: dst[c * dstride + r] = src[r * sstride + c]. */
+static void transpose_plane(const f32* src, i32 sstride, f32* dst, i32 dstride, i32 rows, i32 cols) {
+  i32 r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const f32* s = src + r * sstride;
+    i32 c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      v128_t a = wasm_v128_load(s + c);
+      v128_t b = wasm_v128_load(s + sstride + c);
+      v128_t e = wasm_v128_load(s + 2 * sstride + c);
+      v128_t f = wasm_v128_load(s + 3 * sstride + c);
+      v128_t ab0 = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5);
+      v128_t ab1 = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);
+      v128_t ef0 = wasm_i32x4_shuffle(e, f, 0, 4, 1, 5);
+      v128_t ef1 = wasm_i32x4_shuffle(e, f, 2, 6, 3, 7);
+      f32* d = dst + c * dstride + r;
+      wasm_v128_store(d, wasm_i64x2_shuffle(ab0, ef0, 0, 2));
+      wasm_v128_store(d + dstride, wasm_i64x2_shuffle(ab0, ef0, 1, 3));
+      wasm_v128_store(d + 2 * dstride, wasm_i64x2_shuffle(ab1, ef1, 0, 2));
+      wasm_v128_store(d + 3 * dstride, wasm_i64x2_shuffle(ab1, ef1, 1, 3));
+    }
+    for (; c < cols; c++) {
+      dst[c * dstride + r] = s[c];
+      dst[c * dstride + r + 1] = s[sstride + c];
+      dst[c * dstride + r + 2] = s[2 * sstride + c];
+      dst[c * dstride + r + 3] = s[3 * sstride + c];
+    }
+  }
+  for (; r < rows; r++)
+    for (i32 c = 0; c < cols; c++) dst[c * dstride + r] = src[r * sstride + c];
+}
+
+EXPORT(transpose4)
+void transpose4(const f32* in, f32* out, i32 d0, i32 d1, i32 d2, i32 d3, i32 s0, i32 s1, i32 s2, i32 s3) {
+  if (s3 == 1) {
+    for (i32 a = 0; a < d0; a++)
+      for (i32 b = 0; b < d1; b++)
+        for (i32 c = 0; c < d2; c++) copy_run(in + a * s0 + b * s1 + c * s2, out + ((a * d1 + b) * d2 + c) * d3, d3);
+    return;
+  }
+  /* The input's innermost axis is one of the first three output axes: transpose planes of
+   * (that axis, axis 3), 32 x 32 at a time for the cache. */
+  const i32 od2 = d3, od1 = d2 * d3, od0 = d1 * d2 * d3;
+  if (s2 == 1) {
+    for (i32 a = 0; a < d0; a++)
+      for (i32 b = 0; b < d1; b++) {
+        const f32* s = in + a * s0 + b * s1;
+        f32* d = out + a * od0 + b * od1;
+        for (i32 r = 0; r < d3; r += 32)
+          for (i32 c = 0; c < d2; c += 32)
+            transpose_plane(s + r * s3 + c, s3, d + c * od2 + r, od2, d3 - r < 32 ? d3 - r : 32, d2 - c < 32 ? d2 - c : 32);
+      }
+  } else if (s1 == 1) {
+    for (i32 a = 0; a < d0; a++)
+      for (i32 c2 = 0; c2 < d2; c2++) {
+        const f32* s = in + a * s0 + c2 * s2;
+        f32* d = out + a * od0 + c2 * od2;
+        for (i32 r = 0; r < d3; r += 32)
+          for (i32 c = 0; c < d1; c += 32)
+            transpose_plane(s + r * s3 + c, s3, d + c * od1 + r, od1, d3 - r < 32 ? d3 - r : 32, d1 - c < 32 ? d1 - c : 32);
+      }
+  } else if (s0 == 1) {
+    for (i32 b = 0; b < d1; b++)
+      for (i32 c2 = 0; c2 < d2; c2++) {
+        const f32* s = in + b * s1 + c2 * s2;
+        f32* d = out + b * od1 + c2 * od2;
+        for (i32 r = 0; r < d3; r += 32)
+          for (i32 c = 0; c < d0; c += 32)
+            transpose_plane(s + r * s3 + c, s3, d + c * od0 + r, od0, d3 - r < 32 ? d3 - r : 32, d0 - c < 32 ? d0 - c : 32);
+      }
+  } else {
+    for (i32 a = 0; a < d0; a++)
+      for (i32 b = 0; b < d1; b++)
+        for (i32 c = 0; c < d2; c++)
+          for (i32 e = 0; e < d3; e++) out[((a * d1 + b) * d2 + c) * d3 + e] = in[a * s0 + b * s1 + c * s2 + e * s3];
+  }
+}
+
+/* ---- Max-pool gradient -------------------------------------------------------------------
+ * NHWC. Each output position sends dy to the first maximum of its window (row-major), as
+ * tfjs's cpu MaxPoolGrad does; positions outside the input (padding) never win. */
+EXPORT(max_pool_grad)
+void max_pool_grad(const f32* x, const f32* dy, f32* dx, i32 n, i32 h, i32 w, i32 c, i32 ho, i32 wo, i32 kh, i32 kw,
+                   i32 sh, i32 sw, i32 pt, i32 pl) {
+  const i32 total = n * h * w * c;
+  for (i32 i = 0; i < total; i += 4) {
+    if (i + 4 <= total) wasm_v128_store(dx + i, wasm_f32x4_splat(0.0f));
+    else for (i32 j = i; j < total; j++) dx[j] = 0.0f;
+  }
+  for (i32 b = 0; b < n; b++) {
+    const f32* xb = x + b * h * w * c;
+    f32* dxb = dx + b * h * w * c;
+    for (i32 oy = 0; oy < ho; oy++) {
+      i32 y0 = oy * sh - pt, y1 = y0 + kh;
+      if (y0 < 0) y0 = 0;
+      if (y1 > h) y1 = h;
+      for (i32 ox = 0; ox < wo; ox++) {
+        i32 x0 = ox * sw - pl, x1 = x0 + kw;
+        if (x0 < 0) x0 = 0;
+        if (x1 > w) x1 = w;
+        const f32* g = dy + ((b * ho + oy) * wo + ox) * c;
+        i32 ch = 0;
+        for (; ch + 4 <= c; ch += 4) {
+          v128_t best = wasm_f32x4_splat(-__builtin_inff());
+          v128_t arg = wasm_i32x4_splat(-1);
+          for (i32 yy = y0; yy < y1; yy++)
+            for (i32 xx = x0; xx < x1; xx++) {
+              const i32 pos = (yy * w + xx) * c + ch;
+              v128_t v = wasm_v128_load(xb + pos);
+              v128_t gt = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, gt);
+              arg = wasm_v128_bitselect(wasm_i32x4_add(wasm_i32x4_splat(pos), wasm_i32x4_make(0, 1, 2, 3)), arg, gt);
+            }
+          i32 a0 = wasm_i32x4_extract_lane(arg, 0), a1 = wasm_i32x4_extract_lane(arg, 1);
+          i32 a2 = wasm_i32x4_extract_lane(arg, 2), a3 = wasm_i32x4_extract_lane(arg, 3);
+          if (a0 >= 0) dxb[a0] += g[ch];
+          if (a1 >= 0) dxb[a1] += g[ch + 1];
+          if (a2 >= 0) dxb[a2] += g[ch + 2];
+          if (a3 >= 0) dxb[a3] += g[ch + 3];
+        }
+        for (; ch < c; ch++) {
+          f32 best = -__builtin_inff();
+          i32 arg = -1;
+          for (i32 yy = y0; yy < y1; yy++)
+            for (i32 xx = x0; xx < x1; xx++) {
+              const i32 pos = (yy * w + xx) * c + ch;
+              if (xb[pos] > best) {
+                best = xb[pos];
+                arg = pos;
+              }
+            }
+          if (arg >= 0) dxb[arg] += g[ch];
+        }
+      }
+    }
+  }
+}
+
+/* ---- Batch norm (training), NHWC flattened to m rows of c channels ----------------------
+ * Per-channel vectors live in memory the caller allocates (c floats each). */
+
+/* sum[k] = sum over rows of x[., k] */
+static void channel_sums(const f32* x, i32 m, i32 c, f32* sum) {
+  for (i32 k = 0; k < c; k++) sum[k] = 0.0f;
+  if ((c & 3) == 0) {
+    for (i32 r = 0; r < m; r++) {
+      const f32* row = x + r * c;
+      for (i32 k = 0; k < c; k += 4) wasm_v128_store(sum + k, wasm_f32x4_add(wasm_v128_load(sum + k), wasm_v128_load(row + k)));
+    }
+  } else {
+    for (i32 r = 0; r < m; r++)
+      for (i32 k = 0; k < c; k++) sum[k] += x[r * c + k];
+  }
+}
+
+/* mean[k] = sum / m, ssd[k] = sum of (x - mean)^2 (two passes: stable in float32). */
+EXPORT(bn_stats)
+void bn_stats(const f32* x, i32 m, i32 c, f32* mean, f32* ssd) {
+  channel_sums(x, m, c, mean);
+  const f32 inv = 1.0f / (f32)m;
+  for (i32 k = 0; k < c; k++) {
+    mean[k] *= inv;
+    ssd[k] = 0.0f;
+  }
+  if ((c & 3) == 0) {
+    for (i32 r = 0; r < m; r++) {
+      const f32* row = x + r * c;
+      for (i32 k = 0; k < c; k += 4) {
+        v128_t d = wasm_f32x4_sub(wasm_v128_load(row + k), wasm_v128_load(mean + k));
+        wasm_v128_store(ssd + k, wasm_f32x4_add(wasm_v128_load(ssd + k), wasm_f32x4_mul(d, d)));
+      }
+    }
+  } else {
+    for (i32 r = 0; r < m; r++)
+      for (i32 k = 0; k < c; k++) {
+        f32 d = x[r * c + k] - mean[k];
+        ssd[k] += d * d;
+      }
+  }
+}
+
+/* y = (x - mean) * scale + beta, then max(y, 0) if relu. */
+EXPORT(bn_apply)
+void bn_apply(const f32* x, f32* y, i32 m, i32 c, const f32* mean, const f32* scale, const f32* beta, i32 relu) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  if ((c & 3) == 0) {
+    for (i32 r = 0; r < m; r++) {
+      const f32* xr = x + r * c;
+      f32* yr = y + r * c;
+      for (i32 k = 0; k < c; k += 4) {
+        v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + k), wasm_v128_load(mean + k)), wasm_v128_load(scale + k)),
+                                  wasm_v128_load(beta + k));
+        if (relu) v = wasm_f32x4_max(v, zero);
+        wasm_v128_store(yr + k, v);
+      }
+    }
+  } else {
+    for (i32 r = 0; r < m; r++)
+      for (i32 k = 0; k < c; k++) {
+        f32 v = (x[r * c + k] - mean[k]) * scale[k] + beta[k];
+        y[r * c + k] = relu && v < 0.0f ? 0.0f : v;
+      }
+  }
+}
+
+/* With d = dy (or dy where y > 0 if relu): sum_d[k] = sum of d, sum_dxc[k] = sum of d (x - mean). */
+EXPORT(bn_grad_sums)
+void bn_grad_sums(const f32* dy, const f32* x, const f32* y, i32 m, i32 c, const f32* mean, i32 relu, f32* sum_d, f32* sum_dxc) {
+  for (i32 k = 0; k < c; k++) sum_d[k] = sum_dxc[k] = 0.0f;
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  if ((c & 3) == 0) {
+    for (i32 r = 0; r < m; r++) {
+      const i32 o = r * c;
+      for (i32 k = 0; k < c; k += 4) {
+        v128_t d = wasm_v128_load(dy + o + k);
+        if (relu) d = wasm_v128_and(d, wasm_f32x4_gt(wasm_v128_load(y + o + k), zero));
+        v128_t xc = wasm_f32x4_sub(wasm_v128_load(x + o + k), wasm_v128_load(mean + k));
+        wasm_v128_store(sum_d + k, wasm_f32x4_add(wasm_v128_load(sum_d + k), d));
+        wasm_v128_store(sum_dxc + k, wasm_f32x4_add(wasm_v128_load(sum_dxc + k), wasm_f32x4_mul(d, xc)));
+      }
+    }
+  } else {
+    for (i32 r = 0; r < m; r++)
+      for (i32 k = 0; k < c; k++) {
+        const i32 o = r * c + k;
+        f32 d = relu && !(y[o] > 0.0f) ? 0.0f : dy[o];
+        sum_d[k] += d;
+        sum_dxc[k] += d * (x[o] - mean[k]);
+      }
+  }
+}
+
+/* dx = d * a[k] + (x - mean) * b[k] + cc[k]. */
+EXPORT(bn_grad_apply)
+void bn_grad_apply(const f32* dy, const f32* x, const f32* y, f32* dx, i32 m, i32 c, const f32* mean, i32 relu, const f32* a,
+                   const f32* b, const f32* cc) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  if ((c & 3) == 0) {
+    for (i32 r = 0; r < m; r++) {
+      const i32 o = r * c;
+      for (i32 k = 0; k < c; k += 4) {
+        v128_t d = wasm_v128_load(dy + o + k);
+        if (relu) d = wasm_v128_and(d, wasm_f32x4_gt(wasm_v128_load(y + o + k), zero));
+        v128_t xc = wasm_f32x4_sub(wasm_v128_load(x + o + k), wasm_v128_load(mean + k));
+        v128_t v = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(d, wasm_v128_load(a + k)), wasm_f32x4_mul(xc, wasm_v128_load(b + k))),
+                                  wasm_v128_load(cc + k));
+        wasm_v128_store(dx + o + k, v);
+      }
+    }
+  } else {
+    for (i32 r = 0; r < m; r++)
+      for (i32 k = 0; k < c; k++) {
+        const i32 o = r * c + k;
+        f32 d = relu && !(y[o] > 0.0f) ? 0.0f : dy[o];
+        dx[o] = d * a[k] + (x[o] - mean[k]) * b[k] + cc[k];
+      }
+  }
+}
