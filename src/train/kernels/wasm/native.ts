@@ -14,6 +14,7 @@ export interface NativeKernels {
   adam(w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, n: number, lr: number, b1: number, b2: number, eps: number, ic1: number, ic2: number): void;
   transpose4(src: number, dst: number, d0: number, d1: number, d2: number, d3: number, s0: number, s1: number, s2: number, s3: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
+  conv_dw(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, part: number, parts: number): void;
   bn_stats(x: number, m: number, c: number, mean: number, ssd: number): void;
   bn_apply(x: number, y: number, m: number, c: number, mean: number, scale: number, beta: number, relu: number): void;
   bn_grad_sums(dy: number, x: number, y: number, m: number, c: number, mean: number, relu: number, sumD: number, sumDxc: number): void;

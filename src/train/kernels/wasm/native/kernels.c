@@ -315,3 +315,88 @@ void bn_grad_apply(const f32* dy, const f32* x, const f32* y, f32* dx, i32 m, i3
       }
   }
 }
+
+/* ---- Convolution weight gradient ---------------------------------------------------------
+ * dw[i, j, ci, co] = sum over (b, oy, ox) of x[b, oy sh + i - pt, ox sw + j - pl, ci] dy[b, oy, ox, co]
+ * (NHWC, positions outside x count as zero). Straight from the tensors, no transposes, no
+ * packing: register tiles of 4 input x 8 output channels accumulated over every output
+ * position. Work is split over `parts` callers by (i, j, channel block): part `part` of `parts`. */
+static inline void dw_tile(const f32* x, const f32* dy, f32* dw, i32 n, i32 h, i32 w, i32 ci, i32 ho, i32 wo, i32 co, i32 sh,
+                           i32 sw, i32 i, i32 j, i32 pt, i32 pl, i32 c0, i32 k0, i32 nc, i32 nk) {
+  /* valid output rows/cols for this tap */
+  i32 oy0 = 0, oy1 = ho, ox0 = 0, ox1 = wo;
+  while (oy0 < ho && oy0 * sh + i - pt < 0) oy0++;
+  while (oy1 > oy0 && (oy1 - 1) * sh + i - pt >= h) oy1--;
+  while (ox0 < wo && ox0 * sw + j - pl < 0) ox0++;
+  while (ox1 > ox0 && (ox1 - 1) * sw + j - pl >= w) ox1--;
+  if (nc == 4 && nk == 8) {
+    v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    for (i32 b = 0; b < n; b++)
+      for (i32 oy = oy0; oy < oy1; oy++) {
+        const f32* xr = x + ((b * h + oy * sh + i - pt) * w + ox0 * sw + j - pl) * ci + c0;
+        const f32* gr = dy + ((b * ho + oy) * wo + ox0) * co + k0;
+        for (i32 ox = ox0; ox < ox1; ox++, xr += sw * ci, gr += co) {
+          v128_t g0 = wasm_v128_load(gr), g1 = wasm_v128_load(gr + 4);
+          v128_t x0 = wasm_f32x4_splat(xr[0]), x1 = wasm_f32x4_splat(xr[1]), x2 = wasm_f32x4_splat(xr[2]), x3 = wasm_f32x4_splat(xr[3]);
+          a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, g0));
+          a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, g1));
+          a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, g0));
+          a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, g1));
+          a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, g0));
+          a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, g1));
+          a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, g0));
+          a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, g1));
+        }
+      }
+    f32* o = dw + c0 * co + k0;
+    wasm_v128_store(o, a00);
+    wasm_v128_store(o + 4, a01);
+    wasm_v128_store(o + co, a10);
+    wasm_v128_store(o + co + 4, a11);
+    wasm_v128_store(o + 2 * co, a20);
+    wasm_v128_store(o + 2 * co + 4, a21);
+    wasm_v128_store(o + 3 * co, a30);
+    wasm_v128_store(o + 3 * co + 4, a31);
+    return;
+  }
+  /* edges: one input channel at a time, four output channels at a time, then one */
+  for (i32 c = c0; c < c0 + nc; c++) {
+    i32 k = k0;
+    for (; k + 4 <= k0 + nk; k += 4) {
+      v128_t acc = wasm_f32x4_splat(0);
+      for (i32 b = 0; b < n; b++)
+        for (i32 oy = oy0; oy < oy1; oy++) {
+          const f32* xr = x + ((b * h + oy * sh + i - pt) * w + ox0 * sw + j - pl) * ci + c;
+          const f32* gr = dy + ((b * ho + oy) * wo + ox0) * co + k;
+          for (i32 ox = ox0; ox < ox1; ox++, xr += sw * ci, gr += co)
+            acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(xr[0]), wasm_v128_load(gr)));
+        }
+      wasm_v128_store(dw + c * co + k, acc);
+    }
+    for (; k < k0 + nk; k++) {
+      f32 acc = 0;
+      for (i32 b = 0; b < n; b++)
+        for (i32 oy = oy0; oy < oy1; oy++) {
+          const f32* xr = x + ((b * h + oy * sh + i - pt) * w + ox0 * sw + j - pl) * ci + c;
+          const f32* gr = dy + ((b * ho + oy) * wo + ox0) * co + k;
+          for (i32 ox = ox0; ox < ox1; ox++, xr += sw * ci, gr += co) acc += xr[0] * gr[0];
+        }
+      dw[c * co + k] = acc;
+    }
+  }
+}
+
+EXPORT(conv_dw)
+void conv_dw(const f32* x, const f32* dy, f32* dw, i32 n, i32 h, i32 w, i32 ci, i32 ho, i32 wo, i32 co, i32 kh, i32 kw,
+             i32 sh, i32 sw, i32 pt, i32 pl, i32 part, i32 parts) {
+  const i32 cblocks = (ci + 3) / 4, kblocks = (co + 7) / 8;
+  const i32 tiles = kh * kw * cblocks * kblocks;
+  const i32 t0 = (i32)((long long)tiles * part / parts), t1 = (i32)((long long)tiles * (part + 1) / parts);
+  for (i32 t = t0; t < t1; t++) {
+    const i32 kb = t % kblocks, cb = (t / kblocks) % cblocks, tap = t / (kblocks * cblocks);
+    const i32 i = tap / kw, j = tap % kw;
+    const i32 c0 = cb * 4, k0 = kb * 8;
+    const i32 nc = ci - c0 < 4 ? ci - c0 : 4, nk = co - k0 < 8 ? co - k0 : 8;
+    dw_tile(x, dy, dw + tap * ci * co, n, h, w, ci, ho, wo, co, sh, sw, i, j, pt, pl, c0, k0, nc, nk);
+  }
+}
