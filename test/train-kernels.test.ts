@@ -76,7 +76,7 @@ async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Pr
 
 test('the wasm backend is active and has every custom kernel registered', () => {
   assert.equal(tf.getBackend(), 'wasm');
-  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD, ADAM, 'Transpose', 'MaxPoolGrad']) {
+  for (const k of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD, ADAM, 'Transpose', 'MaxPoolGrad']) {
     assert.ok(WASM_CUSTOM_KERNELS.includes(k), k);
     assert.ok(tf.getKernel(k, 'wasm'), `${k} registered on wasm`);
   }
@@ -94,6 +94,8 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 7, 5, 4], f: [1, 1, 4, 6], s: 2, pad: 'valid' },
   { x: [2, 6, 5, 4], f: [1, 1, 4, 6], s: 1, pad: 'valid' },
   { x: [4, 1, 1, 8], f: [3, 3, 8, 8], s: 1, pad: 'same' },
+  { x: [2, 6, 6, 16], f: [3, 3, 16, 19], s: 1, pad: 'same' }, // full 8-channel blocks and a rest of 3
+  { x: [3, 5, 5, 6], f: [3, 3, 6, 12], s: 2, pad: 'same' }, // 4 + 2 input channels, 8 + 4 outputs
 ];
 
 for (const c of CONV_CASES) {
@@ -102,6 +104,13 @@ for (const c of CONV_CASES) {
   const fv = randomArray(c.f.reduce((a, b) => a * b), `f ${label}`);
   const outShape = tf.backend_util.computeConv2DInfo(c.x, c.f, c.s, 1, c.pad).outShape;
   const dyv = randomArray(outShape.reduce((a, b) => a * b), `dy ${label}`);
+
+  test(`Conv2D on wasm = cpu: ${label}`, async () => {
+    const run = () => tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(fv, c.f), c.s, c.pad);
+    const [got] = await on('wasm', run);
+    const [want] = await on('cpu', run);
+    assertClose(got, want, label);
+  });
 
   test(`Conv2DBackpropFilter on wasm = cpu: ${label}`, async () => {
     const run = () =>

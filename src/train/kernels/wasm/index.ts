@@ -14,7 +14,7 @@
  */
 import { tf } from '../../tf.ts';
 import { conv2dBackpropFilterConfig } from './conv2d_backprop_filter.ts';
-import { conv2dBackpropInputConfig } from './conv2d_backprop_input.ts';
+import { conv2dBackpropInputConfig, conv2dConfig, setStockConv2D } from './conv2d.ts';
 import { adamConfig } from './adam.ts';
 import { batchMatMulConfig, setStockBatchMatMul } from './batch_matmul.ts';
 import { maxPoolGradConfig } from './max_pool_grad.ts';
@@ -24,6 +24,7 @@ import { batchNormGradConfig, batchNormTrainConfig, registerBatchNormGradient } 
 const CONFIGS: tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
+  conv2dConfig,
   batchMatMulConfig,
   batchNormTrainConfig,
   batchNormGradConfig,
@@ -56,6 +57,9 @@ export function registerWasmKernels(): void {
   const tr = stock.get('Transpose');
   if (!tr) throw new Error('wasm backend has no stock Transpose kernel');
   setStockTranspose(tr);
+  const conv = stock.get('Conv2D');
+  if (!conv) throw new Error('wasm backend has no stock Conv2D kernel');
+  setStockConv2D(conv);
 }
 
 /** Benchmarks only: tfjs's stock wasm kernels again (plus the required ones); undo with registerWasmKernels. */

@@ -15,6 +15,8 @@ export interface NativeKernels {
   transpose4(src: number, dst: number, d0: number, d1: number, d2: number, d3: number, s0: number, s1: number, s2: number, s3: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   conv_dw(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, part: number, parts: number): void;
+  conv_fwd(x: number, w: number, y: number, zeros: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, part: number, parts: number): void;
+  rotate_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
   bn_stats(x: number, m: number, c: number, mean: number, ssd: number): void;
   bn_apply(x: number, y: number, m: number, c: number, mean: number, scale: number, beta: number, relu: number): void;
   bn_grad_sums(dy: number, x: number, y: number, m: number, c: number, mean: number, relu: number, sumD: number, sumDxc: number): void;
@@ -63,4 +65,20 @@ export function offset(backend: WasmBackendLike, t: Info): number {
 export function output(backend: WasmBackendLike, shape: number[]): [Info, number] {
   const t = backend.makeOutput(shape, 'float32' as tf.DataType);
   return [t, offset(backend, t)];
+}
+
+const zeroRows = new WeakMap<object, { t: Info; n: number }>();
+
+/** Byte offset of at least `n` zero floats, kept per backend (read-only for the kernels). */
+export function zeros(backend: WasmBackendLike, n: number): number {
+  let z = zeroRows.get(backend);
+  if (!z || z.n < n) {
+    if (z) backend.disposeData(z.t.dataId);
+    const size = Math.max(n, 1024);
+    const t = backend.makeOutput([size], 'float32' as tf.DataType);
+    (backend.typedArrayFromHeap(t) as Float32Array).fill(0);
+    z = { t, n: size };
+    zeroRows.set(backend, z);
+  }
+  return offset(backend, z.t);
 }

@@ -400,3 +400,160 @@ void conv_dw(const f32* x, const f32* dy, f32* dw, i32 n, i32 h, i32 w, i32 ci, 
     dw_tile(x, dy, dw + tap * ci * co, n, h, w, ci, ho, wo, co, sh, sw, i, j, pt, pl, c0, k0, nc, nk);
   }
 }
+
+/* ---- Direct convolution ------------------------------------------------------------------
+ * y[b, oy, ox, k] = sum over (i, j, c) of xv[b, oy sh + i - pt, ox sw + j - pl, c] w[i, j, c, k]
+ * where xv is x (n x h x w x ci, NHWC) virtually dilated by (dh, dw) (xv[.., v, u, ..] =
+ * x[.., v / dh, u / dw, ..] where they divide, else 0) and zero outside: dh = dw = 1 is the forward
+ * convolution, the forward strides give the input gradient (transposed convolution) without
+ * materialising the zero-upsampled tensor. Register tiles of 4 output positions x 8 output channels; a tap whose
+ * input is zero for all 4 positions is skipped (positions are visited by phase modulo dw, so
+ * that a tile's positions share their phase). `zeros` points at ci zero floats.
+ * Work is split over `parts` callers by (channel block, tile). */
+#define TILE_POS 4
+
+static inline void pos_of(i32 idx, i32 ho, i32 wo, i32 dil, i32* b, i32* oy, i32* ox) {
+  /* idx enumerates (b, oy, phase, k) with ox = phase + k * dil */
+  const i32 per_row = wo;
+  const i32 row = idx / per_row, r = idx % per_row;
+  *b = row / ho;
+  *oy = row % ho;
+  if (dil == 1) {
+    *ox = r;
+    return;
+  }
+  /* phases 0..dil-1 hold ceil((wo - p) / dil) positions each */
+  i32 p = 0, start = 0;
+  for (;;) {
+    const i32 cnt = (wo - p + dil - 1) / dil;
+    if (r < start + cnt) {
+      *ox = p + (r - start) * dil;
+      return;
+    }
+    start += cnt;
+    p++;
+  }
+}
+
+static inline const f32* tap_ptr(const f32* x, const f32* zeros, i32 b, i32 vy, i32 vx, i32 h, i32 w, i32 ci, i32 dh, i32 dw) {
+  if (dh != 1) {
+    if (vy % dh != 0) return zeros;
+    vy /= dh;
+  }
+  if (dw != 1) {
+    if (vx % dw != 0) return zeros;
+    vx /= dw;
+  }
+  if (vy < 0 || vy >= h || vx < 0 || vx >= w) return zeros;
+  return x + ((b * h + vy) * w + vx) * ci;
+}
+
+EXPORT(conv_fwd)
+void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 h, i32 w, i32 ci, i32 ho, i32 wo, i32 co, i32 kh,
+              i32 kw, i32 sh, i32 sw, i32 pt, i32 pl, i32 dh, i32 dw, i32 part, i32 parts) {
+  const i32 npos = n * ho * wo;
+  const i32 tiles = (npos + TILE_POS - 1) / TILE_POS;
+  const i32 kblocks = (co + 7) / 8;
+  const i32 work = tiles * kblocks;
+  const i32 t0 = (i32)((long long)work * part / parts), t1 = (i32)((long long)work * (part + 1) / parts);
+  for (i32 t = t0; t < t1; t++) {
+    const i32 kb = t / tiles, tile = t % tiles;
+    const i32 k0 = kb * 8, nk = co - k0 < 8 ? co - k0 : 8;
+    i32 pb0, py0, px0, pb1 = 0, py1 = 0, px1 = 0, pb2 = 0, py2 = 0, px2 = 0, pb3 = 0, py3 = 0, px3 = 0;
+    const i32 first = tile * TILE_POS;
+    const i32 np = npos - first < TILE_POS ? npos - first : TILE_POS;
+    pos_of(first, ho, wo, dw, &pb0, &py0, &px0);
+    if (np > 1) pos_of(first + 1, ho, wo, dw, &pb1, &py1, &px1);
+    if (np > 2) pos_of(first + 2, ho, wo, dw, &pb2, &py2, &px2);
+    if (np > 3) pos_of(first + 3, ho, wo, dw, &pb3, &py3, &px3);
+    v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    for (i32 i = 0; i < kh; i++)
+      for (i32 j = 0; j < kw; j++) {
+        const f32* p0 = tap_ptr(x, zeros, pb0, py0 * sh + i - pt, px0 * sw + j - pl, h, w, ci, dh, dw);
+        const f32* p1 = np > 1 ? tap_ptr(x, zeros, pb1, py1 * sh + i - pt, px1 * sw + j - pl, h, w, ci, dh, dw) : zeros;
+        const f32* p2 = np > 2 ? tap_ptr(x, zeros, pb2, py2 * sh + i - pt, px2 * sw + j - pl, h, w, ci, dh, dw) : zeros;
+        const f32* p3 = np > 3 ? tap_ptr(x, zeros, pb3, py3 * sh + i - pt, px3 * sw + j - pl, h, w, ci, dh, dw) : zeros;
+        if (p0 == zeros && p1 == zeros && p2 == zeros && p3 == zeros) continue;
+        const f32* wr = wt + (i * kw + j) * ci * co + k0;
+        if (nk == 8) {
+          for (i32 c = 0; c < ci; c++, wr += co) {
+            v128_t w0 = wasm_v128_load(wr), w1 = wasm_v128_load(wr + 4);
+            v128_t x0 = wasm_f32x4_splat(p0[c]), x1 = wasm_f32x4_splat(p1[c]), x2 = wasm_f32x4_splat(p2[c]), x3 = wasm_f32x4_splat(p3[c]);
+            a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, w0));
+            a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, w1));
+            a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, w0));
+            a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, w1));
+            a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, w0));
+            a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, w1));
+            a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, w0));
+            a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, w1));
+          }
+        } else if (nk >= 4) {
+          for (i32 c = 0; c < ci; c++, wr += co) {
+            v128_t w0 = wasm_v128_load(wr);
+            a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(wasm_f32x4_splat(p0[c]), w0));
+            a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(wasm_f32x4_splat(p1[c]), w0));
+            a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(wasm_f32x4_splat(p2[c]), w0));
+            a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(wasm_f32x4_splat(p3[c]), w0));
+          }
+          if (nk > 4) {
+            /* 5..7 channels: the rest one at a time into lanes of a01.. */
+            wr = wt + (i * kw + j) * ci * co + k0 + 4;
+            for (i32 c = 0; c < ci; c++, wr += co) {
+              f32 l0 = wr[0], l1 = nk > 5 ? wr[1] : 0.0f, l2 = nk > 6 ? wr[2] : 0.0f;
+              v128_t w1 = wasm_f32x4_make(l0, l1, l2, 0.0f);
+              a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(wasm_f32x4_splat(p0[c]), w1));
+              a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(wasm_f32x4_splat(p1[c]), w1));
+              a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(wasm_f32x4_splat(p2[c]), w1));
+              a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(wasm_f32x4_splat(p3[c]), w1));
+            }
+          }
+        } else {
+          for (i32 c = 0; c < ci; c++, wr += co) {
+            f32 l0 = wr[0], l1 = nk > 1 ? wr[1] : 0.0f, l2 = nk > 2 ? wr[2] : 0.0f;
+            v128_t w0 = wasm_f32x4_make(l0, l1, l2, 0.0f);
+            a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(wasm_f32x4_splat(p0[c]), w0));
+            a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(wasm_f32x4_splat(p1[c]), w0));
+            a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(wasm_f32x4_splat(p2[c]), w0));
+            a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(wasm_f32x4_splat(p3[c]), w0));
+          }
+        }
+      }
+    /* store the np x nk results */
+    f32* o0 = y + ((pb0 * ho + py0) * wo + px0) * co + k0;
+    f32* o1 = y + ((pb1 * ho + py1) * wo + px1) * co + k0;
+    f32* o2 = y + ((pb2 * ho + py2) * wo + px2) * co + k0;
+    f32* o3 = y + ((pb3 * ho + py3) * wo + px3) * co + k0;
+    if (nk == 8) {
+      wasm_v128_store(o0, a00);
+      wasm_v128_store(o0 + 4, a01);
+      if (np > 1) { wasm_v128_store(o1, a10); wasm_v128_store(o1 + 4, a11); }
+      if (np > 2) { wasm_v128_store(o2, a20); wasm_v128_store(o2 + 4, a21); }
+      if (np > 3) { wasm_v128_store(o3, a30); wasm_v128_store(o3 + 4, a31); }
+    } else {
+      /* partial channel block: lane by lane */
+#define LANE(v, l) ((l) == 0 ? wasm_f32x4_extract_lane(v, 0) : (l) == 1 ? wasm_f32x4_extract_lane(v, 1) : (l) == 2 ? wasm_f32x4_extract_lane(v, 2) : wasm_f32x4_extract_lane(v, 3))
+      for (i32 k = 0; k < nk; k++) {
+        const i32 l = k & 3;
+        o0[k] = k < 4 ? LANE(a00, l) : LANE(a01, l);
+        if (np > 1) o1[k] = k < 4 ? LANE(a10, l) : LANE(a11, l);
+        if (np > 2) o2[k] = k < 4 ? LANE(a20, l) : LANE(a21, l);
+        if (np > 3) o3[k] = k < 4 ? LANE(a30, l) : LANE(a31, l);
+      }
+#undef LANE
+    }
+  }
+}
+
+/* [kh, kw, ci, co] -> [kh, kw, co, ci] rotated by 180 degrees (the transposed convolution's filter). */
+EXPORT(rotate_filter)
+void rotate_filter(const f32* w, f32* out, i32 kh, i32 kw, i32 ci, i32 co) {
+  const i32 taps = kh * kw, sz = ci * co;
+  for (i32 t = 0; t < taps; t++) {
+    const f32* s = w + (taps - 1 - t) * sz;
+    f32* d = out + t * sz;
+    for (i32 r = 0; r < ci; r += 32)
+      for (i32 c = 0; c < co; c += 32)
+        transpose_plane(s + r * co + c, co, d + c * ci + r, ci, ci - r < 32 ? ci - r : 32, co - c < 32 ? co - c : 32);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Conv2D (training: the filter changes at every step) and Conv2DBackpropInput on wasm, as one
+ * direct SIMD convolution (`conv_fwd` in ./native/kernels.c): register tiles of 4 output
+ * positions x 8 output channels, read straight from the NHWC input and the HWIO filter.
+ *
+ * - Conv2D: the stock kernel (XNNPACK) builds an operator and packs the filter on every call
+ *   whose filter tensor it has not seen, which in training is every call; on the small layers
+ *   of these models (8x8 and smaller at 32 px) that packing and setup cost more than the
+ *   arithmetic. Inference (FusedConv2D with bias/activation, same filter every batch) stays
+ *   on the stock kernel.
+ * - Conv2DBackpropInput: the transposed convolution, dx = conv(dy dilated by the stride,
+ *   filter rotated 180 degrees with its channel axes swapped), the dilation virtual (taps that
+ *   land between dy's samples are skipped, not multiplied by zeros).
+ * NHWC, dilation 1 (what tfjs-core's conv2d and its gradient produce).
+ */
+import { tf } from '../../tf.ts';
+import { free, type Info, type WasmBackendLike } from './call.ts';
+import { native, offset, output, zeros } from './native.ts';
+
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+
+let stockConv2D: tf.KernelConfig | null = null;
+
+/** The stock Conv2D, captured by `registerWasmKernels`: it keeps dilated and NCHW convolutions. */
+export function setStockConv2D(k: tf.KernelConfig): void {
+  stockConv2D = k;
+}
+
+export function conv2dWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+  const b = args.backend as WasmBackendLike;
+  const { x, filter } = args.inputs as { x: Info; filter: Info };
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as {
+    strides: number | [number, number];
+    pad: Pad;
+    dataFormat: 'NHWC' | 'NCHW';
+    dilations: number | [number, number];
+    dimRoundingMode: Rounding;
+  };
+  const dilated = Array.isArray(dilations) ? dilations[0] !== 1 || dilations[1] !== 1 : dilations !== 1;
+  if (dataFormat === 'NCHW' || dilated) {
+    if (!stockConv2D) throw new Error('wasm Conv2D: the stock kernel was not captured');
+    return stockConv2D.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const [y, pY] = output(b, info.outShape);
+  native(b).conv_fwd(
+    offset(b, x),
+    offset(b, filter),
+    pY,
+    zeros(b, info.inChannels),
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    1,
+    1,
+    0,
+    1,
+  );
+  return y;
+}
+
+export function conv2dBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+  const b = args.backend as WasmBackendLike;
+  const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as {
+    strides: number | [number, number];
+    pad: Pad;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode: Rounding;
+    inputShape: [number, number, number, number];
+  };
+  if (dataFormat === 'NCHW') throw new Error('wasm Conv2DBackpropInput supports NHWC only');
+  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels: ci, outChannels: co } = info;
+  const k = native(b);
+  const [rotated, pRot] = output(b, [kh, kw, co, ci]);
+  k.rotate_filter(offset(b, filter), pRot, kh, kw, ci, co);
+  const [dx, pDx] = output(b, inputShape);
+  // dx[iy, ix] = sum over taps of dyDilated[iy + i' - (kh - 1 - top), ...] * rotated[i', j']
+  k.conv_fwd(
+    offset(b, dy),
+    pRot,
+    pDx,
+    zeros(b, co),
+    info.batchSize,
+    info.outHeight,
+    info.outWidth,
+    co,
+    info.inHeight,
+    info.inWidth,
+    ci,
+    kh,
+    kw,
+    1,
+    1,
+    kh - 1 - info.padInfo.top,
+    kw - 1 - info.padInfo.left,
+    sh,
+    sw,
+    0,
+    1,
+  );
+  free(b, rotated);
+  return dx;
+}
+
+export const conv2dConfig: tf.KernelConfig = {
+  kernelName: 'Conv2D',
+  backendName: 'wasm',
+  kernelFunc: conv2dWasm as unknown as tf.KernelFunc,
+};
+
+export const conv2dBackpropInputConfig: tf.KernelConfig = {
+  kernelName: 'Conv2DBackpropInput',
+  backendName: 'wasm',
+  kernelFunc: conv2dBackpropInputWasm as unknown as tf.KernelFunc,
+};
