@@ -6,11 +6,11 @@
  *   node --import tsx scripts/bench-train.ts [--models vgg16,resnet18,resnet50] [--width 0.25]
  *     [--size 32] [--batch 32] [--steps 5] [--warmup 2] [--threads N] [--backend wasm]
  *     [--torch-threads 2] [--anchors DIR | env AUGMENT_ANCHORS] [--no-torch] [--stock | --vs-stock]
- *     [--repeat 1] [--fused-adam] [--profile] [--write]
+ *     [--repeat 1] [--stock-adam] [--profile] [--write]
  *
  * A step is Adam (lr 1e-4) + softmax cross-entropy on one random batch, as in the anchor; the
- * figure is batch / median step time after the warm-up steps. Adam is tf.train.adam (what the
- * trainer uses); `--fused-adam` uses `createFusedAdam` (one kernel per weight on wasm) instead. `--stock` swaps augment's wasm
+ * figure is batch / median step time after the warm-up steps. Adam is `createFusedAdam` (what the
+ * trainer uses: one kernel per weight on wasm); `--stock-adam` uses tf.train.adam instead. `--stock` swaps augment's wasm
  * kernels for tfjs's own (keeping the missing Conv2DBackpropFilter) and is the "before" figure;
  * `--vs-stock` measures both in the same process, model by model. `--repeat N` repeats each
  * model's measurements N times, interleaved, and reports medians (the machine is shared).
@@ -63,7 +63,7 @@ if (flag('stock')) {
   console.log(`stock tfjs kernels, plus: ${kernels.join(', ')}`);
 }
 
-let stockOptimizer = flag('stock') || !flag('fused-adam');
+let stockOptimizer = flag('stock') || flag('stock-adam');
 
 async function ours(name: string): Promise<{ ips: number; stepMs: number }> {
   const model = createModel(name, { numClasses: classes, imageSize: size, width, seed: 0 });
@@ -161,7 +161,7 @@ for (const name of models) {
       stockOptimizer = true;
       st.push((await ours(name)).ips);
       registerWasmKernels();
-      stockOptimizer = !flag('fused-adam');
+      stockOptimizer = flag('stock-adam');
     }
     o.push((await ours(name)).ips);
     const tv = await torch(name);

@@ -9,6 +9,8 @@ import { tf } from '../src/train/tf.ts';
 import { AugmentError } from '../src/errors.ts';
 import { BACKENDS, initBackend, parseBackend } from '../src/train/backend/select.ts';
 import { defaultWasmThreads } from '../src/train/backend/wasm.ts';
+import { kernelThreads } from '../src/train/kernels/wasm/native.ts';
+import type { WasmBackendLike } from '../src/train/kernels/wasm/call.ts';
 import os from 'node:os';
 
 const require = createRequire(import.meta.url);
@@ -43,16 +45,20 @@ test('a forced tfjs-node that is not installed fails with one line saying so', {
   );
 });
 
-test('forced wasm with 2 threads: SIMD, 2 XNNPACK threads really running in Node, the custom kernels, one log line', async () => {
+test('forced wasm with 2 threads: SIMD, the threaded module running in Node, 2 kernel threads on its shared memory, one log line', async () => {
   const lines: string[] = [];
-  // tfjs-backend-wasm disables threads in Node; initWasm's workaround must give the 2 asked for.
+  // tfjs-backend-wasm disables threads in Node; initWasm's workaround must start its threaded
+  // module (shared memory), on which augment's kernel pool runs the 2 threads asked for.
   const info = await initBackend({ force: 'wasm', threads: 2, log: (l) => lines.push(l) });
   assert.equal(info.choice, 'wasm');
   assert.equal(info.tfBackend, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
   const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount(): number };
-  assert.equal(info.threads, wasm.getThreadsCount());
+  assert.equal(wasm.getThreadsCount(), 1, "XNNPACK's own pool stays at one thread");
   assert.equal(info.threads, 2);
+  const backend = tf.backend() as unknown as WasmBackendLike & { wasm: { wasmMemory?: WebAssembly.Memory } };
+  assert.ok(backend.wasm.wasmMemory?.buffer instanceof SharedArrayBuffer, 'the threaded module (shared memory) is running');
+  assert.equal(kernelThreads(backend), 2);
   assert.match(info.description, /^wasm \(SIMD, 2 threads; custom kernels: Conv2DBackpropFilter, Conv2DBackpropInput/);
   assert.deepEqual(lines, [`backend: ${info.description}`]);
   // It computes: a conv's filter gradient runs on wasm (it throws with the stock kernels).
@@ -64,12 +70,12 @@ test('forced wasm with 2 threads: SIMD, 2 XNNPACK threads really running in Node
   assert.equal(v[0], 9);
 });
 
-test('the default wasm thread count is half the cores, 1 to 8', () => {
+test('the default wasm thread count is every core, 1 to 8', () => {
   const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   const saved = process.env.AUGMENT_WASM_THREADS;
   delete process.env.AUGMENT_WASM_THREADS;
   try {
-    assert.equal(defaultWasmThreads(), Math.max(1, Math.min(8, Math.floor(n / 2))));
+    assert.equal(defaultWasmThreads(), Math.max(1, Math.min(8, n)));
     process.env.AUGMENT_WASM_THREADS = '3';
     assert.equal(defaultWasmThreads(), 3);
   } finally {

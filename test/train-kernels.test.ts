@@ -76,7 +76,7 @@ async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Pr
 
 test('the wasm backend is active and has every custom kernel registered', () => {
   assert.equal(tf.getBackend(), 'wasm');
-  for (const k of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD, ADAM, 'Transpose', 'MaxPoolGrad']) {
+  for (const k of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD, ADAM, 'Transpose', 'MaxPoolGrad', 'Sum']) {
     assert.ok(WASM_CUSTOM_KERNELS.includes(k), k);
     assert.ok(tf.getKernel(k, 'wasm'), `${k} registered on wasm`);
   }
@@ -141,7 +141,8 @@ for (const [m, k, n] of [
   [5, 7, 3],
   [32, 64, 48],
   [1, 9, 4],
-  [2, 64, 64], // B transposed: computed as (B . A^T)^T
+  [2, 64, 64],
+  [3, 20, 17],
 ] as const) {
   for (const ta of [false, true]) {
     for (const tb of [false, true]) {
@@ -206,6 +207,32 @@ for (const c of [
     const [got] = await on('wasm', grad);
     const [want] = await on('cpu', grad);
     assertClose(got, want, label);
+  });
+}
+
+for (const [shape, axis, keepDims] of [
+  [[4, 5, 6, 8], [0, 1, 2], false], // a conv bias gradient
+  [[7, 3, 5], [1, 0], true],
+  [[9, 6], 0, false],
+  [[4, 5, 6], [0, 2], false], // not the leading axes: the stock kernel
+  [[4, 5], -1, false],
+] as Array<[number[], number | number[], boolean]>) {
+  const label = `${shape.join('x')} axis ${axis}${keepDims ? ' keepDims' : ''}`;
+  const xv = randomArray(shape.reduce((a, b) => a * b), `sum ${label}`);
+  test(`Sum on wasm = cpu: ${label}`, async () => {
+    const [got] = await on('wasm', () => tf.sum(tf.tensor(xv, shape), axis, keepDims));
+    const [want] = await on('cpu', () => tf.sum(tf.tensor(xv, shape), axis, keepDims));
+    assertClose(got, want, label);
+    const shapeOf = async (backend: 'wasm' | 'cpu') => {
+      const before = tf.getBackend();
+      await tf.setBackend(backend);
+      const t = tf.sum(tf.tensor(xv, shape), axis, keepDims);
+      const sh = t.shape;
+      t.dispose();
+      await tf.setBackend(before);
+      return sh;
+    };
+    assert.deepEqual(await shapeOf('wasm'), await shapeOf('cpu'));
   });
 }
 

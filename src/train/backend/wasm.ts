@@ -3,18 +3,19 @@
  *
  * - SIMD: the package picks `tfjs-backend-wasm-simd.wasm` by itself when the runtime
  *   validates SIMD (Node 20 does).
- * - Threads: the package turns multithreading off in Node (tfjs issue #3830): its pthread
- *   worker is handed over as a `blob:` URL, which Node's `worker_threads` cannot load, and
- *   XNNPACK's pool is capped at `os.cpus().length / 2` (it assumes two hyperthreads per core).
- *   `initWasm` works around both: it writes the worker script to a temp `.cjs` file, maps the
- *   package's worker blob URL to that file, points the worker at the package's own
- *   `tfjs-backend-wasm-threaded-simd.js`, and reports `2 * threads` logical cores to the
- *   module while it initialises. The thread count actually used is read back from XNNPACK.
- * - Kernels: registers the kernels the wasm backend lacks for training (see
- *   `../kernels/wasm/index.ts`).
+ * - Kernels: registers augment's training kernels (see `../kernels/wasm/index.ts`); the heavy
+ *   ones (convolutions, their gradients, dense products) are augment's own SIMD code.
+ * - Threads: `threads > 1` loads the package's threaded module, for its shared memory: augment's
+ *   kernel threads (`../kernels/wasm/native-pool.ts`) work on the tensors in it. XNNPACK's own
+ *   pool stays at one thread: it now runs only light kernels (element-wise ops, inference
+ *   convolutions), and its pool threads spin between kernels, taking the cores from ours.
+ *   The package turns multithreading off in Node (tfjs issue #3830): its pthread worker is
+ *   handed over as a `blob:` URL, which Node's `worker_threads` cannot load. `initWasm` writes
+ *   the worker script to a temp `.cjs` file, maps the package's worker blob URL to that file and
+ *   points the worker at the package's own `tfjs-backend-wasm-threaded-simd.js`.
  *
- * With `threads: 1` (the default on 2 cores, see `defaultWasmThreads`) the plain SIMD module is
- * used; when the threaded module fails to start, `initWasm` falls back to it.
+ * With `threads: 1` the plain SIMD module is used; when the threaded module fails to start,
+ * `initWasm` falls back to it (and to one thread).
  */
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
@@ -23,6 +24,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { tf } from '../tf.ts';
 import { registerWasmKernels, WASM_CUSTOM_KERNELS } from '../kernels/wasm/index.ts';
+import { setKernelThreads } from '../kernels/wasm/native.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -37,6 +39,14 @@ export interface WasmInfo {
 }
 
 const START_TIMEOUT_MS = 60_000;
+
+/** Threads of the running backend (augment's kernel pool), fixed at its first start. */
+let startedThreads = 1;
+
+function sharedMemory(): boolean {
+  const em = (tf.backend() as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory } }).wasm;
+  return typeof SharedArrayBuffer !== 'undefined' && em?.wasmMemory?.buffer instanceof SharedArrayBuffer;
+}
 
 let wasmModule: WasmModule | null = null;
 let workerHookInstalled = false;
@@ -79,33 +89,22 @@ function installWorkerHook(): void {
 }
 
 /**
- * Default: half the available cores (tfjs's own rule), at least 1, at most 8. XNNPACK's pool
- * threads spin between kernels and a training step is hundreds of small kernels: on the 2-core
- * shared machine of docs/BENCHMARKS.md one thread trained 1.4-2.5x faster than two. Override
- * with `threads` (`--threads`) or AUGMENT_WASM_THREADS.
+ * Default: every available core, at most 8 (the convolutions split into tiles of 4 positions
+ * x 8 channels: at 32 px more threads have little left to share). Override with `threads`
+ * (`--threads`) or AUGMENT_WASM_THREADS.
  */
 export function defaultWasmThreads(): number {
   const env = Number(process.env.AUGMENT_WASM_THREADS);
   if (Number.isInteger(env) && env >= 1) return env;
   const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(8, Math.floor(n / 2)));
+  return Math.max(1, Math.min(8, n));
 }
 
-async function trySetBackend(threaded: boolean, threads: number): Promise<boolean> {
+async function trySetBackend(threaded: boolean): Promise<boolean> {
   const wasm = loadWasmPackage();
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threaded);
   if (threaded) installWorkerHook();
-  wasm.setThreadsCount(threads);
-  // XNNPACK caps its pool at os.cpus().length / 2: report 2 * threads while it initialises.
-  const cpus = os.cpus;
-  if (threaded) {
-    (os as { cpus: typeof os.cpus }).cpus = () => {
-      const real = cpus();
-      const out: os.CpuInfo[] = [];
-      for (let i = 0; i < 2 * threads; i++) out.push(real[i % real.length]);
-      return out;
-    };
-  }
+  wasm.setThreadsCount(1); // XNNPACK's pool (see the file comment)
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
@@ -117,7 +116,6 @@ async function trySetBackend(threaded: boolean, threads: number): Promise<boolea
     return false;
   } finally {
     clearTimeout(timer);
-    (os as { cpus: typeof os.cpus }).cpus = cpus;
   }
 }
 
@@ -137,20 +135,22 @@ function unrefWorkers(): void {
  */
 export async function initWasm(opts: { threads?: number } = {}): Promise<WasmInfo | null> {
   const threads = opts.threads ?? defaultWasmThreads();
-  const wasm = loadWasmPackage();
+  loadWasmPackage(); // registers the backend and its flags
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
   let ok = false;
   if (tf.findBackend('wasm') && tf.getBackend() === 'wasm') {
     ok = true; // already initialised (the thread count is fixed at first start)
   } else {
-    ok = threads > 1 && simd ? await trySetBackend(true, threads) : false;
+    ok = threads > 1 && simd ? await trySetBackend(true) : false;
     // The factory stays registered after a failed start; init() re-reads the flags.
-    if (!ok) ok = await trySetBackend(false, 1);
+    if (!ok) ok = await trySetBackend(false);
+    if (ok) startedThreads = sharedMemory() ? threads : 1;
   }
   if (!ok) return null;
   unrefWorkers();
   registerWasmKernels();
-  const used = wasm.getThreadsCount();
+  const used = startedThreads;
+  setKernelThreads(used);
   const customKernels = [...WASM_CUSTOM_KERNELS];
   return {
     threads: used,

@@ -1,12 +1,19 @@
 /**
- * BatchMatMul on wasm with transposed operands. The stock kernel sends anything but
- * (batch 1, no transpose) to a scalar triple loop ("slow_batch_matmul"); training asks for
- * transposes all the time (a dense layer's gradients are x^T.dy and dy.W^T), and on VGG16 that
- * loop took ~40% of a step. Here the transposed operand is transposed explicitly (the stock
- * Transpose kernel) and the product goes to the stock kernel's XNNPACK path.
+ * BatchMatMul on wasm for a single matrix product (batch 1, what dense layers and their
+ * gradients ask for), on augment's convolution kernels (./native/kernels.c), which split over
+ * the kernel threads and pack nothing:
+ * - A . B      = a 1x1 convolution: A's rows are positions, B [K, N] the filter (`conv_fwd`);
+ * - A^T . B    = a 1x1 weight gradient: rows of A and B are positions (`conv_dw`);
+ * - A . B^T    = `conv_fwd` after B is transposed (`rotate_filter` of a 1x1 filter);
+ * - A^T . B^T  = (B . A)^T, the product transposed (the Transpose kernel).
+ * The stock kernel packs its right operand into XNNPACK's layout on every call whose operand
+ * it has not seen (every training step: the weights change) and sends any transposed or batched
+ * product to a scalar triple loop ("slow_batch_matmul", 21-40% of a VGG-16 step). Batched
+ * products (batch > 1) still go to the stock kernel.
  */
 import { tf } from '../../tf.ts';
-import { free, transpose, type Info, type WasmBackendLike } from './call.ts';
+import { free, run, type Info, type WasmBackendLike } from './call.ts';
+import { native, offset, output, split, zeros } from './native.ts';
 
 let stock: tf.KernelConfig | null = null;
 
@@ -15,46 +22,54 @@ export function setStockBatchMatMul(k: tf.KernelConfig): void {
   stock = k;
 }
 
-function swapLast(t: Info): number[] {
-  const perm = t.shape.map((_, i) => i);
-  const r = perm.length;
-  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
-  return perm;
+const batchOf = (t: Info) => t.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+
+/** out[M, N] = a[M, K] . w[K, N] as a 1x1 convolution over M positions. */
+function product(b: WasmBackendLike, pA: number, pW: number, pOut: number, m: number, k: number, n: number): void {
+  split(b, 'conv_fwd', [pA, pW, pOut, zeros(b, k), m, 1, 1, k, 1, 1, n, 1, 1, 1, 1, 0, 0, 1, 1]);
 }
 
 export function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   if (!stock) throw new Error('wasm BatchMatMul: the stock kernel was not captured');
-  const backend = args.backend as WasmBackendLike;
-  const { a, b } = args.inputs as { a: Info; b: Info };
+  const b = args.backend as WasmBackendLike;
+  const { a, b: bm } = args.inputs as { a: Info; b: Info };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-  const batchOf = (t: Info) => t.shape.slice(0, -2).reduce((x, y) => x * y, 1);
-  const call = (inputs: { a: Info; b: Info }, ta: boolean, tb: boolean) =>
-    stock!.kernelFunc({ inputs, backend: backend as unknown as tf.KernelBackend, attrs: { transposeA: ta, transposeB: tb } }) as Info;
-  if ((!transposeA && !transposeB) || batchOf(a) !== 1 || batchOf(b) !== 1) return call({ a, b }, transposeA, transposeB);
-  // Two ways to the XNNPACK path, each paying scalar transposes: op(A) . op(B) with the
-  // transposed operands made explicit, or (op(B)^T . op(A)^T)^T, which transposes the other
-  // operands and the result. A dense layer's input gradient dy . W^T takes the second (it moves
-  // batch x units values instead of the whole weight matrix).
-  const size = (t: Info) => t.shape.reduce((x, y) => x * y, 1);
-  const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
-  const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-  const direct = (transposeA ? size(a) : 0) + (transposeB ? size(b) : 0);
-  const swapped = (transposeA ? 0 : size(a)) + (transposeB ? 0 : size(b)) + m * n;
-  if (direct <= swapped) {
-    const aT = transposeA ? transpose(backend, a, swapLast(a)) : a;
-    const bT = transposeB ? transpose(backend, b, swapLast(b)) : b;
-    const out = call({ a: aT, b: bT }, false, false);
-    if (aT !== a) free(backend, aT);
-    if (bT !== b) free(backend, bT);
+  if (batchOf(a) !== 1 || batchOf(bm) !== 1 || a.dtype !== 'float32' || bm.dtype !== 'float32') {
+    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+  }
+  const ra = a.shape.length;
+  const rb = bm.shape.length;
+  const [a0, a1] = [a.shape[ra - 2], a.shape[ra - 1]];
+  const [b0, b1] = [bm.shape[rb - 2], bm.shape[rb - 1]];
+  const m = transposeA ? a1 : a0;
+  const k = transposeA ? a0 : a1;
+  const n = transposeB ? b0 : b1;
+  const outShape = [...(ra >= rb ? a.shape : bm.shape).slice(0, -2), m, n];
+  if (transposeA && transposeB) {
+    // (B . A)^T
+    const ba = batchMatMulWasm({ inputs: { a: bm, b: a }, backend: b, attrs: { transposeA: false, transposeB: false } });
+    const perm = ba.shape.map((_, i) => i);
+    [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
+    const t = run(b, 'Transpose', { x: ba }, { perm });
+    free(b, ba);
+    return { ...t, shape: outShape };
+  }
+  const [out, pOut] = output(b, outShape);
+  if (m === 0 || n === 0) return out;
+  if (transposeA) {
+    // a [K, M], bm [K, N]: out[M, N] = sum over the K rows of a[r, :]^T bm[r, :]
+    split(b, 'conv_dw', [offset(b, a), offset(b, bm), pOut, k, 1, 1, m, 1, 1, n, 1, 1, 1, 1, 0, 0]);
     return out;
   }
-  const left = transposeB ? b : transpose(backend, b, swapLast(b));
-  const right = transposeA ? a : transpose(backend, a, swapLast(a));
-  const outT = call({ a: left, b: right }, false, false);
-  if (left !== b) free(backend, left);
-  if (right !== a) free(backend, right);
-  const out = transpose(backend, outT, swapLast(outT));
-  free(backend, outT);
+  if (!transposeB) {
+    product(b, offset(b, a), offset(b, bm), pOut, m, k, n);
+    return out;
+  }
+  // bm [N, K] -> [K, N]
+  const [bt, pBt] = output(b, [k, n]);
+  native(b).rotate_filter(offset(b, bm), pBt, 1, 1, n, k);
+  product(b, offset(b, a), pBt, pOut, m, k, n);
+  free(b, bt);
   return out;
 }
 

@@ -15,7 +15,7 @@
  */
 import { tf } from '../../tf.ts';
 import { free, type Info, type WasmBackendLike } from './call.ts';
-import { native, offset, output, zeros } from './native.ts';
+import { native, offset, output, split, zeros } from './native.ts';
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
@@ -51,7 +51,7 @@ export function conv2dWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
     dimRoundingMode,
   );
   const [y, pY] = output(b, info.outShape);
-  native(b).conv_fwd(
+  split(b, 'conv_fwd', [
     offset(b, x),
     offset(b, filter),
     pY,
@@ -71,9 +71,7 @@ export function conv2dWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
     info.padInfo.left,
     1,
     1,
-    0,
-    1,
-  );
+  ]);
   return y;
 }
 
@@ -95,7 +93,7 @@ export function conv2dBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
   k.rotate_filter(offset(b, filter), pRot, kh, kw, ci, co);
   const [dx, pDx] = output(b, inputShape);
   // dx[iy, ix] = sum over taps of dyDilated[iy + i' - (kh - 1 - top), ...] * rotated[i', j']
-  k.conv_fwd(
+  split(b, 'conv_fwd', [
     offset(b, dy),
     pRot,
     pDx,
@@ -115,9 +113,7 @@ export function conv2dBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
     kw - 1 - info.padInfo.left,
     sh,
     sw,
-    0,
-    1,
-  );
+  ]);
   free(b, rotated);
   return dx;
 }

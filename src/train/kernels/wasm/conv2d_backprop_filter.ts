@@ -12,7 +12,7 @@
  */
 import { tf } from '../../tf.ts';
 import type { Info, WasmBackendLike } from './call.ts';
-import { native, offset, output } from './native.ts';
+import { offset, output, split } from './native.ts';
 
 interface Attrs {
   strides: number | [number, number];
@@ -29,7 +29,7 @@ export function conv2dBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; 
   if (dataFormat === 'NCHW') throw new Error('wasm Conv2DBackpropFilter supports NHWC only');
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
   const [dw, pDw] = output(b, filterShape);
-  native(b).conv_dw(
+  split(b, 'conv_dw', [
     offset(b, x),
     offset(b, dy),
     pDw,
@@ -46,9 +46,7 @@ export function conv2dBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; 
     info.strideWidth,
     info.padInfo.top,
     info.padInfo.left,
-    0,
-    1,
-  );
+  ]);
   return dw;
 }
 

@@ -7,7 +7,8 @@
  *   models' `FusedBatchNorm` layer),
  * - `AugmentAdam` (one kernel per weight for `FusedAdamOptimizer`, see ./adam.ts),
  * - `Transpose` (4-byte types: SIMD tiles instead of a scalar N-d loop),
- * - `MaxPoolGrad` (SIMD over channels instead of a scalar window search).
+ * - `MaxPoolGrad` (SIMD over channels instead of a scalar window search),
+ * - `Sum` over all axes but the last (bias gradients; others go to the stock kernel).
  * The SIMD loops are augment's own wasm module (./native/kernels.c, loaded by ./native.ts).
  * `registerWasmKernels` is idempotent. `useStockWasmKernels` puts tfjs's own kernels back
  * (keeping only the missing Conv2DBackpropFilter) so that benchmarks can show before/after.
@@ -18,6 +19,7 @@ import { conv2dBackpropInputConfig, conv2dConfig, setStockConv2D } from './conv2
 import { adamConfig } from './adam.ts';
 import { batchMatMulConfig, setStockBatchMatMul } from './batch_matmul.ts';
 import { maxPoolGradConfig } from './max_pool_grad.ts';
+import { setStockSum, sumConfig } from './sum.ts';
 import { setStockTranspose, transposeConfig } from './transpose.ts';
 import { batchNormGradConfig, batchNormTrainConfig, registerBatchNormGradient } from './batch_norm.ts';
 
@@ -31,6 +33,7 @@ const CONFIGS: tf.KernelConfig[] = [
   adamConfig,
   transposeConfig,
   maxPoolGradConfig,
+  sumConfig,
 ];
 
 /** Kernels without which training on wasm cannot run at all. */
@@ -60,6 +63,9 @@ export function registerWasmKernels(): void {
   const conv = stock.get('Conv2D');
   if (!conv) throw new Error('wasm backend has no stock Conv2D kernel');
   setStockConv2D(conv);
+  const sum = stock.get('Sum');
+  if (!sum) throw new Error('wasm backend has no stock Sum kernel');
+  setStockSum(sum);
 }
 
 /** Benchmarks only: tfjs's stock wasm kernels again (plus the required ones); undo with registerWasmKernels. */

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { tf } from '../../tf.ts';
 import type { Info, WasmBackendLike } from './call.ts';
+import { startKernelPool, type KernelPool } from './native-pool.ts';
 
 export interface NativeKernels {
   adam(w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, n: number, lr: number, b1: number, b2: number, eps: number, ic1: number, ic2: number): void;
@@ -17,6 +18,7 @@ export interface NativeKernels {
   conv_dw(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, part: number, parts: number): void;
   conv_fwd(x: number, w: number, y: number, zeros: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, part: number, parts: number): void;
   rotate_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
+  sum_rows(x: number, m: number, c: number, sum: number): void;
   bn_stats(x: number, m: number, c: number, mean: number, ssd: number): void;
   bn_apply(x: number, y: number, m: number, c: number, mean: number, scale: number, beta: number, relu: number): void;
   bn_grad_sums(dy: number, x: number, y: number, m: number, c: number, mean: number, relu: number, sumD: number, sumDxc: number): void;
@@ -29,6 +31,20 @@ interface EmscriptenModule {
 }
 
 const instances = new WeakMap<object, NativeKernels>();
+const pools = new WeakMap<object, KernelPool>();
+let poolThreads = 1;
+
+/** Kernels that take (part, parts) last and may be split over threads. */
+const SPLITTABLE = ['conv_fwd', 'conv_dw'] as const;
+type Splittable = (typeof SPLITTABLE)[number];
+
+/**
+ * Threads for the splittable kernels (the convolutions), used when the tfjs module's memory is
+ * shared (its threaded build); set by `initWasm` from the backend's thread count.
+ */
+export function setKernelThreads(n: number): void {
+  poolThreads = Math.max(1, Math.floor(n));
+}
 const modules = new Map<string, WebAssembly.Module>();
 
 function compiled(file: string): WebAssembly.Module {
@@ -51,7 +67,33 @@ export function native(backend: WasmBackendLike): NativeKernels {
   const instance = new WebAssembly.Instance(compiled(shared ? 'kernels-shared.wasm' : 'kernels.wasm'), { env: { memory } });
   k = instance.exports as unknown as NativeKernels;
   instances.set(backend, k);
+  if (shared && poolThreads > 1) {
+    pools.set(
+      backend,
+      startKernelPool({
+        module: compiled('kernels-shared.wasm'),
+        memory,
+        exports: instance.exports as Record<string, unknown>,
+        names: SPLITTABLE,
+        threads: poolThreads,
+      }),
+    );
+  }
   return k;
+}
+
+/** How many threads the splittable kernels of `backend` run on (1 without a pool). */
+export function kernelThreads(backend: WasmBackendLike): number {
+  native(backend);
+  return pools.get(backend)?.threads ?? 1;
+}
+
+/** Runs a splittable kernel over the backend's kernel threads (or alone on this thread). */
+export function split(backend: WasmBackendLike, name: Splittable, args: number[]): void {
+  const k = native(backend);
+  const pool = pools.get(backend);
+  if (pool) pool.run(name, args);
+  else (k[name] as unknown as (...a: number[]) => void)(...args, 0, 1);
 }
 
 /** Byte offset of a tensor in the backend's memory. */

@@ -212,6 +212,10 @@ static void channel_sums(const f32* x, i32 m, i32 c, f32* sum) {
   }
 }
 
+/* sum[k] = sum over the m rows of x[., k]: a reduction over every axis but the last. */
+EXPORT(sum_rows)
+void sum_rows(const f32* x, i32 m, i32 c, f32* sum) { channel_sums(x, m, c, sum); }
+
 /* mean[k] = sum / m, ssd[k] = sum of (x - mean)^2 (two passes: stable in float32). */
 EXPORT(bn_stats)
 void bn_stats(const f32* x, i32 m, i32 c, f32* mean, f32* ssd) {

@@ -1,0 +1,76 @@
+/**
+ * Threads for augment's own wasm kernels. When the tfjs backend runs its threaded module, its
+ * memory is a SharedArrayBuffer: helper threads (`./native-worker.mjs`) instantiate the same
+ * kernels module on it, and a kernel that takes (part, parts) as its last two arguments (the
+ * convolutions) is split between the JavaScript thread and the helpers. Hand-off over a small
+ * shared control block: the caller bumps a sequence number and wakes the helpers
+ * (Atomics.notify), runs part 0 itself, then waits (Atomics.wait) until every helper has
+ * finished its part. Helpers spin briefly before sleeping, since a training step calls
+ * hundreds of kernels back to back. Helpers are unref'ed: they never keep the process alive.
+ */
+import { Worker } from 'node:worker_threads';
+
+export interface KernelPool {
+  readonly threads: number;
+  /** exports[name](...args, part, parts) on every thread; returns when all parts are done. */
+  run(name: string, args: number[]): void;
+  close(): void;
+}
+
+const SPIN = 20_000;
+
+export function startKernelPool(opts: {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  exports: Record<string, unknown>;
+  names: readonly string[];
+  threads: number;
+}): KernelPool {
+  const { module, memory, exports, names, threads } = opts;
+  const sab = new SharedArrayBuffer(64 + 32 * 8);
+  const ctrl = new Int32Array(sab, 0, 8);
+  const args = new Float64Array(sab, 64, 32);
+  const workers: Worker[] = [];
+  for (let part = 1; part < threads; part++) {
+    const w = new Worker(new URL('./native-worker.mjs', import.meta.url), {
+      workerData: { module, memory, sab, names: [...names], part, parts: threads, spin: SPIN },
+    });
+    w.unref();
+    workers.push(w);
+  }
+  const index = new Map(names.map((n, i) => [n, i]));
+  const fns = names.map((n) => exports[n] as (...a: number[]) => void);
+  let closed = false;
+  return {
+    threads,
+    run(name, a) {
+      const fi = index.get(name);
+      if (fi === undefined) throw new Error(`kernel pool: no kernel ${name}`);
+      if (closed || threads === 1) {
+        fns[fi](...a, 0, 1);
+        return;
+      }
+      for (let i = 0; i < a.length; i++) args[i] = a[i];
+      ctrl[2] = fi;
+      ctrl[3] = a.length;
+      Atomics.store(ctrl, 1, 0);
+      Atomics.add(ctrl, 0, 1);
+      Atomics.notify(ctrl, 0);
+      fns[fi](...a, 0, threads);
+      const want = threads - 1;
+      let done = Atomics.load(ctrl, 1);
+      for (let i = 0; done !== want && i < SPIN; i++) done = Atomics.load(ctrl, 1);
+      while (done !== want) {
+        Atomics.wait(ctrl, 1, done);
+        done = Atomics.load(ctrl, 1);
+      }
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      Atomics.store(ctrl, 4, 1);
+      Atomics.add(ctrl, 0, 1);
+      Atomics.notify(ctrl, 0);
+    },
+  };
+}
