@@ -76,7 +76,7 @@ async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Pr
 
 test('the wasm backend is active and has every custom kernel registered', () => {
   assert.equal(tf.getBackend(), 'wasm');
-  for (const k of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD, ADAM, 'Transpose', 'MaxPoolGrad', 'Sum']) {
+  for (const k of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD, ADAM, 'Transpose', 'MaxPoolGrad', 'Sum', 'Identity']) {
     assert.ok(WASM_CUSTOM_KERNELS.includes(k), k);
     assert.ok(tf.getKernel(k, 'wasm'), `${k} registered on wasm`);
   }
@@ -235,6 +235,22 @@ for (const [shape, axis, keepDims] of [
     assert.deepEqual(await shapeOf('wasm'), await shapeOf('cpu'));
   });
 }
+
+test('Identity on wasm shares memory: a clone outlives its source, and both free their memory', async () => {
+  assert.equal(tf.getBackend(), 'wasm');
+  const before = tf.memory().numBytes;
+  const a = tf.tensor([1, 2, 3, 4]);
+  const b = a.clone();
+  a.dispose();
+  assert.deepEqual(Array.from(await b.data()), [1, 2, 3, 4]);
+  const c = tf.tidy(() => tf.add(b.clone(), 1));
+  b.dispose();
+  assert.deepEqual(Array.from(await c.data()), [2, 3, 4, 5]);
+  c.dispose();
+  assert.equal(tf.memory().numBytes, before);
+  const s = tf.tensor(['x', 'y']);
+  assert.deepEqual(await s.clone().data(), ['x', 'y']);
+});
 
 /** Reference training batch norm from stock tfjs ops (what tfjs-layers does), optional ReLU. */
 function refBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, relu: boolean): tf.Tensor {

@@ -8,7 +8,8 @@
  * - `AugmentAdam` (one kernel per weight for `FusedAdamOptimizer`, see ./adam.ts),
  * - `Transpose` (4-byte types: SIMD tiles instead of a scalar N-d loop),
  * - `MaxPoolGrad` (SIMD over channels instead of a scalar window search),
- * - `Sum` over all axes but the last (bias gradients; others go to the stock kernel).
+ * - `Sum` over all axes but the last (bias gradients; others go to the stock kernel),
+ * - `Identity` without a copy (the engine clones every tensor saved for the backward pass).
  * The SIMD loops are augment's own wasm module (./native/kernels.c, loaded by ./native.ts).
  * `registerWasmKernels` is idempotent. `useStockWasmKernels` puts tfjs's own kernels back
  * (keeping only the missing Conv2DBackpropFilter) so that benchmarks can show before/after.
@@ -20,6 +21,7 @@ import { adamConfig } from './adam.ts';
 import { batchMatMulConfig, setStockBatchMatMul } from './batch_matmul.ts';
 import { maxPoolGradConfig } from './max_pool_grad.ts';
 import { setStockSum, sumConfig } from './sum.ts';
+import { identityConfig, setStockIdentity } from './identity.ts';
 import { setStockTranspose, transposeConfig } from './transpose.ts';
 import { batchNormGradConfig, batchNormTrainConfig, registerBatchNormGradient } from './batch_norm.ts';
 
@@ -34,6 +36,7 @@ const CONFIGS: tf.KernelConfig[] = [
   transposeConfig,
   maxPoolGradConfig,
   sumConfig,
+  identityConfig,
 ];
 
 /** Kernels without which training on wasm cannot run at all. */
@@ -66,6 +69,9 @@ export function registerWasmKernels(): void {
   const sum = stock.get('Sum');
   if (!sum) throw new Error('wasm backend has no stock Sum kernel');
   setStockSum(sum);
+  const id = stock.get('Identity');
+  if (!id) throw new Error('wasm backend has no stock Identity kernel');
+  setStockIdentity(id);
 }
 
 /** Benchmarks only: tfjs's stock wasm kernels again (plus the required ones); undo with registerWasmKernels. */
