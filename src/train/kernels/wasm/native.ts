@@ -15,8 +15,8 @@ export interface NativeKernels {
   adam(w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, n: number, lr: number, b1: number, b2: number, eps: number, ic1: number, ic2: number): void;
   transpose4(src: number, dst: number, d0: number, d1: number, d2: number, d3: number, s0: number, s1: number, s2: number, s3: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
-  conv_dw(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, part: number, parts: number): void;
-  conv_fwd(x: number, w: number, y: number, zeros: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, part: number, parts: number): void;
+  conv_dw(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, counter: number, chunk: number): void;
+  conv_fwd(x: number, w: number, y: number, zeros: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, counter: number, chunk: number): void;
   rotate_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
   sum_rows(x: number, m: number, c: number, sum: number): void;
   bn_stats(x: number, m: number, c: number, mean: number, ssd: number): void;
@@ -34,7 +34,7 @@ const instances = new WeakMap<object, NativeKernels>();
 const pools = new WeakMap<object, KernelPool>();
 let poolThreads = 1;
 
-/** Kernels that take (part, parts) last and may be split over threads. */
+/** Kernels that take (counter, chunk) last and share their work over threads (./native/kernels.c). */
 const SPLITTABLE = ['conv_fwd', 'conv_dw'] as const;
 type Splittable = (typeof SPLITTABLE)[number];
 
@@ -88,12 +88,36 @@ export function kernelThreads(backend: WasmBackendLike): number {
   return pools.get(backend)?.threads ?? 1;
 }
 
-/** Runs a splittable kernel over the backend's kernel threads (or alone on this thread). */
+const counters = new WeakMap<object, Info>();
+
+/** Work items of a splittable kernel (as ./native/kernels.c counts them) from its arguments. */
+function workOf(name: Splittable, a: number[]): number {
+  const blocks = (c: number, size: number) => Math.ceil(c / size);
+  if (name === 'conv_fwd') return blocks(a[4] * a[8] * a[9], 4) * blocks(a[10], 8); // tiles of (n ho wo) x co blocks
+  return a[10] * a[11] * blocks(a[6], 4) * blocks(a[9], 8); // taps x ci blocks x co blocks
+}
+
+/**
+ * Runs a splittable kernel over the backend's kernel threads (or alone on this thread), its
+ * work items handed out in chunks through a counter in the backend's memory.
+ */
 export function split(backend: WasmBackendLike, name: Splittable, args: number[]): void {
+  const work = workOf(name, args);
   const k = native(backend);
   const pool = pools.get(backend);
-  if (pool) pool.run(name, args);
-  else (k[name] as unknown as (...a: number[]) => void)(...args, 0, 1);
+  let counter = counters.get(backend);
+  if (!counter) {
+    counter = backend.makeOutput([4], 'int32' as tf.DataType);
+    counters.set(backend, counter);
+  }
+  const at = offset(backend, counter);
+  const threads = pool?.threads ?? 1;
+  const chunk = threads === 1 ? Math.max(1, work) : Math.max(1, Math.ceil(work / (threads * 8)));
+  const view = backend.typedArrayFromHeap(counter) as Int32Array;
+  if (threads > 1) Atomics.store(view, 0, 0);
+  else view[0] = 0;
+  if (pool) pool.run(name, [...args, at, chunk]);
+  else (k[name] as unknown as (...a: number[]) => void)(...args, at, chunk);
 }
 
 /** Byte offset of a tensor in the backend's memory. */

@@ -320,11 +320,18 @@ void bn_grad_apply(const f32* dy, const f32* x, const f32* y, f32* dx, i32 m, i3
   }
 }
 
+/* ---- Work sharing ------------------------------------------------------------------------
+ * The splittable kernels take (counter, chunk) last: every thread running the kernel claims
+ * `chunk` work items at a time from the shared counter (an atomic add in the threaded build; the
+ * caller zeroes it first) until all are taken, so that a thread that started late or was
+ * descheduled does less, and nobody waits for it. */
+static inline i32 claim(i32* counter, i32 chunk) { return __atomic_fetch_add(counter, chunk, __ATOMIC_RELAXED); }
+
 /* ---- Convolution weight gradient ---------------------------------------------------------
  * dw[i, j, ci, co] = sum over (b, oy, ox) of x[b, oy sh + i - pt, ox sw + j - pl, ci] dy[b, oy, ox, co]
  * (NHWC, positions outside x count as zero). Straight from the tensors, no transposes, no
  * packing: register tiles of 4 input x 8 output channels accumulated over every output
- * position. Work is split over `parts` callers by (i, j, channel block): part `part` of `parts`. */
+ * position. Work items: (i, j, channel block). */
 static inline void dw_tile(const f32* x, const f32* dy, f32* dw, i32 n, i32 h, i32 w, i32 ci, i32 ho, i32 wo, i32 co, i32 sh,
                            i32 sw, i32 i, i32 j, i32 pt, i32 pl, i32 c0, i32 k0, i32 nc, i32 nk) {
   /* valid output rows/cols for this tap */
@@ -392,11 +399,11 @@ static inline void dw_tile(const f32* x, const f32* dy, f32* dw, i32 n, i32 h, i
 
 EXPORT(conv_dw)
 void conv_dw(const f32* x, const f32* dy, f32* dw, i32 n, i32 h, i32 w, i32 ci, i32 ho, i32 wo, i32 co, i32 kh, i32 kw,
-             i32 sh, i32 sw, i32 pt, i32 pl, i32 part, i32 parts) {
+             i32 sh, i32 sw, i32 pt, i32 pl, i32* counter, i32 chunk) {
   const i32 cblocks = (ci + 3) / 4, kblocks = (co + 7) / 8;
   const i32 tiles = kh * kw * cblocks * kblocks;
-  const i32 t0 = (i32)((long long)tiles * part / parts), t1 = (i32)((long long)tiles * (part + 1) / parts);
-  for (i32 t = t0; t < t1; t++) {
+  for (i32 t0 = claim(counter, chunk); t0 < tiles; t0 = claim(counter, chunk))
+  for (i32 t = t0; t < t0 + chunk && t < tiles; t++) {
     const i32 kb = t % kblocks, cb = (t / kblocks) % cblocks, tap = t / (kblocks * cblocks);
     const i32 i = tap / kw, j = tap % kw;
     const i32 c0 = cb * 4, k0 = kb * 8;
@@ -413,7 +420,7 @@ void conv_dw(const f32* x, const f32* dy, f32* dw, i32 n, i32 h, i32 w, i32 ci, 
  * materialising the zero-upsampled tensor. Register tiles of 4 output positions x 8 output channels; a tap whose
  * input is zero for all 4 positions is skipped (positions are visited by phase modulo dw, so
  * that a tile's positions share their phase). `zeros` points at ci zero floats.
- * Work is split over `parts` callers by (channel block, tile). */
+ * Work items: (channel block, tile). */
 #define TILE_POS 4
 
 static inline void pos_of(i32 idx, i32 ho, i32 wo, i32 dil, i32* b, i32* oy, i32* ox) {
@@ -454,13 +461,13 @@ static inline const f32* tap_ptr(const f32* x, const f32* zeros, i32 b, i32 vy, 
 
 EXPORT(conv_fwd)
 void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 h, i32 w, i32 ci, i32 ho, i32 wo, i32 co, i32 kh,
-              i32 kw, i32 sh, i32 sw, i32 pt, i32 pl, i32 dh, i32 dw, i32 part, i32 parts) {
+              i32 kw, i32 sh, i32 sw, i32 pt, i32 pl, i32 dh, i32 dw, i32* counter, i32 chunk) {
   const i32 npos = n * ho * wo;
   const i32 tiles = (npos + TILE_POS - 1) / TILE_POS;
   const i32 kblocks = (co + 7) / 8;
   const i32 work = tiles * kblocks;
-  const i32 t0 = (i32)((long long)work * part / parts), t1 = (i32)((long long)work * (part + 1) / parts);
-  for (i32 t = t0; t < t1; t++) {
+  for (i32 t0 = claim(counter, chunk); t0 < work; t0 = claim(counter, chunk))
+  for (i32 t = t0; t < t0 + chunk && t < work; t++) {
     const i32 kb = t / tiles, tile = t % tiles;
     const i32 k0 = kb * 8, nk = co - k0 < 8 ? co - k0 : 8;
     i32 pb0, py0, px0, pb1 = 0, py1 = 0, px1 = 0, pb2 = 0, py2 = 0, px2 = 0, pb3 = 0, py3 = 0, px3 = 0;
