@@ -12,6 +12,7 @@ import { defaultWasmThreads } from '../src/train/backend/wasm.ts';
 import { kernelThreads } from '../src/train/kernels/wasm/native.ts';
 import type { WasmBackendLike } from '../src/train/kernels/wasm/call.ts';
 import os from 'node:os';
+import { execFileSync } from 'node:child_process';
 
 const require = createRequire(import.meta.url);
 const installed = (pkg: string) => {
@@ -59,7 +60,7 @@ test('forced wasm with 2 threads: SIMD, the threaded module running in Node, 2 k
   const backend = tf.backend() as unknown as WasmBackendLike & { wasm: { wasmMemory?: WebAssembly.Memory } };
   assert.ok(backend.wasm.wasmMemory?.buffer instanceof SharedArrayBuffer, 'the threaded module (shared memory) is running');
   assert.equal(kernelThreads(backend), 2);
-  assert.match(info.description, /^wasm \(SIMD, 2 threads; custom kernels: Conv2DBackpropFilter, Conv2DBackpropInput/);
+  assert.match(info.description, /^wasm \(SIMD( \+ FMA)?, 2 threads; custom kernels: Conv2DBackpropFilter, Conv2DBackpropInput/);
   assert.deepEqual(lines, [`backend: ${info.description}`]);
   // It computes: a conv's filter gradient runs on wasm (it throws with the stock kernels).
   const x = tf.ones([1, 4, 4, 2]) as tf.Tensor4D;
@@ -92,4 +93,17 @@ test('the automatic pick starts the first available backend of the pick order', 
     assert.ok(info.choice === 'wasm' || info.choice === 'webgpu', info.description);
   }
   assert.equal(tf.getBackend(), info.tfBackend);
+});
+
+test('AUGMENT_WASM_FMA=0 runs the plain SIMD kernels (what runtimes without relaxed SIMD get), 1 and 2 threads, equal to cpu', async () => {
+  for (const threads of ['1', '2']) {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'test/helpers/wasm-conv-check.ts'], {
+      cwd: new URL('..', import.meta.url),
+      env: { ...process.env, AUGMENT_WASM_FMA: '0', T: threads },
+      encoding: 'utf8',
+    });
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { description: string; worst: number };
+    assert.match(r.description, new RegExp(`^wasm \\(SIMD, ${threads} threads?;`), r.description);
+    assert.ok(r.worst < 1e-4, `relative error ${r.worst}`);
+  }
 });

@@ -14,6 +14,9 @@ import { BN_GRAD, BN_TRAIN } from '../src/train/kernels/wasm/batch_norm.ts';
 import { createModel, listModels } from '../src/train/models/index.ts';
 import { ADAM, FusedAdamOptimizer } from '../src/train/kernels/wasm/adam.ts';
 import { createRng } from '../src/rng.ts';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fmaAvailable } from '../src/train/kernels/wasm/native.ts';
 
 before(async () => {
   await initBackend({ force: 'wasm' });
@@ -250,6 +253,26 @@ test('Identity on wasm shares memory: a clone outlives its source, and both free
   assert.equal(tf.memory().numBytes, before);
   const s = tf.tensor(['x', 'y']);
   assert.deepEqual(await s.clone().data(), ['x', 'y']);
+});
+
+test('the committed wasm kernel modules are built from kernels.c as it is (scripts/build-wasm-kernels.sh)', () => {
+  const dir = new URL('../src/train/kernels/wasm/native/', import.meta.url);
+  const build = JSON.parse(readFileSync(new URL('kernels.build.json', dir), 'utf8')) as { sha256: string };
+  const sha = createHash('sha256').update(readFileSync(new URL('kernels.c', dir))).digest('hex');
+  assert.equal(sha, build.sha256, 'kernels.c changed since the last build: run scripts/build-wasm-kernels.sh');
+  const names = ['adam', 'transpose4', 'max_pool_grad', 'conv_dw', 'conv_fwd', 'rotate_filter', 'sum_rows', 'bn_stats', 'bn_apply', 'bn_grad_sums', 'bn_grad_apply'];
+  for (const file of ['kernels.wasm', 'kernels-shared.wasm', 'kernels-fma.wasm', 'kernels-fma-shared.wasm']) {
+    const bytes = readFileSync(new URL(file, dir));
+    if (file.includes('fma') && !fmaAvailable()) continue; // relaxed SIMD: the module does not validate here
+    const mod = new WebAssembly.Module(bytes);
+    const exported = WebAssembly.Module.exports(mod).map((e) => e.name);
+    for (const n of names) assert.ok(exported.includes(n), `${file} exports ${n}`);
+    assert.deepEqual(
+      WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`),
+      ['env.memory:memory'],
+      `${file} imports only the memory`,
+    );
+  }
 });
 
 /** Reference training batch norm from stock tfjs ops (what tfjs-layers does), optional ReLU. */

@@ -24,7 +24,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { tf } from '../tf.ts';
 import { registerWasmKernels, WASM_CUSTOM_KERNELS } from '../kernels/wasm/index.ts';
-import { setKernelThreads } from '../kernels/wasm/native.ts';
+import { fmaAvailable, setKernelThreads } from '../kernels/wasm/native.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -156,6 +156,6 @@ export async function initWasm(opts: { threads?: number } = {}): Promise<WasmInf
     threads: used,
     simd,
     customKernels,
-    description: `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${used} thread${used === 1 ? '' : 's'}; custom kernels: ${customKernels.join(', ')})`,
+    description: `wasm (${simd ? 'SIMD' : 'no SIMD'}${fmaAvailable() ? ' + FMA' : ''}, ${used} thread${used === 1 ? '' : 's'}; custom kernels: ${customKernels.join(', ')})`,
   };
 }

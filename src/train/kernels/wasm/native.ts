@@ -3,10 +3,15 @@
  * `scripts/build-wasm-kernels.sh`), instantiated on the tfjs wasm backend's memory so that they
  * work on tensors in place: arguments are byte offsets into that memory. One instance per
  * backend; `kernels.wasm` for the single-threaded tfjs module (plain memory),
- * `kernels-shared.wasm` for the threaded one (shared memory). The functions are single-threaded
- * and run on the JavaScript thread, between tfjs's kernels.
+ * `kernels-shared.wasm` for the threaded one (shared memory), and their `kernels-fma*` builds
+ * (relaxed-SIMD fused multiply-add in the convolutions) where the runtime has relaxed SIMD:
+ * Node 20's V8 has it behind --experimental-wasm-relaxed-simd, which `fmaAvailable` turns on
+ * (before anything is compiled with it; AUGMENT_WASM_FMA=0 keeps the plain builds).
+ * The splittable kernels (convolutions) run over a pool of threads (./native-pool.ts); the
+ * others run on the JavaScript thread, between tfjs's kernels.
  */
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import { tf } from '../../tf.ts';
 import type { Info, WasmBackendLike } from './call.ts';
 import { startKernelPool, type KernelPool } from './native-pool.ts';
@@ -47,13 +52,37 @@ export function setKernelThreads(n: number): void {
 }
 const modules = new Map<string, WebAssembly.Module>();
 
+const bytesOf = (file: string) => readFileSync(new URL(`./native/${file}`, import.meta.url));
+
 function compiled(file: string): WebAssembly.Module {
   let m = modules.get(file);
   if (!m) {
-    m = new WebAssembly.Module(readFileSync(new URL(`./native/${file}`, import.meta.url)));
+    m = new WebAssembly.Module(bytesOf(file));
     modules.set(file, m);
   }
   return m;
+}
+
+let fma: boolean | null = null;
+
+/** Whether the relaxed-SIMD (FMA) builds can run here, turning V8's flag on where needed. */
+export function fmaAvailable(): boolean {
+  if (fma !== null) return fma;
+  if (process.env.AUGMENT_WASM_FMA === '0') return (fma = false);
+  const bytes = bytesOf('kernels-fma.wasm');
+  if (!WebAssembly.validate(bytes)) {
+    try {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      // not settable here: the plain build
+    }
+  }
+  fma = WebAssembly.validate(bytes);
+  return fma;
+}
+
+function moduleFile(shared: boolean): string {
+  return `kernels${fmaAvailable() ? '-fma' : ''}${shared ? '-shared' : ''}.wasm`;
 }
 
 /** The kernels bound to `backend`'s memory (instantiated on first use). */
@@ -64,14 +93,14 @@ export function native(backend: WasmBackendLike): NativeKernels {
   const memory = em.wasmMemory ?? em.asm?.memory;
   if (!memory) throw new Error('wasm backend: its module exposes no memory for augment kernels');
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const instance = new WebAssembly.Instance(compiled(shared ? 'kernels-shared.wasm' : 'kernels.wasm'), { env: { memory } });
+  const instance = new WebAssembly.Instance(compiled(moduleFile(shared)), { env: { memory } });
   k = instance.exports as unknown as NativeKernels;
   instances.set(backend, k);
   if (shared && poolThreads > 1) {
     pools.set(
       backend,
       startKernelPool({
-        module: compiled('kernels-shared.wasm'),
+        module: compiled(moduleFile(true)),
         memory,
         exports: instance.exports as Record<string, unknown>,
         names: SPLITTABLE,

@@ -16,6 +16,15 @@
 typedef float f32;
 typedef int32_t i32;
 
+/* acc + a * b. The relaxed-SIMD build (-DAUGMENT_FMA -mrelaxed-simd) fuses it where the machine
+ * can (one rounding instead of two: results differ from the plain build in the last bits). */
+#ifdef AUGMENT_FMA
+typedef float f32x4_t __attribute__((vector_size(16)));
+#define MADD(acc, a, b) ((v128_t)__builtin_wasm_relaxed_madd_f32x4((f32x4_t)(a), (f32x4_t)(b), (f32x4_t)(acc)))
+#else
+#define MADD(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
+#endif
+
 /* ---- Adam -------------------------------------------------------------------------------
  * m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2;  w' = w - lr (m' ic1) / (sqrt(v' ic2) + eps)
  * with ic1 = 1 / (1 - b1^t), ic2 = 1 / (1 - b2^t): tfjs's AdamOptimizer update. */
@@ -349,14 +358,14 @@ static inline void dw_tile(const f32* x, const f32* dy, f32* dw, i32 n, i32 h, i
         for (i32 ox = ox0; ox < ox1; ox++, xr += sw * ci, gr += co) {
           v128_t g0 = wasm_v128_load(gr), g1 = wasm_v128_load(gr + 4);
           v128_t x0 = wasm_f32x4_splat(xr[0]), x1 = wasm_f32x4_splat(xr[1]), x2 = wasm_f32x4_splat(xr[2]), x3 = wasm_f32x4_splat(xr[3]);
-          a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, g0));
-          a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, g1));
-          a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, g0));
-          a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, g1));
-          a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, g0));
-          a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, g1));
-          a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, g0));
-          a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, g1));
+          a00 = MADD(a00, x0, g0);
+          a01 = MADD(a01, x0, g1);
+          a10 = MADD(a10, x1, g0);
+          a11 = MADD(a11, x1, g1);
+          a20 = MADD(a20, x2, g0);
+          a21 = MADD(a21, x2, g1);
+          a30 = MADD(a30, x3, g0);
+          a31 = MADD(a31, x3, g1);
         }
       }
     f32* o = dw + c0 * co + k0;
@@ -380,7 +389,7 @@ static inline void dw_tile(const f32* x, const f32* dy, f32* dw, i32 n, i32 h, i
           const f32* xr = x + ((b * h + oy * sh + i - pt) * w + ox0 * sw + j - pl) * ci + c;
           const f32* gr = dy + ((b * ho + oy) * wo + ox0) * co + k;
           for (i32 ox = ox0; ox < ox1; ox++, xr += sw * ci, gr += co)
-            acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(xr[0]), wasm_v128_load(gr)));
+            acc = MADD(acc, wasm_f32x4_splat(xr[0]), wasm_v128_load(gr));
         }
       wasm_v128_store(dw + c * co + k, acc);
     }
@@ -490,22 +499,22 @@ void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 
           for (i32 c = 0; c < ci; c++, wr += co) {
             v128_t w0 = wasm_v128_load(wr), w1 = wasm_v128_load(wr + 4);
             v128_t x0 = wasm_f32x4_splat(p0[c]), x1 = wasm_f32x4_splat(p1[c]), x2 = wasm_f32x4_splat(p2[c]), x3 = wasm_f32x4_splat(p3[c]);
-            a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, w0));
-            a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, w1));
-            a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, w0));
-            a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, w1));
-            a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, w0));
-            a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, w1));
-            a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, w0));
-            a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, w1));
+            a00 = MADD(a00, x0, w0);
+            a01 = MADD(a01, x0, w1);
+            a10 = MADD(a10, x1, w0);
+            a11 = MADD(a11, x1, w1);
+            a20 = MADD(a20, x2, w0);
+            a21 = MADD(a21, x2, w1);
+            a30 = MADD(a30, x3, w0);
+            a31 = MADD(a31, x3, w1);
           }
         } else if (nk >= 4) {
           for (i32 c = 0; c < ci; c++, wr += co) {
             v128_t w0 = wasm_v128_load(wr);
-            a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(wasm_f32x4_splat(p0[c]), w0));
-            a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(wasm_f32x4_splat(p1[c]), w0));
-            a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(wasm_f32x4_splat(p2[c]), w0));
-            a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(wasm_f32x4_splat(p3[c]), w0));
+            a00 = MADD(a00, wasm_f32x4_splat(p0[c]), w0);
+            a10 = MADD(a10, wasm_f32x4_splat(p1[c]), w0);
+            a20 = MADD(a20, wasm_f32x4_splat(p2[c]), w0);
+            a30 = MADD(a30, wasm_f32x4_splat(p3[c]), w0);
           }
           if (nk > 4) {
             /* 5..7 channels: the rest one at a time into lanes of a01.. */
@@ -513,20 +522,20 @@ void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 
             for (i32 c = 0; c < ci; c++, wr += co) {
               f32 l0 = wr[0], l1 = nk > 5 ? wr[1] : 0.0f, l2 = nk > 6 ? wr[2] : 0.0f;
               v128_t w1 = wasm_f32x4_make(l0, l1, l2, 0.0f);
-              a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(wasm_f32x4_splat(p0[c]), w1));
-              a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(wasm_f32x4_splat(p1[c]), w1));
-              a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(wasm_f32x4_splat(p2[c]), w1));
-              a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(wasm_f32x4_splat(p3[c]), w1));
+              a01 = MADD(a01, wasm_f32x4_splat(p0[c]), w1);
+              a11 = MADD(a11, wasm_f32x4_splat(p1[c]), w1);
+              a21 = MADD(a21, wasm_f32x4_splat(p2[c]), w1);
+              a31 = MADD(a31, wasm_f32x4_splat(p3[c]), w1);
             }
           }
         } else {
           for (i32 c = 0; c < ci; c++, wr += co) {
             f32 l0 = wr[0], l1 = nk > 1 ? wr[1] : 0.0f, l2 = nk > 2 ? wr[2] : 0.0f;
             v128_t w0 = wasm_f32x4_make(l0, l1, l2, 0.0f);
-            a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(wasm_f32x4_splat(p0[c]), w0));
-            a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(wasm_f32x4_splat(p1[c]), w0));
-            a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(wasm_f32x4_splat(p2[c]), w0));
-            a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(wasm_f32x4_splat(p3[c]), w0));
+            a00 = MADD(a00, wasm_f32x4_splat(p0[c]), w0);
+            a10 = MADD(a10, wasm_f32x4_splat(p1[c]), w0);
+            a20 = MADD(a20, wasm_f32x4_splat(p2[c]), w0);
+            a30 = MADD(a30, wasm_f32x4_splat(p3[c]), w0);
           }
         }
       }
