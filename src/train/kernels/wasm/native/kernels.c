@@ -428,7 +428,8 @@ void conv_dw(const f32* x, const f32* dy, f32* dw, i32 n, i32 h, i32 w, i32 ci, 
  * convolution, the forward strides give the input gradient (transposed convolution) without
  * materialising the zero-upsampled tensor. Register tiles of 4 output positions x 8 output channels; a tap whose
  * input is zero for all 4 positions is skipped (positions are visited by phase modulo dw, so
- * that a tile's positions share their phase). `zeros` points at ci zero floats.
+ * that a tile's positions share their phase). A tile whose window rows lie inside x runs each
+ * row as one loop of kw * ci. `zeros` points at kw * ci zero floats.
  * Work items: (channel block, tile). */
 #define TILE_POS 4
 
@@ -468,6 +469,67 @@ static inline const f32* tap_ptr(const f32* x, const f32* zeros, i32 b, i32 vy, 
   return x + ((b * h + vy) * w + vx) * ci;
 }
 
+/* Start of position (b, vy, vx0)'s window row of kw taps when it lies inside x; zeros when the
+ * whole row is outside (or between samples of a dilated x); 0 when only part of it is inside. */
+static inline const f32* row_ptr(const f32* x, const f32* zeros, i32 b, i32 vy, i32 vx0, i32 h, i32 w, i32 ci, i32 kw, i32 dh) {
+  if (dh != 1) {
+    if (vy % dh != 0) return zeros;
+    vy /= dh;
+  }
+  if (vy < 0 || vy >= h) return zeros;
+  if (vx0 < 0 || vx0 + kw > w) return 0;
+  return x + ((b * h + vy) * w + vx0) * ci;
+}
+
+/* acc (4 positions x nk <= 8 channels) += sum over c < len of p_r[c] * wbase[c * co + 0..nk) */
+#define ACCUMULATE()                                                                 \
+  do { \
+    const f32* wr = wbase; \
+  if (nk == 8) { \
+    for (i32 c = 0; c < len; c++, wr += co) { \
+      v128_t w0 = wasm_v128_load(wr), w1 = wasm_v128_load(wr + 4); \
+      v128_t x0 = wasm_f32x4_splat(p0[c]), x1 = wasm_f32x4_splat(p1[c]), x2 = wasm_f32x4_splat(p2[c]), x3 = wasm_f32x4_splat(p3[c]); \
+      a00 = MADD(a00, x0, w0); \
+      a01 = MADD(a01, x0, w1); \
+      a10 = MADD(a10, x1, w0); \
+      a11 = MADD(a11, x1, w1); \
+      a20 = MADD(a20, x2, w0); \
+      a21 = MADD(a21, x2, w1); \
+      a30 = MADD(a30, x3, w0); \
+      a31 = MADD(a31, x3, w1); \
+    } \
+  } else if (nk >= 4) { \
+    for (i32 c = 0; c < len; c++, wr += co) { \
+      v128_t w0 = wasm_v128_load(wr); \
+      a00 = MADD(a00, wasm_f32x4_splat(p0[c]), w0); \
+      a10 = MADD(a10, wasm_f32x4_splat(p1[c]), w0); \
+      a20 = MADD(a20, wasm_f32x4_splat(p2[c]), w0); \
+      a30 = MADD(a30, wasm_f32x4_splat(p3[c]), w0); \
+    } \
+    if (nk > 4) { \
+      /* 5..7 channels: the rest one at a time into lanes of a01.. */ \
+      wr = wbase + 4; \
+      for (i32 c = 0; c < len; c++, wr += co) { \
+        f32 l0 = wr[0], l1 = nk > 5 ? wr[1] : 0.0f, l2 = nk > 6 ? wr[2] : 0.0f; \
+        v128_t w1 = wasm_f32x4_make(l0, l1, l2, 0.0f); \
+        a01 = MADD(a01, wasm_f32x4_splat(p0[c]), w1); \
+        a11 = MADD(a11, wasm_f32x4_splat(p1[c]), w1); \
+        a21 = MADD(a21, wasm_f32x4_splat(p2[c]), w1); \
+        a31 = MADD(a31, wasm_f32x4_splat(p3[c]), w1); \
+      } \
+    } \
+  } else { \
+    for (i32 c = 0; c < len; c++, wr += co) { \
+      f32 l0 = wr[0], l1 = nk > 1 ? wr[1] : 0.0f, l2 = nk > 2 ? wr[2] : 0.0f; \
+      v128_t w0 = wasm_f32x4_make(l0, l1, l2, 0.0f); \
+      a00 = MADD(a00, wasm_f32x4_splat(p0[c]), w0); \
+      a10 = MADD(a10, wasm_f32x4_splat(p1[c]), w0); \
+      a20 = MADD(a20, wasm_f32x4_splat(p2[c]), w0); \
+      a30 = MADD(a30, wasm_f32x4_splat(p3[c]), w0); \
+    } \
+  } \
+  } while (0)
+
 EXPORT(conv_fwd)
 void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 h, i32 w, i32 ci, i32 ho, i32 wo, i32 co, i32 kh,
               i32 kw, i32 sh, i32 sw, i32 pt, i32 pl, i32 dh, i32 dw, i32* counter, i32 chunk) {
@@ -487,58 +549,32 @@ void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 
     if (np > 2) pos_of(first + 2, ho, wo, dw, &pb2, &py2, &px2);
     if (np > 3) pos_of(first + 3, ho, wo, dw, &pb3, &py3, &px3);
     v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    for (i32 i = 0; i < kh; i++)
+    for (i32 i = 0; i < kh; i++) {
+      if (dw == 1) {
+        /* every position's window row inside x (or wholly zero): one run of kw * ci */
+        const f32* p0 = row_ptr(x, zeros, pb0, py0 * sh + i - pt, px0 * sw - pl, h, w, ci, kw, dh);
+        const f32* p1 = np > 1 ? row_ptr(x, zeros, pb1, py1 * sh + i - pt, px1 * sw - pl, h, w, ci, kw, dh) : zeros;
+        const f32* p2 = np > 2 ? row_ptr(x, zeros, pb2, py2 * sh + i - pt, px2 * sw - pl, h, w, ci, kw, dh) : zeros;
+        const f32* p3 = np > 3 ? row_ptr(x, zeros, pb3, py3 * sh + i - pt, px3 * sw - pl, h, w, ci, kw, dh) : zeros;
+        if (p0 && p1 && p2 && p3) {
+          if (p0 == zeros && p1 == zeros && p2 == zeros && p3 == zeros) continue;
+          const f32* wbase = wt + i * kw * ci * co + k0;
+          const i32 len = kw * ci;
+          ACCUMULATE();
+          continue;
+        }
+      }
       for (i32 j = 0; j < kw; j++) {
         const f32* p0 = tap_ptr(x, zeros, pb0, py0 * sh + i - pt, px0 * sw + j - pl, h, w, ci, dh, dw);
         const f32* p1 = np > 1 ? tap_ptr(x, zeros, pb1, py1 * sh + i - pt, px1 * sw + j - pl, h, w, ci, dh, dw) : zeros;
         const f32* p2 = np > 2 ? tap_ptr(x, zeros, pb2, py2 * sh + i - pt, px2 * sw + j - pl, h, w, ci, dh, dw) : zeros;
         const f32* p3 = np > 3 ? tap_ptr(x, zeros, pb3, py3 * sh + i - pt, px3 * sw + j - pl, h, w, ci, dh, dw) : zeros;
         if (p0 == zeros && p1 == zeros && p2 == zeros && p3 == zeros) continue;
-        const f32* wr = wt + (i * kw + j) * ci * co + k0;
-        if (nk == 8) {
-          for (i32 c = 0; c < ci; c++, wr += co) {
-            v128_t w0 = wasm_v128_load(wr), w1 = wasm_v128_load(wr + 4);
-            v128_t x0 = wasm_f32x4_splat(p0[c]), x1 = wasm_f32x4_splat(p1[c]), x2 = wasm_f32x4_splat(p2[c]), x3 = wasm_f32x4_splat(p3[c]);
-            a00 = MADD(a00, x0, w0);
-            a01 = MADD(a01, x0, w1);
-            a10 = MADD(a10, x1, w0);
-            a11 = MADD(a11, x1, w1);
-            a20 = MADD(a20, x2, w0);
-            a21 = MADD(a21, x2, w1);
-            a30 = MADD(a30, x3, w0);
-            a31 = MADD(a31, x3, w1);
-          }
-        } else if (nk >= 4) {
-          for (i32 c = 0; c < ci; c++, wr += co) {
-            v128_t w0 = wasm_v128_load(wr);
-            a00 = MADD(a00, wasm_f32x4_splat(p0[c]), w0);
-            a10 = MADD(a10, wasm_f32x4_splat(p1[c]), w0);
-            a20 = MADD(a20, wasm_f32x4_splat(p2[c]), w0);
-            a30 = MADD(a30, wasm_f32x4_splat(p3[c]), w0);
-          }
-          if (nk > 4) {
-            /* 5..7 channels: the rest one at a time into lanes of a01.. */
-            wr = wt + (i * kw + j) * ci * co + k0 + 4;
-            for (i32 c = 0; c < ci; c++, wr += co) {
-              f32 l0 = wr[0], l1 = nk > 5 ? wr[1] : 0.0f, l2 = nk > 6 ? wr[2] : 0.0f;
-              v128_t w1 = wasm_f32x4_make(l0, l1, l2, 0.0f);
-              a01 = MADD(a01, wasm_f32x4_splat(p0[c]), w1);
-              a11 = MADD(a11, wasm_f32x4_splat(p1[c]), w1);
-              a21 = MADD(a21, wasm_f32x4_splat(p2[c]), w1);
-              a31 = MADD(a31, wasm_f32x4_splat(p3[c]), w1);
-            }
-          }
-        } else {
-          for (i32 c = 0; c < ci; c++, wr += co) {
-            f32 l0 = wr[0], l1 = nk > 1 ? wr[1] : 0.0f, l2 = nk > 2 ? wr[2] : 0.0f;
-            v128_t w0 = wasm_f32x4_make(l0, l1, l2, 0.0f);
-            a00 = MADD(a00, wasm_f32x4_splat(p0[c]), w0);
-            a10 = MADD(a10, wasm_f32x4_splat(p1[c]), w0);
-            a20 = MADD(a20, wasm_f32x4_splat(p2[c]), w0);
-            a30 = MADD(a30, wasm_f32x4_splat(p3[c]), w0);
-          }
-        }
+        const f32* wbase = wt + (i * kw + j) * ci * co + k0;
+        const i32 len = ci;
+        ACCUMULATE();
       }
+    }
     /* store the np x nk results */
     f32* o0 = y + ((pb0 * ho + py0) * wo + px0) * co + k0;
     f32* o1 = y + ((pb1 * ho + py1) * wo + px1) * co + k0;
