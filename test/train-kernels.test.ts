@@ -146,6 +146,8 @@ for (const [m, k, n] of [
   [1, 9, 4],
   [2, 64, 64],
   [3, 20, 17],
+  [6, 5, 128], // N a power of two: the padded stride
+  [2, 0, 3], // no terms: zeros
 ] as const) {
   for (const ta of [false, true]) {
     for (const tb of [false, true]) {

@@ -21,8 +21,9 @@ export interface NativeKernels {
   transpose4(src: number, dst: number, d0: number, d1: number, d2: number, d3: number, s0: number, s1: number, s2: number, s3: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   conv_dw(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, counter: number, chunk: number): void;
-  conv_fwd(x: number, w: number, y: number, zeros: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, counter: number, chunk: number): void;
+  conv_fwd(x: number, w: number, y: number, zeros: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number, ws: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, counter: number, chunk: number): void;
   rotate_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
+  copy_rows(src: number, dst: number, rows: number, cols: number, dstride: number): void;
   sum_rows(x: number, m: number, c: number, sum: number): void;
   bn_stats(x: number, m: number, c: number, mean: number, ssd: number): void;
   bn_apply(x: number, y: number, m: number, c: number, mean: number, scale: number, beta: number, relu: number): void;

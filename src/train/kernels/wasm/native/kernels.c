@@ -429,7 +429,9 @@ void conv_dw(const f32* x, const f32* dy, f32* dw, i32 n, i32 h, i32 w, i32 ci, 
  * materialising the zero-upsampled tensor. Register tiles of 4 output positions x 8 output channels; a tap whose
  * input is zero for all 4 positions is skipped (positions are visited by phase modulo dw, so
  * that a tile's positions share their phase). A tile whose window rows lie inside x runs each
- * row as one loop of kw * ci. `zeros` points at kw * ci zero floats.
+ * row as one loop of kw * ci. `zeros` points at kw * ci zero floats. The filter's rows (one per
+ * (i, j, c)) are `ws` floats apart (ws >= co: a padded stride keeps a power-of-two row length
+ * from mapping every row to the same cache sets).
  * Work items: (channel block, tile). */
 #define TILE_POS 4
 
@@ -481,12 +483,12 @@ static inline const f32* row_ptr(const f32* x, const f32* zeros, i32 b, i32 vy, 
   return x + ((b * h + vy) * w + vx0) * ci;
 }
 
-/* acc (4 positions x nk <= 8 channels) += sum over c < len of p_r[c] * wbase[c * co + 0..nk) */
+/* acc (4 positions x nk <= 8 channels) += sum over c < len of p_r[c] * wbase[c * ws + 0..nk) */
 #define ACCUMULATE()                                                                 \
   do { \
     const f32* wr = wbase; \
   if (nk == 8) { \
-    for (i32 c = 0; c < len; c++, wr += co) { \
+    for (i32 c = 0; c < len; c++, wr += ws) { \
       v128_t w0 = wasm_v128_load(wr), w1 = wasm_v128_load(wr + 4); \
       v128_t x0 = wasm_f32x4_splat(p0[c]), x1 = wasm_f32x4_splat(p1[c]), x2 = wasm_f32x4_splat(p2[c]), x3 = wasm_f32x4_splat(p3[c]); \
       a00 = MADD(a00, x0, w0); \
@@ -499,7 +501,7 @@ static inline const f32* row_ptr(const f32* x, const f32* zeros, i32 b, i32 vy, 
       a31 = MADD(a31, x3, w1); \
     } \
   } else if (nk >= 4) { \
-    for (i32 c = 0; c < len; c++, wr += co) { \
+    for (i32 c = 0; c < len; c++, wr += ws) { \
       v128_t w0 = wasm_v128_load(wr); \
       a00 = MADD(a00, wasm_f32x4_splat(p0[c]), w0); \
       a10 = MADD(a10, wasm_f32x4_splat(p1[c]), w0); \
@@ -509,7 +511,7 @@ static inline const f32* row_ptr(const f32* x, const f32* zeros, i32 b, i32 vy, 
     if (nk > 4) { \
       /* 5..7 channels: the rest one at a time into lanes of a01.. */ \
       wr = wbase + 4; \
-      for (i32 c = 0; c < len; c++, wr += co) { \
+      for (i32 c = 0; c < len; c++, wr += ws) { \
         f32 l0 = wr[0], l1 = nk > 5 ? wr[1] : 0.0f, l2 = nk > 6 ? wr[2] : 0.0f; \
         v128_t w1 = wasm_f32x4_make(l0, l1, l2, 0.0f); \
         a01 = MADD(a01, wasm_f32x4_splat(p0[c]), w1); \
@@ -519,7 +521,7 @@ static inline const f32* row_ptr(const f32* x, const f32* zeros, i32 b, i32 vy, 
       } \
     } \
   } else { \
-    for (i32 c = 0; c < len; c++, wr += co) { \
+    for (i32 c = 0; c < len; c++, wr += ws) { \
       f32 l0 = wr[0], l1 = nk > 1 ? wr[1] : 0.0f, l2 = nk > 2 ? wr[2] : 0.0f; \
       v128_t w0 = wasm_f32x4_make(l0, l1, l2, 0.0f); \
       a00 = MADD(a00, wasm_f32x4_splat(p0[c]), w0); \
@@ -531,8 +533,8 @@ static inline const f32* row_ptr(const f32* x, const f32* zeros, i32 b, i32 vy, 
   } while (0)
 
 EXPORT(conv_fwd)
-void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 h, i32 w, i32 ci, i32 ho, i32 wo, i32 co, i32 kh,
-              i32 kw, i32 sh, i32 sw, i32 pt, i32 pl, i32 dh, i32 dw, i32* counter, i32 chunk) {
+void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 h, i32 w, i32 ci, i32 ho, i32 wo, i32 co, i32 ws,
+              i32 kh, i32 kw, i32 sh, i32 sw, i32 pt, i32 pl, i32 dh, i32 dw, i32* counter, i32 chunk) {
   const i32 npos = n * ho * wo;
   const i32 tiles = (npos + TILE_POS - 1) / TILE_POS;
   const i32 kblocks = (co + 7) / 8;
@@ -558,7 +560,7 @@ void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 
         const f32* p3 = np > 3 ? row_ptr(x, zeros, pb3, py3 * sh + i - pt, px3 * sw - pl, h, w, ci, kw, dh) : zeros;
         if (p0 && p1 && p2 && p3) {
           if (p0 == zeros && p1 == zeros && p2 == zeros && p3 == zeros) continue;
-          const f32* wbase = wt + i * kw * ci * co + k0;
+          const f32* wbase = wt + i * kw * ci * ws + k0;
           const i32 len = kw * ci;
           ACCUMULATE();
           continue;
@@ -570,7 +572,7 @@ void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 
         const f32* p2 = np > 2 ? tap_ptr(x, zeros, pb2, py2 * sh + i - pt, px2 * sw + j - pl, h, w, ci, dh, dw) : zeros;
         const f32* p3 = np > 3 ? tap_ptr(x, zeros, pb3, py3 * sh + i - pt, px3 * sw + j - pl, h, w, ci, dh, dw) : zeros;
         if (p0 == zeros && p1 == zeros && p2 == zeros && p3 == zeros) continue;
-        const f32* wbase = wt + (i * kw + j) * ci * co + k0;
+        const f32* wbase = wt + (i * kw + j) * ci * ws + k0;
         const i32 len = ci;
         ACCUMULATE();
       }
@@ -599,6 +601,12 @@ void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 
 #undef LANE
     }
   }
+}
+
+/* dst rows of `cols` floats, `dstride` apart, from src's contiguous rows. */
+EXPORT(copy_rows)
+void copy_rows(const f32* src, f32* dst, i32 rows, i32 cols, i32 dstride) {
+  for (i32 r = 0; r < rows; r++) copy_run(src + r * cols, dst + r * dstride, cols);
 }
 
 /* [kh, kw, ci, co] -> [kh, kw, co, ci] rotated by 180 degrees (the transposed convolution's filter). */
