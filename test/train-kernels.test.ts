@@ -79,7 +79,7 @@ async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Pr
 
 test('the wasm backend is active and has every custom kernel registered', () => {
   assert.equal(tf.getBackend(), 'wasm');
-  for (const k of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD, ADAM, 'Transpose', 'MaxPoolGrad', 'Sum', 'Identity']) {
+  for (const k of ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', BN_TRAIN, BN_GRAD, ADAM, 'Transpose', 'MaxPoolGrad', 'Sum', 'Identity']) {
     assert.ok(WASM_CUSTOM_KERNELS.includes(k), k);
     assert.ok(tf.getKernel(k, 'wasm'), `${k} registered on wasm`);
   }
@@ -113,6 +113,24 @@ for (const c of CONV_CASES) {
     const [got] = await on('wasm', run);
     const [want] = await on('cpu', run);
     assertClose(got, want, label);
+  });
+
+  test(`FusedConv2D (bias + relu, and linear without bias) on wasm = cpu: ${label}`, async () => {
+    const bias = randomArray(c.f[3], `bias ${label}`);
+    for (const [activation, withBias] of [['relu', true], ['linear', false]] as const) {
+      const run = () =>
+        tf.fused.conv2d({
+          x: tf.tensor4d(xv, c.x),
+          filter: tf.tensor4d(fv, c.f),
+          strides: c.s,
+          pad: c.pad,
+          bias: withBias ? tf.tensor1d(bias) : undefined,
+          activation,
+        });
+      const [got] = await on('wasm', run);
+      const [want] = await on('cpu', run);
+      assertClose(got, want, `${label} ${activation}`);
+    }
   });
 
   test(`Conv2DBackpropFilter on wasm = cpu: ${label}`, async () => {

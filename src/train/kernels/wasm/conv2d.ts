@@ -1,13 +1,12 @@
 /**
- * Conv2D (training: the filter changes at every step) and Conv2DBackpropInput on wasm, as one
+ * Conv2D (training: the filter changes at every step), FusedConv2D and Conv2DBackpropInput on wasm, as one
  * direct SIMD convolution (`conv_fwd` in ./native/kernels.c): register tiles of 4 output
  * positions x 8 output channels, read straight from the NHWC input and the HWIO filter.
  *
  * - Conv2D: the stock kernel (XNNPACK) builds an operator and packs the filter on every call
  *   whose filter tensor it has not seen, which in training is every call; on the small layers
  *   of these models (8x8 and smaller at 32 px) that packing and setup cost more than the
- *   arithmetic. Inference (FusedConv2D with bias/activation, same filter every batch) stays
- *   on the stock kernel.
+ *   arithmetic. FusedConv2D (inference, bias and relu) is that plus one in-place pass.
  * - Conv2DBackpropInput: the transposed convolution, dx = conv(dy dilated by the stride,
  *   filter rotated 180 degrees with its channel axes swapped), the dilation virtual (taps that
  *   land between dy's samples are skipped, not multiplied by zeros).
@@ -25,6 +24,33 @@ let stockConv2D: tf.KernelConfig | null = null;
 /** The stock Conv2D, captured by `registerWasmKernels`: it keeps dilated and NCHW convolutions. */
 export function setStockConv2D(k: tf.KernelConfig): void {
   stockConv2D = k;
+}
+
+let stockFusedConv2D: tf.KernelConfig | null = null;
+
+/** The stock FusedConv2D: it keeps activations other than relu/linear, prelu, NCHW, dilations. */
+export function setStockFusedConv2D(k: tf.KernelConfig): void {
+  stockFusedConv2D = k;
+}
+
+/**
+ * FusedConv2D (inference: VGG's conv + bias + relu) as Conv2D and one in-place bias/relu pass,
+ * so that evaluation runs on the kernel threads too.
+ */
+export function fusedConv2dWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+  const b = args.backend as WasmBackendLike;
+  const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, Info | undefined>;
+  const attrs = args.attrs as unknown as { activation: string; dataFormat: string; dilations: number | [number, number] };
+  const dilated = Array.isArray(attrs.dilations) ? attrs.dilations[0] !== 1 || attrs.dilations[1] !== 1 : attrs.dilations !== 1;
+  const act = attrs.activation;
+  if ((act !== 'linear' && act !== 'relu') || preluActivationWeights || attrs.dataFormat === 'NCHW' || dilated || (bias && bias.shape.length !== 1)) {
+    if (!stockFusedConv2D) throw new Error('wasm FusedConv2D: the stock kernel was not captured');
+    return stockFusedConv2D.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+  }
+  const y = conv2dWasm({ inputs: { x: x!, filter: filter! }, backend: b, attrs: args.attrs });
+  const c = y.shape[3];
+  native(b).bias_act(offset(b, y), bias ? offset(b, bias) : 0, y.shape[0] * y.shape[1] * y.shape[2], c, act === 'relu' ? 1 : 0);
+  return y;
 }
 
 export function conv2dWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
@@ -124,6 +150,12 @@ export const conv2dConfig: tf.KernelConfig = {
   kernelName: 'Conv2D',
   backendName: 'wasm',
   kernelFunc: conv2dWasm as unknown as tf.KernelFunc,
+};
+
+export const fusedConv2dConfig: tf.KernelConfig = {
+  kernelName: 'FusedConv2D',
+  backendName: 'wasm',
+  kernelFunc: fusedConv2dWasm as unknown as tf.KernelFunc,
 };
 
 export const conv2dBackpropInputConfig: tf.KernelConfig = {

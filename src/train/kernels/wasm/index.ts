@@ -1,8 +1,9 @@
 /**
- * Kernels augment registers on the wasm backend for training:
+ * Kernels augment registers on the wasm backend for training (most of them run augment's own
+ * SIMD code, ./native/kernels.c; the convolutions split over the kernel threads):
  * - `Conv2DBackpropFilter` (missing from tfjs-backend-wasm 4.22: conv weights had no gradient),
- * - `Conv2DBackpropInput` (replaces the stock scalar loop with XNNPACK work),
- * - `BatchMatMul` (transposed operands: explicit transpose + XNNPACK instead of a scalar loop),
+ * - `Conv2D`, `FusedConv2D` (bias, relu), `Conv2DBackpropInput`: one direct convolution kernel,
+ * - `BatchMatMul` (single products, on the convolution kernel: see ./batch_matmul.ts),
  * - `AugmentBatchNormTrain` / `AugmentBatchNormGrad` (fused training batch norm, used by the
  *   models' `FusedBatchNorm` layer),
  * - `AugmentAdam` (one kernel per weight for `FusedAdamOptimizer`, see ./adam.ts),
@@ -16,7 +17,7 @@
  */
 import { tf } from '../../tf.ts';
 import { conv2dBackpropFilterConfig } from './conv2d_backprop_filter.ts';
-import { conv2dBackpropInputConfig, conv2dConfig, setStockConv2D } from './conv2d.ts';
+import { conv2dBackpropInputConfig, conv2dConfig, fusedConv2dConfig, setStockConv2D, setStockFusedConv2D } from './conv2d.ts';
 import { adamConfig } from './adam.ts';
 import { batchMatMulConfig, setStockBatchMatMul } from './batch_matmul.ts';
 import { maxPoolGradConfig } from './max_pool_grad.ts';
@@ -29,6 +30,7 @@ const CONFIGS: tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   conv2dConfig,
+  fusedConv2dConfig,
   batchMatMulConfig,
   batchNormTrainConfig,
   batchNormGradConfig,
@@ -66,6 +68,9 @@ export function registerWasmKernels(): void {
   const conv = stock.get('Conv2D');
   if (!conv) throw new Error('wasm backend has no stock Conv2D kernel');
   setStockConv2D(conv);
+  const fused = stock.get('FusedConv2D');
+  if (!fused) throw new Error('wasm backend has no stock FusedConv2D kernel');
+  setStockFusedConv2D(fused);
   const sum = stock.get('Sum');
   if (!sum) throw new Error('wasm backend has no stock Sum kernel');
   setStockSum(sum);

@@ -23,6 +23,7 @@ export interface NativeKernels {
   conv_dw(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, ho: number, wo: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, counter: number, chunk: number): void;
   conv_fwd(x: number, w: number, y: number, zeros: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number, ws: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, counter: number, chunk: number): void;
   rotate_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
+  bias_act(y: number, bias: number, m: number, c: number, relu: number): void;
   copy_rows(src: number, dst: number, rows: number, cols: number, dstride: number): void;
   sum_rows(x: number, m: number, c: number, sum: number): void;
   bn_stats(x: number, m: number, c: number, mean: number, ssd: number): void;

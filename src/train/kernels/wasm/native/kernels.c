@@ -603,6 +603,26 @@ void conv_fwd(const f32* x, const f32* wt, f32* y, const f32* zeros, i32 n, i32 
   }
 }
 
+/* y[r, k] += bias[k] (bias may be 0: none), then max(y, 0) if relu; in place, m rows of c. */
+EXPORT(bias_act)
+void bias_act(f32* y, const f32* bias, i32 m, i32 c, i32 relu) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (i32 r = 0; r < m; r++) {
+    f32* row = y + r * c;
+    i32 k = 0;
+    for (; k + 4 <= c; k += 4) {
+      v128_t v = wasm_v128_load(row + k);
+      if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias + k));
+      if (relu) v = wasm_f32x4_max(v, zero);
+      wasm_v128_store(row + k, v);
+    }
+    for (; k < c; k++) {
+      f32 v = row[k] + (bias ? bias[k] : 0.0f);
+      row[k] = relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+
 /* dst rows of `cols` floats, `dstride` apart, from src's contiguous rows. */
 EXPORT(copy_rows)
 void copy_rows(const f32* src, f32* dst, i32 rows, i32 cols, i32 dstride) {
