@@ -48,20 +48,20 @@ function num(flag: string, raw: string | undefined, expected = 'a number'): numb
 
 /**
  * `--quick`: the README demo preset (explicit flags still win): resnet18 at width 0.125,
- * 32 px, 1 seed, 5 epochs, batch 32, Adam 1e-3. Measured (02:20 UTC, wasm 1 thread, the
- * 2-core box shared with other jobs, load ~6): baseline + random + random_v3 of the tabler
- * sample (~21k train images per epoch, 270-620 img/s) took 6 min end to end, test macro-F1
- * 0.40 / 0.36 / 0.34. Under heavy sharing (load ~10, before the fused Adam) 3 epochs took
- * 28 min, so the margin is deliberate. vgg16 at width 0.125 was tried first and left out: as
- * defined (no batch norm, PyTorch's default init) it stays at chance (valid macro-F1 0.015,
- * one class predicted) for its first 3 epochs at lr 1e-3 and 3e-4.
+ * 32 px, 1 seed, 10 epochs, batch 32, Adam 1e-3. Measured (03:50 UTC, wasm 2 threads with
+ * augment's kernels, 2-core box): baseline + random + random_v3 of the tabler sample (~21k
+ * train images per epoch, ~3000 img/s) took 2 min 18 s, test macro-F1 0.45 / 0.42 / 0.42
+ * (5 epochs: 0.40 / 0.39 / 0.34). Under heavy sharing the same run has taken 5-10x longer, so
+ * the margin to the demo's ten minutes is deliberate. vgg16 at width 0.125 was tried first and
+ * left out: as defined (no batch norm, PyTorch's default init) it stays at chance (valid
+ * macro-F1 0.015, one class predicted) for its first 3 epochs at lr 1e-3 and 3e-4.
  */
 export const QUICK_PRESET: Partial<EvaluateSettings> = {
   model: 'resnet18',
   width: 0.125,
   imageSize: 32,
   seeds: 1,
-  epochs: 5,
+  epochs: 10,
   batchSize: 32,
   lr: 1e-3,
 };
@@ -125,7 +125,7 @@ export const command: CommandModule<object, Args> = {
       .option('run', { type: 'string', describe: 'Run folder (default data/runs/<timestamp>)' })
       .option('variants-root', { type: 'string', describe: 'Where variant names are looked up (default data/variants)' })
       .option('resume', { type: 'boolean', describe: 'Continue an interrupted run (--run DIR, or the newest unfinished one)' })
-      .option('quick', { type: 'boolean', describe: 'Demo preset: resnet18, width 0.125, 32 px, 1 seed, 5 epochs, batch 32' })
+      .option('quick', { type: 'boolean', describe: 'Demo preset: resnet18, width 0.125, 32 px, 1 seed, 10 epochs, batch 32' })
       .option('json', { type: 'boolean', describe: 'Print the result as JSON' })
       .example('$0 evaluate --model vgg16 --seeds 3', 'rank every built variant')
       .example('$0 evaluate --quick baseline random random_v3', 'the README demo (about ten minutes on 2 cores)'),
