@@ -20,13 +20,7 @@
 import { tf } from '../../tf.ts';
 import { free, type Info, type WasmBackendLike } from './call.ts';
 import { native, offset, output, split, zeros } from './native.ts';
-
-let stock: tf.KernelConfig | null = null;
-
-/** The stock BatchMatMul, captured by `registerWasmKernels` before this one replaces it. */
-export function setStockBatchMatMul(k: tf.KernelConfig): void {
-  stock = k;
-}
+import { runStock } from './stock.ts';
 
 const batchOf = (t: Info) => t.shape.slice(0, -2).reduce((x, y) => x * y, 1);
 
@@ -47,12 +41,11 @@ function transpose2(b: WasmBackendLike, t: Info, rows: number, cols: number): In
 }
 
 export function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
-  if (!stock) throw new Error('wasm BatchMatMul: the stock kernel was not captured');
   const b = args.backend as WasmBackendLike;
   const { a, b: bm } = args.inputs as { a: Info; b: Info };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   if (batchOf(a) !== 1 || batchOf(bm) !== 1 || a.dtype !== 'float32' || bm.dtype !== 'float32') {
-    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+    return runStock('BatchMatMul', args);
   }
   const ra = a.shape.length;
   const rb = bm.shape.length;

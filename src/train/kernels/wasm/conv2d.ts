@@ -15,23 +15,10 @@
 import { tf } from '../../tf.ts';
 import { free, type Info, type WasmBackendLike } from './call.ts';
 import { native, offset, output, split, zeros } from './native.ts';
+import { runStock } from './stock.ts';
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
-
-let stockConv2D: tf.KernelConfig | null = null;
-
-/** The stock Conv2D, captured by `registerWasmKernels`: it keeps dilated and NCHW convolutions. */
-export function setStockConv2D(k: tf.KernelConfig): void {
-  stockConv2D = k;
-}
-
-let stockFusedConv2D: tf.KernelConfig | null = null;
-
-/** The stock FusedConv2D: it keeps activations other than relu/linear, prelu, NCHW, dilations. */
-export function setStockFusedConv2D(k: tf.KernelConfig): void {
-  stockFusedConv2D = k;
-}
 
 /**
  * FusedConv2D (inference: VGG's conv + bias + relu) as Conv2D and one in-place bias/relu pass,
@@ -44,8 +31,7 @@ export function fusedConv2dWasm(args: { inputs: tf.NamedTensorInfoMap; backend: 
   const dilated = Array.isArray(attrs.dilations) ? attrs.dilations[0] !== 1 || attrs.dilations[1] !== 1 : attrs.dilations !== 1;
   const act = attrs.activation;
   if ((act !== 'linear' && act !== 'relu') || preluActivationWeights || attrs.dataFormat === 'NCHW' || dilated || (bias && bias.shape.length !== 1)) {
-    if (!stockFusedConv2D) throw new Error('wasm FusedConv2D: the stock kernel was not captured');
-    return stockFusedConv2D.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+    return runStock('FusedConv2D', args); // other activations, prelu, NCHW, dilations
   }
   const y = conv2dWasm({ inputs: { x: x!, filter: filter! }, backend: b, attrs: args.attrs });
   const c = y.shape[3];
@@ -65,8 +51,7 @@ export function conv2dWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
   };
   const dilated = Array.isArray(dilations) ? dilations[0] !== 1 || dilations[1] !== 1 : dilations !== 1;
   if (dataFormat === 'NCHW' || dilated) {
-    if (!stockConv2D) throw new Error('wasm Conv2D: the stock kernel was not captured');
-    return stockConv2D.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+    return runStock('Conv2D', args); // NCHW, dilations
   }
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],

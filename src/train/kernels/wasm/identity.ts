@@ -6,24 +6,15 @@
  */
 import { tf } from '../../tf.ts';
 import type { Info } from './call.ts';
+import { runStock } from './stock.ts';
 
 interface RefCounting {
   incRef(dataId: object): void;
 }
 
-let stock: tf.KernelConfig | null = null;
-
-/** The stock Identity (kept for string tensors). */
-export function setStockIdentity(k: tf.KernelConfig): void {
-  stock = k;
-}
-
 export function identityWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { x } = args.inputs as { x: Info };
-  if (x.dtype === 'string') {
-    if (!stock) throw new Error('wasm Identity: the stock kernel was not captured');
-    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
-  }
+  if (x.dtype === 'string') return runStock('Identity', args);
   (args.backend as RefCounting).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }

@@ -16,14 +16,15 @@
  * (keeping only the missing Conv2DBackpropFilter) so that benchmarks can show before/after.
  */
 import { tf } from '../../tf.ts';
+import { captureStock, stockKernel } from './stock.ts';
 import { conv2dBackpropFilterConfig } from './conv2d_backprop_filter.ts';
-import { conv2dBackpropInputConfig, conv2dConfig, fusedConv2dConfig, setStockConv2D, setStockFusedConv2D } from './conv2d.ts';
+import { conv2dBackpropInputConfig, conv2dConfig, fusedConv2dConfig } from './conv2d.ts';
 import { adamConfig } from './adam.ts';
-import { batchMatMulConfig, setStockBatchMatMul } from './batch_matmul.ts';
+import { batchMatMulConfig } from './batch_matmul.ts';
 import { maxPoolGradConfig } from './max_pool_grad.ts';
-import { setStockSum, sumConfig } from './sum.ts';
-import { identityConfig, setStockIdentity } from './identity.ts';
-import { setStockTranspose, transposeConfig } from './transpose.ts';
+import { sumConfig } from './sum.ts';
+import { identityConfig } from './identity.ts';
+import { transposeConfig } from './transpose.ts';
 import { batchNormGradConfig, batchNormTrainConfig, registerBatchNormGradient } from './batch_norm.ts';
 
 const CONFIGS: tf.KernelConfig[] = [
@@ -46,7 +47,6 @@ const REQUIRED = new Set(['Conv2DBackpropFilter']);
 
 export const WASM_CUSTOM_KERNELS: readonly string[] = CONFIGS.map((c) => c.kernelName);
 
-const stock = new Map<string, tf.KernelConfig>();
 
 export function registerWasmKernels(): void {
   registerBatchNormGradient();
@@ -54,29 +54,11 @@ export function registerWasmKernels(): void {
     const existing = tf.getKernel(c.kernelName, 'wasm');
     if (existing === c) continue;
     if (existing) {
-      if (!stock.has(c.kernelName) && !CONFIGS.includes(existing)) stock.set(c.kernelName, existing);
+      if (!CONFIGS.includes(existing)) captureStock(existing);
       tf.unregisterKernel(c.kernelName, 'wasm');
     }
     tf.registerKernel(c);
   }
-  const mm = stock.get('BatchMatMul');
-  if (!mm) throw new Error('wasm backend has no stock BatchMatMul kernel');
-  setStockBatchMatMul(mm);
-  const tr = stock.get('Transpose');
-  if (!tr) throw new Error('wasm backend has no stock Transpose kernel');
-  setStockTranspose(tr);
-  const conv = stock.get('Conv2D');
-  if (!conv) throw new Error('wasm backend has no stock Conv2D kernel');
-  setStockConv2D(conv);
-  const fused = stock.get('FusedConv2D');
-  if (!fused) throw new Error('wasm backend has no stock FusedConv2D kernel');
-  setStockFusedConv2D(fused);
-  const sum = stock.get('Sum');
-  if (!sum) throw new Error('wasm backend has no stock Sum kernel');
-  setStockSum(sum);
-  const id = stock.get('Identity');
-  if (!id) throw new Error('wasm backend has no stock Identity kernel');
-  setStockIdentity(id);
 }
 
 /** Benchmarks only: tfjs's stock wasm kernels again (plus the required ones); undo with registerWasmKernels. */
@@ -88,7 +70,7 @@ export function useStockWasmKernels(): string[] {
       continue;
     }
     if (tf.getKernel(c.kernelName, 'wasm') === c) tf.unregisterKernel(c.kernelName, 'wasm');
-    const s = stock.get(c.kernelName);
+    const s = stockKernel(c.kernelName);
     if (s && !tf.getKernel(c.kernelName, 'wasm')) tf.registerKernel(s);
   }
   return active;

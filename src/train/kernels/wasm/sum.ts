@@ -7,23 +7,16 @@
 import { tf } from '../../tf.ts';
 import type { Info, WasmBackendLike } from './call.ts';
 import { native, offset, output } from './native.ts';
-
-let stock: tf.KernelConfig | null = null;
-
-/** The stock Sum, captured by `registerWasmKernels` before this one replaces it. */
-export function setStockSum(k: tf.KernelConfig): void {
-  stock = k;
-}
+import { runStock } from './stock.ts';
 
 export function sumWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
-  if (!stock) throw new Error('wasm Sum: the stock kernel was not captured');
   const b = args.backend as WasmBackendLike;
   const { x } = args.inputs as { x: Info };
   const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
   const r = x.shape.length;
   const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
   const leading = r >= 2 && axes.length === r - 1 && axes.every((a, i) => a === i);
-  if (x.dtype !== 'float32' || !leading) return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+  if (x.dtype !== 'float32' || !leading) return runStock('Sum', args);
   const c = x.shape[r - 1];
   const m = x.shape.reduce((p, q) => p * q, 1) / Math.max(c, 1);
   const [out, pOut] = output(b, keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c]);

@@ -9,13 +9,7 @@
 import { tf } from '../../tf.ts';
 import type { Info, WasmBackendLike } from './call.ts';
 import { native, offset } from './native.ts';
-
-let stock: tf.KernelConfig | null = null;
-
-/** The stock Transpose, captured by `registerWasmKernels` before this one replaces it. */
-export function setStockTranspose(k: tf.KernelConfig): void {
-  stock = k;
-}
+import { runStock } from './stock.ts';
 
 /** Output dims and the input stride of each, size-1 axes dropped and adjacent runs merged. */
 export function reducePermutation(shape: readonly number[], perm: readonly number[]): { dims: number[]; strides: number[] } {
@@ -43,13 +37,12 @@ export function reducePermutation(shape: readonly number[], perm: readonly numbe
 }
 
 export function transposeWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
-  if (!stock) throw new Error('wasm Transpose: the stock kernel was not captured');
   const b = args.backend as WasmBackendLike;
   const { x } = args.inputs as { x: Info };
   const { perm } = args.attrs as unknown as { perm: number[] };
   const { dims, strides } = reducePermutation(x.shape, perm);
   const fourBytes = x.dtype === 'float32' || x.dtype === 'int32';
-  if (!fourBytes || dims.length > 4 || dims.length < 2) return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+  if (!fourBytes || dims.length > 4 || dims.length < 2) return runStock('Transpose', args);
   while (dims.length < 4) {
     dims.unshift(1);
     strides.unshift(0);

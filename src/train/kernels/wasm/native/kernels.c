@@ -98,6 +98,20 @@ static void transpose_plane(const f32* src, i32 sstride, f32* dst, i32 dstride, 
     for (i32 c = 0; c < cols; c++) dst[c * dstride + r] = src[r * sstride + c];
 }
 
+/* For every (a, b) of two outer axes (sizes da, db; input strides sa, sb; output strides oa, ob):
+ * out[a, b][k, r] = in[a, b][r, k] over axis k (dk, input stride 1, output stride ok) and axis 3
+ * (d3, input stride s3, output stride 1), in 32 x 32 tiles for the cache. */
+static void planes(const f32* in, f32* out, i32 da, i32 sa, i32 oa, i32 db, i32 sb, i32 ob, i32 dk, i32 ok, i32 d3, i32 s3) {
+  for (i32 a = 0; a < da; a++)
+    for (i32 b = 0; b < db; b++) {
+      const f32* s = in + a * sa + b * sb;
+      f32* d = out + a * oa + b * ob;
+      for (i32 r = 0; r < d3; r += 32)
+        for (i32 c = 0; c < dk; c += 32)
+          transpose_plane(s + r * s3 + c, s3, d + c * ok + r, ok, d3 - r < 32 ? d3 - r : 32, dk - c < 32 ? dk - c : 32);
+    }
+}
+
 EXPORT(transpose4)
 void transpose4(const f32* in, f32* out, i32 d0, i32 d1, i32 d2, i32 d3, i32 s0, i32 s1, i32 s2, i32 s3) {
   if (s3 == 1) {
@@ -106,36 +120,15 @@ void transpose4(const f32* in, f32* out, i32 d0, i32 d1, i32 d2, i32 d3, i32 s0,
         for (i32 c = 0; c < d2; c++) copy_run(in + a * s0 + b * s1 + c * s2, out + ((a * d1 + b) * d2 + c) * d3, d3);
     return;
   }
-  /* The input's innermost axis is one of the first three output axes: transpose planes of
-   * (that axis, axis 3), 32 x 32 at a time for the cache. */
+  /* The input's innermost axis is one of the first three output axes (k): transpose the planes
+   * of (k, axis 3) for every index of the two other axes. */
   const i32 od2 = d3, od1 = d2 * d3, od0 = d1 * d2 * d3;
   if (s2 == 1) {
-    for (i32 a = 0; a < d0; a++)
-      for (i32 b = 0; b < d1; b++) {
-        const f32* s = in + a * s0 + b * s1;
-        f32* d = out + a * od0 + b * od1;
-        for (i32 r = 0; r < d3; r += 32)
-          for (i32 c = 0; c < d2; c += 32)
-            transpose_plane(s + r * s3 + c, s3, d + c * od2 + r, od2, d3 - r < 32 ? d3 - r : 32, d2 - c < 32 ? d2 - c : 32);
-      }
+    planes(in, out, d0, s0, od0, d1, s1, od1, d2, od2, d3, s3);
   } else if (s1 == 1) {
-    for (i32 a = 0; a < d0; a++)
-      for (i32 c2 = 0; c2 < d2; c2++) {
-        const f32* s = in + a * s0 + c2 * s2;
-        f32* d = out + a * od0 + c2 * od2;
-        for (i32 r = 0; r < d3; r += 32)
-          for (i32 c = 0; c < d1; c += 32)
-            transpose_plane(s + r * s3 + c, s3, d + c * od1 + r, od1, d3 - r < 32 ? d3 - r : 32, d1 - c < 32 ? d1 - c : 32);
-      }
+    planes(in, out, d0, s0, od0, d2, s2, od2, d1, od1, d3, s3);
   } else if (s0 == 1) {
-    for (i32 b = 0; b < d1; b++)
-      for (i32 c2 = 0; c2 < d2; c2++) {
-        const f32* s = in + b * s1 + c2 * s2;
-        f32* d = out + b * od1 + c2 * od2;
-        for (i32 r = 0; r < d3; r += 32)
-          for (i32 c = 0; c < d0; c += 32)
-            transpose_plane(s + r * s3 + c, s3, d + c * od0 + r, od0, d3 - r < 32 ? d3 - r : 32, d0 - c < 32 ? d0 - c : 32);
-      }
+    planes(in, out, d1, s1, od1, d2, s2, od2, d0, od0, d3, s3);
   } else {
     for (i32 a = 0; a < d0; a++)
       for (i32 b = 0; b < d1; b++)
