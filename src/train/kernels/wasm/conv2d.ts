@@ -14,7 +14,7 @@
  */
 import { tf } from '../../tf.ts';
 import { free, type Info, type WasmBackendLike } from './call.ts';
-import { native, offset, output, split, zeros } from './native.ts';
+import { geometry, native, offset, output, split, zeros } from './native.ts';
 import { runStock } from './stock.ts';
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -62,28 +62,9 @@ export function conv2dWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
     dimRoundingMode,
   );
   const [y, pY] = output(b, info.outShape);
-  split(b, 'conv_fwd', [
-    offset(b, x),
-    offset(b, filter),
-    pY,
-    zeros(b, info.filterWidth * info.inChannels),
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.outChannels,
-    info.outChannels,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-    1,
-    1,
-  ]);
+  const g = geometry(info);
+  const co = info.outChannels;
+  split(b, 'conv_fwd', [offset(b, x), offset(b, filter), pY, zeros(b, info.filterWidth * info.inChannels), ...g.shape, co, co, ...g.window, 1, 1]);
   return y;
 }
 

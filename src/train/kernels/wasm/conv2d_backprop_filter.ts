@@ -12,7 +12,7 @@
  */
 import { tf } from '../../tf.ts';
 import type { Info, WasmBackendLike } from './call.ts';
-import { offset, output, split } from './native.ts';
+import { geometry, offset, output, split } from './native.ts';
 
 interface Attrs {
   strides: number | [number, number];
@@ -29,24 +29,8 @@ export function conv2dBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; 
   if (dataFormat === 'NCHW') throw new Error('wasm Conv2DBackpropFilter supports NHWC only');
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
   const [dw, pDw] = output(b, filterShape);
-  split(b, 'conv_dw', [
-    offset(b, x),
-    offset(b, dy),
-    pDw,
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.outChannels,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  ]);
+  const g = geometry(info);
+  split(b, 'conv_dw', [offset(b, x), offset(b, dy), pDw, ...g.shape, info.outChannels, ...g.window]);
   return dw;
 }
 

@@ -6,7 +6,9 @@
  */
 import { tf } from '../../tf.ts';
 import type { Info, WasmBackendLike } from './call.ts';
-import { native, offset, output } from './native.ts';
+import { geometry, native, offset, output } from './native.ts';
+
+type Six = [number, number, number, number, number, number];
 
 interface Attrs {
   filterSize: number | [number, number];
@@ -21,23 +23,8 @@ export function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: 
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as Attrs;
   const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
   const [dx, pDx] = output(b, input.shape);
-  native(b).max_pool_grad(
-    offset(b, input),
-    offset(b, dy),
-    pDx,
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  const g = geometry(info);
+  native(b).max_pool_grad(offset(b, input), offset(b, dy), pDx, ...(g.shape as Six), ...(g.window as Six));
   return dx;
 }
 

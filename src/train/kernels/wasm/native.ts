@@ -151,6 +151,17 @@ export function split(backend: WasmBackendLike, name: Splittable, args: number[]
   else (k[name] as unknown as (...a: number[]) => void)(...args, at, chunk);
 }
 
+/**
+ * The geometry arguments the C kernels share, from tfjs's conv/pool info: (n, h, w, ci, ho, wo)
+ * and the window (kh, kw, sh, sw, pad top, pad left).
+ */
+export function geometry(info: tf.backend_util.Conv2DInfo): { shape: number[]; window: number[] } {
+  return {
+    shape: [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth],
+    window: [info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left],
+  };
+}
+
 /** Byte offset of a tensor in the backend's memory. */
 export function offset(backend: WasmBackendLike, t: Info): number {
   const d = (backend.dataIdMap as unknown as Map<object, { memoryOffset: number }>).get(t.dataId);
