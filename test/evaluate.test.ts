@@ -191,6 +191,7 @@ test('CLI: bad flags exit non-zero with one line on stderr', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--lr', 'fast'], /^augment: Expected a positive number such as 1e-3 for --lr but received "fast"\n$/],
     [['--backend', 'cuda9'], /^augment: Unknown backend "cuda9" for --backend: expected one of node-gpu, webgpu, node, wasm\n$/],
+    [['--threads', '1.5'], /^augment: Expected a whole number of threads, 1 or more for --threads but received "1.5"\n$/],
   ];
   for (const [args, re] of cases) {
     const runDir = join(root, 'runs', 'cli');

@@ -30,6 +30,7 @@ interface Args {
   width?: string;
   imageSize?: string;
   backend?: string;
+  threads?: string;
   run?: string;
   variantsRoot?: string;
   json?: boolean;
@@ -122,16 +123,19 @@ export const command: CommandModule<object, Args> = {
       .option('width', { type: 'string', describe: 'Model channel multiplier (default 1)' })
       .option('image-size', { type: 'string', describe: `Image side in pixels (default ${DEFAULT_EVALUATE_SETTINGS.imageSize})` })
       .option('backend', { type: 'string', describe: `Force a backend: ${BACKENDS.join(', ')}` })
+      .option('threads', { type: 'string', describe: 'wasm: CPU threads (default: every core, at most 8; env AUGMENT_WASM_THREADS)' })
       .option('run', { type: 'string', describe: 'Run folder (default data/runs/<timestamp>)' })
       .option('variants-root', { type: 'string', describe: 'Where variant names are looked up (default data/variants)' })
       .option('resume', { type: 'boolean', describe: 'Continue an interrupted run (--run DIR, or the newest unfinished one)' })
       .option('quick', { type: 'boolean', describe: 'Demo preset: resnet18, width 0.125, 32 px, 1 seed, 10 epochs, batch 32' })
       .option('json', { type: 'boolean', describe: 'Print the result as JSON' })
       .example('$0 evaluate --model vgg16 --seeds 3', 'rank every built variant')
-      .example('$0 evaluate --quick baseline random random_v3', 'the README demo (about ten minutes on 2 cores)'),
+      .example('$0 evaluate --quick baseline random random_v3', 'the README demo (a few minutes on 2 cores)'),
   handler: async (a: ArgumentsCamelCase<Args>) => {
     const settings = settingsFromArgs(a); // bad flags fail before the backend starts
     if (a.backend !== undefined) parseBackend(a.backend);
+    const threads = num('--threads', a.threads, 'a whole number of threads, 1 or more');
+    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw invalidParameter('--threads', 'a whole number of threads, 1 or more', String(a.threads));
     const err = (line: string) => process.stderr.write(`${line}\n`);
     // TensorFlow.js loads only now, after the flags were checked (a fast --help and fast errors)
     const [{ initBackend }, { evaluate }, { createProgress }] = await Promise.all([
@@ -139,7 +143,7 @@ export const command: CommandModule<object, Args> = {
       import('../train/evaluate.ts'),
       import('../train/progress.ts'),
     ]);
-    const backend = await initBackend({ force: a.backend, log: err }); // prints the backend line first
+    const backend = await initBackend({ force: a.backend, threads, log: err }); // prints the backend line first
 
     const ac = new AbortController();
     let stops = 0;

@@ -7,7 +7,7 @@
  *
  * @example
  * const info = await initBackend({ force: argv.backend, log: console.log });
- * // prints e.g. "backend: wasm (SIMD, 2 threads; custom kernels: Conv2DBackpropFilter, ...)"
+ * // prints e.g. "backend: wasm (SIMD + FMA, 2 threads; custom kernels: Conv2DBackpropFilter, ...)"
  */
 import { AugmentError } from '../../errors.ts';
 import { tf } from '../tf.ts';
@@ -33,7 +33,7 @@ export interface InitBackendOptions {
   force?: BackendChoice | string;
   /** Receives the chosen backend's line and, when something was skipped, why. */
   log?: (line: string) => void;
-  /** wasm only: threads (default: half the available cores, 1..8; env AUGMENT_WASM_THREADS). */
+  /** wasm only: threads (default: every available core, 1..8; env AUGMENT_WASM_THREADS). */
   threads?: number;
 }
 
