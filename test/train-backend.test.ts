@@ -9,7 +9,7 @@ import { tf } from '../src/train/tf.ts';
 import { AugmentError } from '../src/errors.ts';
 import { BACKENDS, initBackend, parseBackend } from '../src/train/backend/select.ts';
 import { defaultWasmThreads } from '../src/train/backend/wasm.ts';
-import { kernelThreads } from '../src/train/kernels/wasm/native.ts';
+import { kernelThreads, split } from '../src/train/kernels/wasm/native.ts';
 import type { WasmBackendLike } from '../src/train/kernels/wasm/call.ts';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -69,6 +69,18 @@ test('forced wasm with 2 threads: SIMD, the threaded module running in Node, 2 k
   const v = await g.data();
   assert.equal(v[4 * 2], 16);
   assert.equal(v[0], 9);
+});
+
+test('a kernel that traps on the 2-thread pool throws (no hang), and the pool keeps working', async () => {
+  await initBackend({ force: 'wasm', threads: 2, log: () => {} });
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  assert.equal(kernelThreads(backend), 2);
+  const bad = 0x7ffffff0; // far outside the memory: every thread's first access traps
+  assert.throws(() => split(backend, 'conv_fwd', [bad, bad, bad, bad, 64, 8, 8, 64, 8, 8, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1]), /out of bounds|failed on a helper/);
+  const y = tf.conv2d(tf.ones([1, 4, 4, 2]) as tf.Tensor4D, tf.ones([3, 3, 2, 8]) as tf.Tensor4D, 1, 'same');
+  const v = await y.data();
+  assert.equal(v[0], 8); // corner: 2x2 taps x 2 channels
+  assert.equal(v[(1 * 4 + 1) * 8], 18); // inside: 3x3 taps x 2 channels
 });
 
 test('the default wasm thread count is every core, 1 to 8', () => {

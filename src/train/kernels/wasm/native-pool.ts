@@ -61,7 +61,12 @@ export function startKernelPool(opts: {
       Atomics.store(ctrl, 5, (seq & 0x3ffffff) * 16);
       Atomics.store(ctrl, 0, seq);
       Atomics.notify(ctrl, 0);
-      fns[fi](...a);
+      let failure: unknown = null;
+      try {
+        fns[fi](...a);
+      } catch (e) {
+        failure = e; // thrown after the helpers are done with this job's arguments
+      }
       // Close the job, then wait for the helpers that joined it (see ./native-worker.mjs).
       const want = Atomics.exchange(ctrl, 5, -1) & 15;
       let done = Atomics.load(ctrl, 1);
@@ -70,6 +75,9 @@ export function startKernelPool(opts: {
         Atomics.wait(ctrl, 1, done);
         done = Atomics.load(ctrl, 1);
       }
+      const helperFailed = Atomics.exchange(ctrl, 7, 0) !== 0;
+      if (failure) throw failure;
+      if (helperFailed) throw new Error(`wasm kernel ${name} failed on a helper thread`);
     },
     close() {
       if (closed) return;

@@ -3,7 +3,8 @@
 // (the kernels share the work out themselves, through a counter in that memory).
 // Protocol over `ctrl` (Int32Array on a SharedArrayBuffer): [0] job sequence number, [1] helpers
 // finished, [2] kernel index, [3] argument count, [4] stop flag, [5] the open job's word:
-// (sequence & 0x3ffffff) * 16 + helpers joined, or -1 once the caller has closed it; arguments in
+// (sequence & 0x3ffffff) * 16 + helpers joined, or -1 once the caller has closed it, [7] a helper
+// failed (a trap in the kernel: reported, never a hang); arguments in
 // `args` (Float64Array on the same buffer). A helper joins by incrementing the word while it
 // still names its job (compare-and-swap), runs the kernel and reports done (1); the caller closes
 // the job once its own share is done and waits only for the helpers that joined, so a helper
@@ -37,10 +38,14 @@ for (;;) {
     }
   }
   if (!joined) continue;
-  const n = ctrl[3];
-  const a = new Array(n);
-  for (let i = 0; i < n; i++) a[i] = args[i];
-  fns[ctrl[2]](...a);
+  try {
+    const n = ctrl[3];
+    const a = new Array(n);
+    for (let i = 0; i < n; i++) a[i] = args[i];
+    fns[ctrl[2]](...a);
+  } catch {
+    Atomics.store(ctrl, 7, 1); // the caller throws; done is still reported below
+  }
   Atomics.add(ctrl, 1, 1);
   Atomics.notify(ctrl, 1);
 }
