@@ -149,7 +149,8 @@ export interface PlainConv2DArgs {
   filters: number;
   kernelSize: number;
   strides: number;
-  padding: 'same' | 'valid';
+  /** 'same', 'valid', or zero rows/columns on every side (PyTorch's `padding=`). */
+  padding: 'same' | 'valid' | number;
   kernelInitializer: ReturnType<typeof tf.initializers.zeros>;
   name?: string;
 }
@@ -159,7 +160,7 @@ export class PlainConv2D extends tf.layers.Layer {
   readonly filters: number;
   readonly kernelSize: number;
   readonly strides: number;
-  readonly padding: 'same' | 'valid';
+  readonly padding: 'same' | 'valid' | number;
   private readonly kernelInitializer: ReturnType<typeof tf.initializers.zeros>;
   private kernel!: tf.LayerVariable;
 
@@ -183,11 +184,7 @@ export class PlainConv2D extends tf.layers.Layer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
     const [n, h, w] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    const out = (size: number | null) => {
-      if (size == null) return null;
-      return this.padding === 'same' ? Math.ceil(size / this.strides) : Math.floor((size - this.kernelSize) / this.strides) + 1;
-    };
-    return [n, out(h), out(w), this.filters];
+    return [n, windowOutput(h, this.kernelSize, this.strides, this.padding), windowOutput(w, this.kernelSize, this.strides, this.padding), this.filters];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -201,3 +198,52 @@ export class PlainConv2D extends tf.layers.Layer {
 }
 
 tf.serialization.registerClass(PlainConv2D);
+
+/** Output length of a sliding window (PyTorch's floor rule for a numeric padding). */
+function windowOutput(size: number | null, k: number, stride: number, padding: 'same' | 'valid' | number): number | null {
+  if (size == null) return null;
+  if (padding === 'same') return Math.ceil(size / stride);
+  const p = padding === 'valid' ? 0 : padding;
+  return Math.floor((size + 2 * p - k) / stride) + 1;
+}
+
+/**
+ * Max pooling with PyTorch's numeric padding (torchvision's ResNet stem: 3x3, stride 2,
+ * padding 1; tfjs-layers' MaxPooling2D knows only 'same' and 'valid').
+ */
+export interface PaddedMaxPoolArgs {
+  poolSize: number;
+  strides: number;
+  padding: number;
+  name?: string;
+}
+
+export class PaddedMaxPool extends tf.layers.Layer {
+  static className = 'AugmentPaddedMaxPool';
+  readonly poolSize: number;
+  readonly strides: number;
+  readonly padding: number;
+
+  constructor(args: PaddedMaxPoolArgs) {
+    super({ name: args.name });
+    this.poolSize = args.poolSize;
+    this.strides = args.strides;
+    this.padding = args.padding;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const [n, h, w, c] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [n, windowOutput(h, this.poolSize, this.strides, this.padding), windowOutput(w, this.poolSize, this.strides, this.padding), c];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    return tf.maxPool(x, this.poolSize, this.strides, this.padding);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), poolSize: this.poolSize, strides: this.strides, padding: this.padding };
+  }
+}
+
+tf.serialization.registerClass(PaddedMaxPool);

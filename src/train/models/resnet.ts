@@ -7,12 +7,11 @@
  * the FC with PyTorch's Linear default. BatchNorm (`FusedBatchNorm`, PyTorch semantics: epsilon
  * 1e-5, momentum 0.1) has the ReLU that follows it fused in where there is one.
  *
- * Padding: tfjs 'same' pads stride-2 layers at the bottom/right only where PyTorch pads both
- * sides by k//2; output shapes, parameters and cost are identical, the sampling grid is shifted
- * by one pixel.
+ * Padding as torchvision: k // 2 zeros on every side of each conv, 1 around the max-pool (tfjs's
+ * 'same' would pad stride-2 layers at the bottom/right only: a grid shifted by one pixel).
  */
 import { tf } from '../tf.ts';
-import { FusedBatchNorm, PlainConv2D } from './layers.ts';
+import { FusedBatchNorm, PaddedMaxPool, PlainConv2D } from './layers.ts';
 import { scaleChannels, SeededInit, type ModelOptions } from './registry.ts';
 
 export interface BlockSpec {
@@ -31,7 +30,8 @@ export class Builder {
   constructor(readonly init: SeededInit) {}
 
   conv(x: tf.SymbolicTensor, filters: number, kernel: number, stride: number, name: string): tf.SymbolicTensor {
-    return new PlainConv2D({ filters, kernelSize: kernel, strides: stride, padding: 'same', kernelInitializer: this.init.kaimingFanOut(), name }).apply(
+    // torchvision's padding: kernel // 2 on every side (3 for the stem, 1 for 3x3, 0 for 1x1)
+    return new PlainConv2D({ filters, kernelSize: kernel, strides: stride, padding: kernel >> 1, kernelInitializer: this.init.kaimingFanOut(), name }).apply(
       x,
     ) as tf.SymbolicTensor;
   }
@@ -86,7 +86,7 @@ export function buildResNet(name: string, spec: ResNetSpec, o: ModelOptions): tf
   const input = tf.input({ shape: [o.imageSize, o.imageSize, 3], name: 'input' });
   const stem = scaleChannels(64, o.width);
   let x = b.bnRelu(b.conv(input, stem, 7, 2, 'conv1'), 'bn1');
-  x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'maxpool' }).apply(x) as tf.SymbolicTensor;
+  x = new PaddedMaxPool({ poolSize: 3, strides: 2, padding: 1, name: 'maxpool' }).apply(x) as tf.SymbolicTensor;
   let channels = stem;
   const stagePlanes = [64, 128, 256, 512];
   spec.layers.forEach((blocks, s) => {
