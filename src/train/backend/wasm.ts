@@ -7,8 +7,9 @@
  *   ones (convolutions, their gradients, dense products) are augment's own SIMD code.
  * - Threads: `threads > 1` loads the package's threaded module, for its shared memory: augment's
  *   kernel threads (`../kernels/wasm/native-pool.ts`) work on the tensors in it. XNNPACK's own
- *   pool stays at one thread: it now runs only light kernels (element-wise ops, inference
- *   convolutions), and its pool threads spin between kernels, taking the cores from ours.
+ *   pool stays at one thread: it now runs only light kernels (element-wise ops, pooling,
+ *   inference's dense layer), and its pool threads spin between kernels, taking the cores from
+ *   ours.
  *   The package turns multithreading off in Node (tfjs issue #3830): its pthread worker is
  *   handed over as a `blob:` URL, which Node's `worker_threads` cannot load. `initWasm` writes
  *   the worker script to a temp `.cjs` file, maps the package's worker blob URL to that file and
