@@ -53,9 +53,10 @@ function num(flag: string, raw: string | undefined, expected = 'a number'): numb
  * augment's kernels, 2-core box): baseline + random + random_v3 of the tabler sample (~21k
  * train images per epoch, ~3000 img/s) took 2 min 18 s, test macro-F1 0.45 / 0.42 / 0.42
  * (5 epochs: 0.40 / 0.39 / 0.34). Under heavy sharing the same run has taken 5-10x longer, so
- * the margin to the demo's ten minutes is deliberate. vgg16 at width 0.125 was tried first and
- * left out: as defined (no batch norm, PyTorch's default init) it stays at chance (valid
- * macro-F1 0.015, one class predicted) for its first 3 epochs at lr 1e-3 and 3e-4.
+ * the margin to the demo's ten minutes is deliberate. vgg16 was tried and left out: without
+ * batch norm it stays at chance (valid macro-F1 0.015, one class predicted) for its first 5-10
+ * epochs at width 0.125 and 0.25, lr 1e-3 and 1e-4, with PyTorch's default init and with
+ * torchvision's (see ../train/models/vgg16.ts).
  */
 export const QUICK_PRESET: Partial<EvaluateSettings> = {
   model: 'resnet18',

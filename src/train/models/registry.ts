@@ -87,7 +87,12 @@ export class SeededInit {
     return tf.initializers.randomUniform({ minval: -b, maxval: b, seed: this.nextSeed() });
   }
 
-  /** torchvision ResNet convs: kaiming_normal_(mode='fan_out', nonlinearity='relu'). */
+  /** torchvision's VGG linear layers: normal_(0, std). */
+  normal(std: number): Initializer {
+    return tf.initializers.randomNormal({ mean: 0, stddev: std, seed: this.nextSeed() });
+  }
+
+  /** torchvision ResNet and VGG convs: kaiming_normal_(mode='fan_out', nonlinearity='relu'). */
   kaimingFanOut(): Initializer {
     return tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal', seed: this.nextSeed() });
   }
