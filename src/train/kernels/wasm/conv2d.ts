@@ -27,11 +27,9 @@ type Rounding = 'floor' | 'round' | 'ceil' | undefined;
 export function fusedConv2dWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const b = args.backend as WasmBackendLike;
   const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, Info | undefined>;
-  const attrs = args.attrs as unknown as { activation: string; dataFormat: string; dilations: number | [number, number] };
-  const dilated = Array.isArray(attrs.dilations) ? attrs.dilations[0] !== 1 || attrs.dilations[1] !== 1 : attrs.dilations !== 1;
-  const act = attrs.activation;
-  if ((act !== 'linear' && act !== 'relu') || preluActivationWeights || attrs.dataFormat === 'NCHW' || dilated || (bias && bias.shape.length !== 1)) {
-    return runStock('FusedConv2D', args); // other activations, prelu, NCHW, dilations
+  const { activation: act, dataFormat } = args.attrs as unknown as { activation: string; dataFormat: string };
+  if ((act !== 'linear' && act !== 'relu') || preluActivationWeights || dataFormat === 'NCHW' || (bias && bias.shape.length !== 1)) {
+    return runStock('FusedConv2D', args); // other activations, prelu, NCHW
   }
   const y = conv2dWasm({ inputs: { x: x!, filter: filter! }, backend: b, attrs: args.attrs });
   const c = y.shape[3];
