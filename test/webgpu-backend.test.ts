@@ -7,10 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '../src/train/tf.ts';
-import { initWebgpu } from '../src/train/backend/webgpu.ts';
+import { gpuDevicePresent, initWebgpu } from '../src/train/backend/webgpu.ts';
 import { activeWebgpuKernelOverrides } from '../src/train/kernels/webgpu/index.ts';
 import { createModel } from '../src/train/models/index.ts';
 import { filled, found, gpu, maxAbs, maxAbsDiff, skipReason } from './webgpu-helpers.ts';
@@ -203,5 +204,24 @@ test('nothing in the trainer calls a sync read (they throw on webgpu in Node)', 
       .replace(/\/\*[\s\S]*?\*\//g, '')
       .replace(/\/\/.*$/gm, '');
     assert.doesNotMatch(code, /\.(dataSync|arraySync|bufferSync)\s*\(/, f);
+  }
+});
+
+test('gpuDevicePresent: a GPU device node (NVIDIA or DRI render node) or nothing to drive', { skip: process.platform !== 'linux' }, () => {
+  const dev = mkdtempSync(join(tmpdir(), 'augment-dev-'));
+  try {
+    assert.equal(gpuDevicePresent(dev), false);
+    mkdirSync(join(dev, 'dri'));
+    writeFileSync(join(dev, 'dri', 'card0'), '');
+    assert.equal(gpuDevicePresent(dev), false, 'a card node alone is no render node');
+    writeFileSync(join(dev, 'dri', 'renderD128'), '');
+    assert.equal(gpuDevicePresent(dev), true);
+    rmSync(join(dev, 'dri'), { recursive: true });
+    writeFileSync(join(dev, 'nvidiactl'), '');
+    assert.equal(gpuDevicePresent(dev), false);
+    writeFileSync(join(dev, 'nvidia0'), '');
+    assert.equal(gpuDevicePresent(dev), true);
+  } finally {
+    rmSync(dev, { recursive: true, force: true });
   }
 });

@@ -9,6 +9,7 @@
  *   `await t.data()` / `await t.array()` only.
  * - `model.save('file://...')` has no handler: save through your own IOHandler.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { tf } from '../tf.ts';
 import { registerWebgpuKernels } from '../kernels/webgpu/index.ts';
 
@@ -101,6 +102,23 @@ export async function requestWebgpuAdapter(): Promise<
 }
 
 /**
+ * Linux: whether any GPU device node is there to drive (/dev/nvidia*, /dev/dri/renderD*). Without
+ * one, Vulkan can only offer a software adapter (lavapipe), which the automatic pick refuses
+ * anyway: not probing spares the warnings Dawn prints on stderr while it sets one up.
+ * Elsewhere (macOS, Windows) always true.
+ */
+export function gpuDevicePresent(dev = '/dev'): boolean {
+  if (process.platform !== 'linux') return true;
+  try {
+    if (readdirSync(dev).some((f) => /^nvidia\d+$/.test(f))) return true;
+    const dri = `${dev}/dri`;
+    return existsSync(dri) && readdirSync(dri).some((f) => f.startsWith('renderD'));
+  } catch {
+    return true; // cannot tell: let Dawn look
+  }
+}
+
+/**
  * Sets up the webgpu backend and makes it the active tfjs backend.
  *
  * Returns `{ description }` (one line: adapter vendor / device / driver) on success, and null
@@ -122,6 +140,10 @@ export async function initWebgpu(opts: WebgpuOptions): Promise<{ description: st
       }
       await tf.setBackend('webgpu');
       return { description: active.description };
+    }
+    if (!opts.allowSoftware && !gpuDevicePresent()) {
+      log('webgpu: no GPU device (/dev/nvidia*, /dev/dri/renderD*), only a software adapter could run; force it with --backend webgpu');
+      return null;
     }
     const found = await requestWebgpuAdapter();
     if (found.adapter === null) {
