@@ -3,6 +3,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import stringWidth from 'string-width';
 import {
   bar,
   chartData,
@@ -177,6 +178,21 @@ describe('formatStatsTable', () => {
     // plain: classes sorted by count, largest first
     const src = text.split('\n\n')[0].split('\n').slice(2, 6).map((l) => l.trim().split(/\s+/)[0]);
     assert.deepEqual(src, ['Big', 'Mid', 'Small', 'Empty']);
+  });
+
+  it('aligns columns for wide (CJK) class names and cuts over-long ones to the column', async () => {
+    const cjk = join(root, 'cjk');
+    for (const [c, n] of [['사과', 3], ['고양이', 2], ['dog', 1], ['아주아주아주아주아주아주아주긴이름', 1]] as const) await writeImages(cjk, c, n, 'i');
+    const text = formatStatsTable(await collectStats([cjk]));
+    const rows = text.split('\n').filter((l) => /^ {2}\S/.test(l) && !/^ {2}(class|imbalance)/.test(l));
+    assert.equal(rows.length, 5); // 4 classes + total
+    // the count column ends at the same terminal column on every row (wide characters count 2)
+    const ends = rows.map((l) => {
+      const m = /^(.*?\d+)(\s|$)/.exec(l)!;
+      return stringWidth(m[1]);
+    });
+    assert.ok(ends.every((e) => e === ends[0]), `count column ends at ${ends.join(', ')}`);
+    assert.ok(rows.some((l) => l.includes('…')), 'the over-long name is cut');
   });
 
   it('draws proportional bars with eighth-cell resolution', () => {

@@ -3,6 +3,7 @@
  * (a variant also shows the source's train count `before` and the growth train/before),
  * unicode bars for train (or all), totals and the imbalance ratio. Fits in `width` columns.
  */
+import stringWidth from 'string-width';
 import { isAbsolute, relative } from 'node:path';
 import { imbalanceRatio, type ClassCounts, type DatasetCounts } from './count.ts';
 
@@ -56,8 +57,19 @@ function shortPath(p: string): string {
   return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
 }
 
+/** s in exactly w terminal columns (wide CJK characters count 2): padded, or cut with '…'. */
 function clip(s: string, w: number): string {
-  return s.length <= w ? s.padEnd(w) : s.slice(0, w - 1) + '…';
+  const sw = stringWidth(s);
+  if (sw <= w) return s + ' '.repeat(w - sw);
+  let out = '';
+  let used = 0;
+  for (const ch of s) {
+    const cw = stringWidth(ch);
+    if (used + cw > w - 1) break;
+    out += ch;
+    used += cw;
+  }
+  return out + '…' + ' '.repeat(Math.max(0, w - 1 - used));
 }
 
 /** Classes ordered by source count (before, else all/train), largest first, then by name. */
@@ -70,7 +82,7 @@ export function classOrder(c: DatasetCounts): string[] {
 function formatOne(e: StatsEntry, width: number): string {
   const c = e.counts;
   const classes = classOrder(c);
-  const nameW = Math.min(24, Math.max(5, ...classes.map((k) => k.length)));
+  const nameW = Math.min(24, Math.max(5, ...classes.map((k) => stringWidth(k))));
   const lines: string[] = [];
 
   type Col = { head: string; cell: (k: string) => string; total: string; w: number };
