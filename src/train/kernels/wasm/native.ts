@@ -52,6 +52,7 @@ type Splittable = (typeof SPLITTABLE)[number];
 export function setKernelThreads(n: number): void {
   poolThreads = Math.max(1, Math.floor(n));
 }
+
 const modules = new Map<string, WebAssembly.Module>();
 
 const bytesOf = (file: string) => readFileSync(new URL(`./native/${file}`, import.meta.url));
