@@ -130,7 +130,7 @@ export const command: CommandModule<object, Args> = {
       .option('resume', { type: 'boolean', describe: 'Continue an interrupted run (--run DIR, or the newest unfinished one)' })
       .option('quick', { type: 'boolean', describe: 'Demo preset: resnet18, width 0.125, 32 px, 1 seed, 10 epochs, batch 32' })
       .option('json', { type: 'boolean', describe: 'Print the result as JSON' })
-      .example('$0 evaluate --model vgg16 --seeds 3', 'rank every built variant')
+      .example('$0 evaluate --model vgg16 --lr 1e-4 --seeds 3', 'rank every built variant (vgg16 from scratch wants a small learning rate)')
       .example('$0 evaluate --quick baseline random random_v3', 'the README demo (a few minutes on 2 cores)'),
   handler: async (a: ArgumentsCamelCase<Args>) => {
     const settings = settingsFromArgs(a); // bad flags fail before the backend starts
