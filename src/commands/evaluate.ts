@@ -52,7 +52,7 @@ function num(flag: string, raw: string | undefined, expected = 'a number'): numb
  * 32 px, 1 seed, 10 epochs, batch 32, Adam 1e-3. Measured (03:50 UTC, wasm 2 threads with
  * augment's kernels, 2-core box): baseline + random + random_v3 of the tabler sample (~21k
  * train images per epoch, ~3000 img/s) took 2 min 18 s, test macro-F1 0.45 / 0.42 / 0.42
- * (5 epochs: 0.40 / 0.39 / 0.34); again after the ResNets took torchvision's padding (04:50
+ * (5 epochs: 0.40 / 0.39 / 0.34); again after the ResNets took torchvision's padding (04:48
  * UTC): 2 min 52 s, 0.46 / 0.44 / 0.43. Under heavy sharing the same run has taken 5-10x longer, so
  * the margin to the demo's ten minutes is deliberate. vgg16 was tried and left out: without
  * batch norm it stays at chance (valid macro-F1 0.015, one class predicted) for its first 5-10
