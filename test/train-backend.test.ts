@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
 import { tf } from '../src/train/tf.ts';
 import { AugmentError } from '../src/errors.ts';
 import { BACKENDS, initBackend, parseBackend } from '../src/train/backend/select.ts';
-import { defaultWasmThreads } from '../src/train/backend/wasm.ts';
+import { cgroupCpuLimit, defaultWasmThreads } from '../src/train/backend/wasm.ts';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { kernelThreads, split } from '../src/train/kernels/wasm/native.ts';
 import type { WasmBackendLike } from '../src/train/kernels/wasm/call.ts';
 import os from 'node:os';
@@ -83,12 +85,32 @@ test('a kernel that traps on the 2-thread pool throws (no hang), and the pool ke
   assert.equal(v[(1 * 4 + 1) * 8], 18); // inside: 3x3 taps x 2 channels
 });
 
-test('the default wasm thread count is every core, 1 to 8', () => {
+test('cgroupCpuLimit reads cgroup v2 cpu.max and v1 cfs quota/period', () => {
+  const root = mkdtempSync(join(os.tmpdir(), 'augment-cgroup-'));
+  try {
+    assert.equal(cgroupCpuLimit(root), undefined); // no cgroup files
+    writeFileSync(join(root, 'cpu.max'), 'max 100000\n');
+    assert.equal(cgroupCpuLimit(root), undefined); // unlimited
+    writeFileSync(join(root, 'cpu.max'), '150000 100000\n');
+    assert.equal(cgroupCpuLimit(root), 2); // 1.5 CPUs: 2 threads
+    rmSync(join(root, 'cpu.max'));
+    mkdirSync(join(root, 'cpu'));
+    writeFileSync(join(root, 'cpu', 'cpu.cfs_quota_us'), '-1\n');
+    writeFileSync(join(root, 'cpu', 'cpu.cfs_period_us'), '100000\n');
+    assert.equal(cgroupCpuLimit(root), undefined);
+    writeFileSync(join(root, 'cpu', 'cpu.cfs_quota_us'), '400000\n');
+    assert.equal(cgroupCpuLimit(root), 4);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('the default wasm thread count is every core, 1 to 8, within the cgroup CPU quota', () => {
   const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   const saved = process.env.AUGMENT_WASM_THREADS;
   delete process.env.AUGMENT_WASM_THREADS;
   try {
-    assert.equal(defaultWasmThreads(), Math.max(1, Math.min(8, n)));
+    assert.equal(defaultWasmThreads(), Math.max(1, Math.min(8, n, cgroupCpuLimit() ?? Infinity)));
     process.env.AUGMENT_WASM_THREADS = '3';
     assert.equal(defaultWasmThreads(), 3);
   } finally {
