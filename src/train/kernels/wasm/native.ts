@@ -165,7 +165,7 @@ export function geometry(info: tf.backend_util.Conv2DInfo): { shape: number[]; w
 
 /** Byte offset of a tensor in the backend's memory. */
 export function offset(backend: WasmBackendLike, t: Info): number {
-  const d = (backend.dataIdMap as unknown as Map<object, { memoryOffset: number }>).get(t.dataId);
+  const d = backend.dataIdMap.get(t.dataId);
   if (!d) throw new Error('wasm backend: tensor data not found');
   return d.memoryOffset;
 }
