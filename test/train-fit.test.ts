@@ -83,7 +83,10 @@ test('the loop only reads tensors asynchronously (no dataSync/arraySync: webgpu 
     const dir = join(root, 'no-sync');
     const ac = new AbortController();
     const s = settings({ epochs: 2, lr: 3e-3, optimizer: 'adam', loss: 'focal', sampler: 'weighted' });
-    await assert.rejects(fit({ createModel: tinyModel(5), data, settings: s, seed: 5, checkpointDir: dir, signal: ac.signal, onEpoch: () => ac.abort() }));
+    await assert.rejects(
+      fit({ createModel: tinyModel(5), data, settings: s, seed: 5, checkpointDir: dir, signal: ac.signal, onEpoch: () => ac.abort() }),
+      (e: unknown) => e instanceof AugmentError && e.code === 'INTERRUPTED',
+    );
     const r = await fit({ createModel: tinyModel(5), data, settings: s, seed: 5, checkpointDir: dir });
     assert.equal(r.resumedAfterEpoch, 1, 'checkpoint save and load are covered too');
   } finally {
