@@ -9,7 +9,7 @@ import { tf } from '../src/train/tf.ts';
 import { AugmentError } from '../src/errors.ts';
 import { BACKENDS, initBackend, parseBackend } from '../src/train/backend/select.ts';
 import { cgroupCpuLimit, defaultWasmThreads } from '../src/train/backend/wasm.ts';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelThreads, split } from '../src/train/kernels/wasm/native.ts';
 import type { WasmBackendLike } from '../src/train/kernels/wasm/call.ts';
@@ -105,12 +105,43 @@ test('cgroupCpuLimit reads cgroup v2 cpu.max and v1 cfs quota/period', () => {
   }
 });
 
-test('the default wasm thread count is every core, 1 to 8, within the cgroup CPU quota', () => {
-  const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+/**
+ * The machine's CPU budget, read here without the module under test: cores from coreutils'
+ * `nproc` (scheduler affinity; OMP_* cleared, which nproc would honour), the quota straight from
+ * the cgroup files (v2 cpu.max "quota period", else v1 cpu.cfs_quota_us / cpu.cfs_period_us).
+ */
+function machineCpus(): { cores: number; quota: number | undefined } {
+  const env = { ...process.env };
+  delete env.OMP_NUM_THREADS;
+  delete env.OMP_THREAD_LIMIT;
+  const cores = Number(execFileSync('nproc', { env, encoding: 'utf8' }).trim());
+  const text = (f: string) => {
+    try {
+      return readFileSync(f, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  let quota: number | undefined;
+  const v2 = text('/sys/fs/cgroup/cpu.max').match(/^(\d+) (\d+)$/);
+  if (v2) quota = Math.ceil(Number(v2[1]) / Number(v2[2]));
+  else if (!text('/sys/fs/cgroup/cpu.max')) {
+    const q = Number(text('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'));
+    const p = Number(text('/sys/fs/cgroup/cpu/cpu.cfs_period_us'));
+    if (q > 0 && p > 0) quota = Math.ceil(q / p);
+  }
+  return { cores, quota };
+}
+
+test('the default wasm thread count is every core, 1 to 8, within the cgroup CPU quota', (t) => {
+  const { cores, quota } = machineCpus();
+  assert.ok(Number.isInteger(cores) && cores >= 1, `nproc said ${cores}`);
+  const expected = Math.max(1, Math.min(8, cores, quota ?? cores));
+  t.diagnostic(`nproc ${cores}, cgroup quota ${quota ?? 'none'}: expect ${expected} threads`);
   const saved = process.env.AUGMENT_WASM_THREADS;
   delete process.env.AUGMENT_WASM_THREADS;
   try {
-    assert.equal(defaultWasmThreads(), Math.max(1, Math.min(8, n, cgroupCpuLimit() ?? Infinity)));
+    assert.equal(defaultWasmThreads(), expected);
     process.env.AUGMENT_WASM_THREADS = '3';
     assert.equal(defaultWasmThreads(), 3);
   } finally {
