@@ -13,7 +13,7 @@ import fg from 'fast-glob';
 import { AugmentError } from '../errors.ts';
 import { deriveSeed } from '../rng.ts';
 import { loadRecipe, type Recipe } from '../recipe/load.ts';
-import { DEFAULT_PIXEL_LIMIT, isInside, scanCacheFile, scanSource, type ScanResult, type UnreadableFile } from '../dataset/scan.ts';
+import { DEFAULT_PIXEL_LIMIT, isInside, scanCacheFile, scanSource, type ScanNote, type ScanResult, type UnreadableFile } from '../dataset/scan.ts';
 import { resolveSplit } from '../dataset/split.ts';
 import { planBuild, type Plan, type SourceJob } from './plan.ts';
 import { MANIFEST_NAME, ManifestJournal, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
@@ -56,6 +56,9 @@ export interface BuildResult {
   unchanged: number;
   removed: number;
   unreadable: UnreadableFile[];
+  /** Source entries left out (link loops, files reached twice, label conflicts, ...) and ignored (not images), from the scan. */
+  skipped: ScanNote[];
+  ignored: ScanNote[];
   failed: Array<{ source: string; reason: string }>;
   seconds: number;
   concurrency: number;
@@ -180,6 +183,8 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     before: plan.before,
     after: plan.after,
     unreadable: scan.unreadable,
+    skipped: scan.skipped,
+    ignored: scan.ignored,
     failed,
     outputFormatVersion: OUTPUT_FORMAT_VERSION,
   });
@@ -195,6 +200,8 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     unchanged: kept.size,
     removed,
     unreadable: scan.unreadable,
+    skipped: scan.skipped,
+    ignored: scan.ignored,
     failed,
     seconds: (performance.now() - t0) / 1000,
     concurrency,

@@ -2,6 +2,7 @@
 import { relative } from 'node:path';
 import type { BuildResult } from './build.ts';
 import type { Counts } from './plan.ts';
+import type { ScanNote } from '../dataset/scan.ts';
 
 const n = (x: number) => x.toLocaleString('en');
 
@@ -28,6 +29,32 @@ export function summarizeBuild(r: BuildResult, cwd = process.cwd()): string {
     const list = r.unreadable.slice(0, 3).map((u) => `${u.rel} (${u.reason})`).join('; ');
     parts.push(`${r.unreadable.length} unreadable source file${r.unreadable.length > 1 ? 's were' : ' was'} excluded from the split: ${list}${r.unreadable.length > 3 ? '; ...' : ''} (listed in variant.json; --strict makes them fatal).`);
   }
+  const skipped = describeNotes(r.skipped ?? []);
+  if (skipped) parts.push(`Left out of the source (listed in variant.json as "skipped"): ${skipped}.`);
+  if (r.ignored?.length) parts.push(`Ignored ${r.ignored.length} entr${r.ignored.length > 1 ? 'ies' : 'y'} that are not images: ${names(r.ignored.map((x) => x.rel))}.`);
   if (r.failed.length) parts.push(`${r.failed.length} source file(s) failed during the build and have no outputs: ${r.failed[0].reason}${r.failed.length > 1 ? '; ...' : ''}.`);
   return parts.join(' ');
+}
+
+const NOTE_TITLES: Record<ScanNote['kind'], string> = {
+  'link-loop': 'link loops (not walked again)',
+  'dir-revisited': 'folders reached again through a link (walked once)',
+  'file-twice': 'files reached twice (counted once)',
+  'label-conflict': 'label conflicts (one picture under two classes; in neither)',
+  'broken-link': 'broken links',
+  'unreadable-dir': 'unreadable folders',
+  'root-image': 'images at the source root (not in a class folder)',
+  'empty-class': 'empty class folders',
+  'not-image': 'not images',
+};
+
+function names(rels: string[], most = 5): string {
+  return rels.slice(0, most).join(', ') + (rels.length > most ? ` and ${rels.length - most} more` : '');
+}
+
+/** Scan notes grouped by kind, each entry named once: "link loops (...): a, b; empty class folders: c". */
+export function describeNotes(notes: readonly ScanNote[]): string {
+  const byKind = new Map<ScanNote['kind'], string[]>();
+  for (const x of notes) byKind.set(x.kind, [...(byKind.get(x.kind) ?? []), x.kind === 'label-conflict' && x.also ? [x.rel, ...x.also].join(' = ') : x.rel]);
+  return [...byKind].map(([k, rels]) => `${rels.length} ${NOTE_TITLES[k]}: ${names(rels)}`).join('; ');
 }

@@ -1,17 +1,18 @@
 /**
- * Source scan: `<root>/<class>/**` images, found with fast-glob. Hidden files and folders are
- * ignored. Every file is decoded once (sharp, failing on truncation) so that unreadable ones
- * are found before the split, not halfway through a build; results are cached by
- * (path, size, mtime) so a second scan of an unchanged source is only a stat per file.
+ * Source scan: `<root>/<class>/**` images, found by `walkSource` (./walk.ts: links followed,
+ * every directory and file known by device and inode, so a link loop is never walked twice
+ * and one file never gets two labels). Hidden files and folders are ignored. Every file is
+ * decoded once (sharp, failing on truncation) so that unreadable ones are found before the
+ * split, not halfway through a build; results are cached by (path, size, mtime) so a second
+ * scan of an unchanged source is only a stat per file.
  */
 import { availableParallelism } from 'node:os';
-import { readdir, readFile, rename, stat, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import fg from 'fast-glob';
 import pLimit from 'p-limit';
-import { AugmentError } from '../errors.ts';
 import { decodeImage } from '../image/decode.ts';
 import { deriveSeed } from '../rng.ts';
+import { walkSource, type WalkNote, type WalkNoteKind } from './walk.ts';
 
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
 /** Default cap on decoded pixels per image (sharp's own default is 268 MP; 100 MP is already absurd for a classifier). */
@@ -32,6 +33,14 @@ export interface UnreadableFile {
   reason: string;
 }
 
+/** An entry of the source tree that is not in the dataset as it was found, and why. */
+export interface ScanNote {
+  kind: WalkNoteKind | 'empty-class';
+  rel: string;
+  reason: string;
+  also?: string[];
+}
+
 export interface ScanResult {
   root: string;
   classes: string[];
@@ -39,6 +48,13 @@ export interface ScanResult {
   unreadable: UnreadableFile[];
   /** Class folders with no readable image. They take no part in the split. */
   emptyClasses: string[];
+  /**
+   * Entries left out, each named once: link loops, folders reached again through a link, files
+   * reached twice, label conflicts, broken links, images at the source root, empty class folders.
+   */
+  skipped: ScanNote[];
+  /** Entries that are not images (by name, or not files): ignored. */
+  ignored: ScanNote[];
 }
 
 export interface ScanOptions {
@@ -49,8 +65,6 @@ export interface ScanOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-const imageGlob = `**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
-
 export function isImageName(name: string): boolean {
   const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
   return (IMAGE_EXTENSIONS as readonly string[]).includes(ext);
@@ -58,20 +72,8 @@ export function isImageName(name: string): boolean {
 
 export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promise<ScanResult> {
   const root = resolve(rootArg);
-  let entries;
-  try {
-    entries = await readdir(root, { withFileTypes: true });
-  } catch (e: any) {
-    throw new AugmentError('NOT_FOUND', `${rootArg}: source folder ${e.code === 'ENOTDIR' ? 'is not a folder' : 'does not exist'}`);
-  }
-  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  if (classes.length === 0) throw new AugmentError('BAD_DATASET', `${rootArg}: no class folders (expected <root>/<class>/<images>)`);
-
-  const found: Array<{ class: string; rel: string }> = [];
-  for (const cls of classes) {
-    const names = await fg(imageGlob, { cwd: join(root, cls), caseSensitiveMatch: false, dot: false, onlyFiles: true });
-    for (const n of names.sort()) found.push({ class: cls, rel: `${cls}/${n}` });
-  }
+  const walk = await walkSource(root, rootArg, { isImageName });
+  const found = walk.files;
 
   const cache = opts.cacheFile ? await readCache(opts.cacheFile) : {};
   const pixelLimit = opts.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
@@ -80,9 +82,9 @@ export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promi
   const checked = await Promise.all(
     found.map((f) =>
       limit(async () => {
-        const r = await checkFile(join(root, ...f.rel.split('/')), pixelLimit, cache, f.rel);
+        const r = await checkFile(join(root, ...f.rel.split('/')), f.size, f.mtimeMs, pixelLimit, cache, f.rel);
         opts.onProgress?.(++done, found.length);
-        return { ...f, ...r };
+        return { class: f.class, rel: f.rel, ...r };
       }),
     ),
   );
@@ -95,23 +97,22 @@ export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promi
     else files.push({ class: c.class, rel: c.rel, size: c.size, mtimeMs: c.mtimeMs, width: c.width, height: c.height });
   }
   const withFiles = new Set(files.map((f) => f.class));
-  return { root, classes: classes.filter((c) => withFiles.has(c)), files, unreadable, emptyClasses: classes.filter((c) => !withFiles.has(c)) };
+  const emptyClasses = walk.classes.filter((c) => !withFiles.has(c));
+  const skipped: ScanNote[] = walk.notes.filter((n) => n.kind !== 'not-image');
+  for (const c of emptyClasses) skipped.push({ kind: 'empty-class', rel: c, reason: 'class folder with no readable image: not a class of the dataset' });
+  skipped.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  const ignored: ScanNote[] = walk.notes.filter((n: WalkNote) => n.kind === 'not-image');
+  return { root, classes: walk.classes.filter((c) => withFiles.has(c)), files, unreadable, emptyClasses, skipped, ignored };
 }
 
 type CheckResult = { size: number; mtimeMs: number; width: number; height: number } | { reason: string };
 type Cache = Record<string, { key: string; result: CheckResult }>;
 
-async function checkFile(abs: string, pixelLimit: number, cache: Cache, rel: string): Promise<CheckResult> {
-  let st;
-  try {
-    st = await stat(abs);
-  } catch (e: any) {
-    return { reason: `cannot read (${e.code ?? e.message})` };
-  }
-  const key = `${st.size}:${Math.trunc(st.mtimeMs)}:${pixelLimit}`;
+async function checkFile(abs: string, size: number, mtimeMs: number, pixelLimit: number, cache: Cache, rel: string): Promise<CheckResult> {
+  const key = `${size}:${mtimeMs}:${pixelLimit}`;
   const hit = cache[rel];
   if (hit && hit.key === key) return hit.result;
-  const result = await decodeCheck(abs, st.size, Math.trunc(st.mtimeMs), pixelLimit);
+  const result = await decodeCheck(abs, size, mtimeMs, pixelLimit);
   cache[rel] = { key, result };
   return result;
 }
