@@ -202,3 +202,20 @@ export function welchTTest(a: readonly number[], b: readonly number[]): WelchRes
   const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
   return { t, df, p: studentTTwoSidedP(t, df) };
 }
+
+/**
+ * Paired t-test of mean(a - b) = 0 over matched pairs (a[i], b[i]), as scipy's
+ * `ttest_rel(a, b)`: t = mean(d) / (sd(d) / sqrt(n)), n - 1 degrees of freedom. When every
+ * difference is the same, p is 1 if it is 0 and 0 otherwise. NaN for fewer than 2 pairs.
+ */
+export function pairedTTest(a: readonly number[], b: readonly number[]): WelchResult {
+  if (a.length !== b.length) throw new RangeError(`paired t-test: ${a.length} values against ${b.length}`);
+  if (a.length < 2) return { t: NaN, df: NaN, p: NaN };
+  const d = a.map((x, i) => x - b[i]);
+  const m = meanOf(d);
+  const s = sdOf(d);
+  const df = d.length - 1;
+  if (s === 0) return { t: m === 0 ? 0 : Infinity * Math.sign(m), df, p: m === 0 ? 1 : 0 };
+  const t = m / (s / Math.sqrt(d.length));
+  return { t, df, p: studentTTwoSidedP(t, df) };
+}
