@@ -1,19 +1,26 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { AugmentError } from '../src/errors.ts';
 import {
   BatchReader,
+  decodeToSize,
   ensureSplitCache,
+  ensureVariantCaches,
   epochOrder,
   evalSplitDifference,
   listBuiltVariants,
   readVariant,
   resolveVariant,
   batches,
+  type SplitCache,
 } from '../src/train/data.ts';
+import { contentKeys } from '../src/train/decode-keys.ts';
+import { closeDecodePool } from '../src/train/decode-pool.ts';
 import { tempDir, writeVariant } from './helpers/variants.ts';
 
 let root: string;
@@ -75,14 +82,38 @@ test('bad variants: empty split, one class, classes differing between train and 
   await assert.rejects(readVariant(join(root, 'bad-classes')), augmentError('BAD_DATASET', /train and test have different classes \(class green in train but not in test\)/));
 });
 
+/** Every file under `dir` (relative, sorted), for "nothing else was written" checks. */
+async function tree(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath ?? (e as any).path, e.name)))
+    .sort();
+}
+
+const packsIn = async (cacheDir: string, size: number) => (await readdir(join(cacheDir, `${size}px-v1`))).filter((n) => n.endsWith('.pack'));
+
+/** Asserts that every example of `c` holds the bytes a direct decode of its file gives. */
+async function assertSameAsDirect(c: SplitCache, files: readonly { path: string }[]): Promise<void> {
+  const reader = new BatchReader(c);
+  try {
+    for (let i = 0; i < c.n; i++) {
+      assert.deepEqual(Buffer.from(reader.readRaw(i)), Buffer.from(await decodeToSize(files[i].path, c.imageSize)), `example ${i} (${files[i].path})`);
+    }
+  } finally {
+    reader.close();
+  }
+}
+
 test('decode cache: bytes equal a direct decode, reused when unchanged, bounded reads', async () => {
   const v = await readVariant(join(root, 'b'));
   const cacheDir = join(root, 'cache');
   const c = await ensureSplitCache(v, 'train', 12, cacheDir);
   assert.equal(c.n, 12);
+  assert.deepEqual([c.decoded, c.reused], [12, 0]);
   assert.deepEqual(Array.from(c.labels), [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
   const reader = new BatchReader(c);
   try {
+    // the images are 12 px already: the cache holds the PNG's own pixels
     const direct = await sharp(v.splits.train[5].path).removeAlpha().raw().toBuffer();
     assert.deepEqual(Buffer.from(reader.readRaw(5)), direct);
     const b = reader.read([5, 0]);
@@ -94,26 +125,158 @@ test('decode cache: bytes equal a direct decode, reused when unchanged, bounded 
   } finally {
     reader.close();
   }
-  const before = (await readdir(cacheDir)).sort();
+  const before = await tree(cacheDir);
   const again = await ensureSplitCache(v, 'train', 12, cacheDir);
-  assert.equal(again.file, c.file);
-  assert.deepEqual((await readdir(cacheDir)).sort(), before);
-  // a different size is another cache, resized with fit: fill
+  assert.deepEqual([again.decoded, again.reused], [0, 12], 'a second fill over the same files decodes nothing');
+  assert.deepEqual(again.packs, c.packs);
+  assert.deepEqual(Array.from(again.offsets), Array.from(c.offsets));
+  assert.deepEqual(await tree(cacheDir), before, 'and writes nothing');
+  // a different size is another set of records, resized with fit: fill (lanczos3)
   const small = await ensureSplitCache(v, 'train', 6, cacheDir);
-  assert.notEqual(small.file, c.file);
+  assert.deepEqual([small.decoded, small.reused], [12, 0]);
+  assert.ok(small.packs.every((p) => !c.packs.includes(p)));
+  const raw = await sharp(v.splits.train[3].path).removeAlpha().raw().toBuffer();
+  const resized = await sharp(raw, { raw: { width: 12, height: 12, channels: 3 } }).resize(6, 6, { fit: 'fill' }).raw().toBuffer();
   const r2 = new BatchReader(small);
-  assert.equal(r2.readRaw(0).length, 6 * 6 * 3);
+  assert.deepEqual(Buffer.from(r2.readRaw(3)), resized);
   r2.close();
 });
 
-test('an image that fails to decode is named, and no cache is left behind', async () => {
+test('decode cache: worker threads and the main thread give the same bytes as a direct decode', async () => {
+  await writeVariant(root, 'wide', { train: 30, valid: 1, test: 1, size: 20 });
+  const v = await readVariant(join(root, 'wide'));
+  const viaWorkers = await ensureSplitCache(v, 'train', 9, join(root, 'cache-workers'), { decodeIn: 'workers', concurrency: 2 });
+  const viaMain = await ensureSplitCache(v, 'train', 9, join(root, 'cache-main'), { decodeIn: 'main' });
+  assert.equal(viaWorkers.decoded, 90);
+  assert.equal(viaMain.decoded, 90);
+  await assertSameAsDirect(viaWorkers, v.splits.train);
+  await assertSameAsDirect(viaMain, v.splits.train);
+  await closeDecodePool();
+});
+
+test('decode cache: two variants sharing valid/test decode them once; a changed file is decoded again', async () => {
+  const a = await readVariant(join(root, 'a'));
+  const b = await readVariant(join(root, 'b'));
+  const cacheDir = join(root, 'cache-shared');
+  const va = await ensureSplitCache(a, 'valid', 12, cacheDir);
+  const vb = await ensureSplitCache(b, 'valid', 12, cacheDir);
+  assert.deepEqual([va.decoded, va.reused, vb.decoded, vb.reused], [6, 0, 0, 6], "b's valid split is a's files: reused");
+  // one pass over both variants: each distinct image once (a: 10 train, b: 12 train, 6 valid, 6 test)
+  const fresh = join(root, 'cache-both');
+  const both = await ensureVariantCaches([a, b], 12, { cacheDir: fresh });
+  assert.deepEqual([both.decoded, both.reused], [34, 12]);
+  assert.equal(both.caches.get('b')!.test.reused, 6);
+  await assertSameAsDirect(both.caches.get('b')!.test, b.splits.test);
+  const again = await ensureVariantCaches([a, b], 12, { cacheDir: fresh });
+  assert.deepEqual([again.decoded, again.reused], [0, 46]);
+
+  // same name, new content: decoded again, the other images reused
+  await writeVariant(root, 'edited', { train: 2, valid: 1, test: 1, size: 12 });
+  const first = await ensureSplitCache(await readVariant(join(root, 'edited')), 'train', 12, fresh);
+  assert.equal(first.decoded, 6);
+  const target = join(root, 'edited', 'train', 'red', 'red_001.png');
+  await copyFile(join(root, 'edited', 'train', 'green', 'green_000.png'), target);
+  const edited = await readVariant(join(root, 'edited'));
+  const second = await ensureSplitCache(edited, 'train', 12, fresh);
+  // the new red_001 has green_000's bytes, which the cache already holds: found by content
+  assert.deepEqual([second.decoded, second.reused], [0, 6]);
+  await writeFile(target, await sharp({ create: { width: 12, height: 12, channels: 3, background: '#123456' } }).png().toBuffer());
+  const third = await ensureSplitCache(await readVariant(join(root, 'edited')), 'train', 12, fresh);
+  assert.deepEqual([third.decoded, third.reused], [1, 5]);
+  const r = new BatchReader(third);
+  assert.deepEqual(Array.from(r.readRaw(5).subarray(0, 3)), [0x12, 0x34, 0x56]);
+  r.close();
+});
+
+test('content keys: from the build manifest while a file is unchanged, else hashed once and remembered', async () => {
+  await writeVariant(root, 'built', { train: 2, valid: 1, test: 1, size: 8 });
+  const dir = join(root, 'built');
+  let v = await readVariant(dir);
+  const lines = v.splits.train.map((f) => JSON.stringify({ out: `train/${f.rel}`, bytes: f.size, sha256: '' }));
+  // the manifest is written after the files (as augment build does); its sha256 values are real
+  const shas = await Promise.all(v.splits.train.map(async (f) => createHash('sha256').update(await readFile(f.path)).digest('hex')));
+  await new Promise((r) => setTimeout(r, 5));
+  await writeFile(join(dir, 'manifest.jsonl'), lines.map((l, i) => l.replace('"sha256":""', `"sha256":"${shas[i]}"`)).join('\n') + '\n');
+  const cacheDir = join(root, 'cache-keys');
+  let k = await contentKeys(v, ['train', 'valid'], cacheDir);
+  assert.deepEqual(k.keys.train, shas);
+  assert.deepEqual(k.sources, { manifest: 6, memo: 0, hashed: 3 }, 'valid is not in this manifest: hashed');
+  k = await contentKeys(v, ['valid'], cacheDir);
+  assert.deepEqual(k.sources, { manifest: 0, memo: 3, hashed: 0 }, 'remembered in the hash memo');
+  // a train file rewritten after the manifest: its manifest entry is no longer trusted
+  await copyFile(v.splits.train[1].path, v.splits.train[0].path);
+  v = await readVariant(dir);
+  k = await contentKeys(v, ['train'], cacheDir);
+  assert.deepEqual(k.sources, { manifest: 5, memo: 0, hashed: 1 });
+  assert.equal(k.keys.train[0], shas[1]);
+});
+
+test('an image that fails to decode is named; what was decoded stays usable, nothing half-written', async () => {
   await writeVariant(root, 'bad-image', { train: 2, valid: 1, test: 1, size: 8 });
   const broken = join(root, 'bad-image', 'train', 'green', 'green_001.png');
+  const good = await readFile(broken);
   await writeFile(broken, Buffer.from('this is not a png'));
   const v = await readVariant(join(root, 'bad-image'));
   const cacheDir = join(root, 'cache-bad');
   await assert.rejects(ensureSplitCache(v, 'train', 8, cacheDir), augmentError('BAD_IMAGE', /green_001\.png: /));
-  assert.deepEqual(await readdir(cacheDir), []);
+  const left = await tree(cacheDir);
+  assert.ok(!left.some((f) => f.endsWith('.tmp') || f.endsWith('.lock')), `no temp file, no lock: ${left}`);
+  assert.equal((await packsIn(cacheDir, 8)).length, 1, 'the five good images were kept');
+  await writeFile(broken, good);
+  const fixed = await ensureSplitCache(await readVariant(join(root, 'bad-image')), 'train', 8, cacheDir);
+  assert.deepEqual([fixed.decoded, fixed.reused], [1, 5]);
+  await assertSameAsDirect(fixed, v.splits.train);
+});
+
+const child = join(import.meta.dirname, 'helpers', 'decode-cache-child.ts');
+function runChild(args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+function outputOf(p: ChildProcess): Promise<string> {
+  let out = '';
+  let err = '';
+  p.stdout!.on('data', (d) => (out += d));
+  p.stderr!.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`)))));
+}
+
+test('a fill killed half-way leaves the cache usable: its temp pack and lock are cleared by the next fill', async () => {
+  await writeVariant(root, 'killed', { train: 8, valid: 1, test: 1, size: 10 });
+  const dir = join(root, 'killed');
+  const cacheDir = join(root, 'cache-killed');
+  const p = runChild([dir, cacheDir, '10', '--hang']);
+  await new Promise<void>((resolve, reject) => {
+    p.stdout!.on('data', (d) => String(d).includes('started') && resolve());
+    p.on('close', (code) => reject(new Error(`child ended (${code}) before it started decoding`)));
+  });
+  p.kill('SIGKILL');
+  await new Promise((r) => p.on('close', r));
+  const stale = await tree(cacheDir);
+  assert.ok(stale.some((f) => f.endsWith('.pack.tmp')) && stale.includes(join('10px-v1', '.fill.lock')), `the killed fill left its temp pack and lock: ${stale}`);
+  assert.deepEqual(await packsIn(cacheDir, 10), [], 'and no visible pack');
+  const v = await readVariant(dir);
+  const c = await ensureSplitCache(v, 'train', 10, cacheDir);
+  assert.deepEqual([c.decoded, c.reused], [24, 0]);
+  await assertSameAsDirect(c, v.splits.train);
+  const after = await tree(cacheDir);
+  assert.ok(!after.some((f) => f.endsWith('.tmp') || f.endsWith('.lock')), `cleared: ${after}`);
+});
+
+test('two processes filling one cache at once: each image decoded once, a consistent cache', async () => {
+  await writeVariant(root, 'racing', { train: 20, valid: 1, test: 1, size: 16 });
+  const dir = join(root, 'racing');
+  const cacheDir = join(root, 'cache-racing');
+  const [o1, o2] = await Promise.all([outputOf(runChild([dir, cacheDir, '8'])), outputOf(runChild([dir, cacheDir, '8']))]);
+  const r1 = JSON.parse(o1.trim());
+  const r2 = JSON.parse(o2.trim());
+  assert.equal(r1.decoded + r1.reused, 60);
+  assert.equal(r2.decoded + r2.reused, 60);
+  assert.equal(r1.decoded + r2.decoded, 60, `one decodes, the other waits and reuses (${o1.trim()} ${o2.trim()})`);
+  assert.equal((await packsIn(cacheDir, 8)).length, 1);
+  const v = await readVariant(dir);
+  const c = await ensureSplitCache(v, 'train', 8, cacheDir);
+  assert.deepEqual([c.decoded, c.reused], [0, 60]);
+  await assertSameAsDirect(c, v.splits.train);
 });
 
 test('uniform order: a seeded permutation per epoch', () => {

@@ -5,13 +5,17 @@
  * - A variant is `<dir>/{train,valid,test}/<class>/**.<image>`; `<dir>/variant.json` (written
  *   by `augment build`) is read for information only. Classes are the class folders that
  *   hold at least one image; train, valid and test must have the same classes, and at least 2.
- * - Decoding: `decodeImage` (src/image/decode.ts: EXIF orientation, alpha flattened onto
- *   white, 8-bit sRGB), then resized to `imageSize` x `imageSize` with sharp's
- *   `fit: 'fill'` (aspect ratio not kept; icons are square) and its default lanczos3 kernel.
- * - Cache: one file per (variant, split, image size), N * size * size * 3 bytes of RGB,
- *   written to a temp name and renamed, with a JSON index (relative paths, labels and each
- *   source's size and mtime). An unchanged split reuses its cache; batches are read from it
- *   with positional reads, so memory is bounded by the batch size, not the dataset size.
+ * - Decoding: ./decode-image.ts (`decodeImage`'s EXIF orientation, alpha flattened onto
+ *   white, 8-bit sRGB, then sharp's `fit: 'fill'` lanczos3 resize to `imageSize` px), on
+ *   worker threads or this one (./decode-pool.ts).
+ * - Cache: by content, shared by every variant and run that uses the folder (default
+ *   data/cache/decoded): an image's key is the SHA-256 of its file (./decode-keys.ts: from the
+ *   build manifest, a hash memo, or the bytes) and the image size; records live in append-only
+ *   pack files (./decode-pack.ts), filled under a lock (./decode-lock.ts) so that concurrent
+ *   processes decode each image once and never see a half-written pack. Valid and test,
+ *   the same files in every variant, are decoded once; so is a train original that recurs.
+ *   A split is served as (pack, offset) per example; batches are read with positional reads,
+ *   so memory is bounded by the batch size, not the dataset size.
  * - Normalisation: fixed, x / 127.5 - 1 (mean 0.5, std 0.5 per channel, as torchvision's
  *   Normalize(0.5, 0.5)). Fixed rather than estimated from train so that every variant
  *   sees byte-identical valid/test inputs; a variant's augmentation would otherwise move the
@@ -22,16 +26,17 @@
  *   WeightedRandomSampler with weights 1/class_count, replacement=True).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import fg from 'fast-glob';
-import pLimit from 'p-limit';
-import sharp from 'sharp';
 import { AugmentError } from '../errors.ts';
-import { decodeImage } from '../image/decode.ts';
-import { deriveSeed, rngFor } from '../rng.ts';
+import { rngFor } from '../rng.ts';
 import { IMAGE_EXTENSIONS } from '../dataset/scan.ts';
+import { decodeBufferToSize, readImageFile } from './decode-image.ts';
+import { contentKeys } from './decode-keys.ts';
+import { withFillLock } from './decode-lock.ts';
+import { loadPackIndex, packDir, PackWriter, removeAbandoned } from './decode-pack.ts';
+import { decodeFiles, defaultDecodeThreads, WORKER_MIN_IMAGES, type DecodeWhere } from './decode-pool.ts';
 
 export const SPLIT_NAMES = ['train', 'valid', 'test'] as const;
 export type Split = (typeof SPLIT_NAMES)[number];
@@ -174,105 +179,203 @@ export function evalSplitDifference(a: Variant, b: Variant): string | null {
 // ---------------------------------------------------------------------------------------
 // Decode cache
 
-interface CacheIndex {
-  version: 1;
-  imageSize: number;
-  n: number;
-  classes: string[];
-  files: Array<[rel: string, label: number, size: number, mtimeMs: number]>;
-}
+/** The shared decoded-image cache folder (relative to the working directory). */
+export const DEFAULT_DECODE_CACHE = 'data/cache/decoded';
 
 export interface SplitCache {
-  file: string;
   imageSize: number;
   n: number;
   labels: Int32Array;
   classes: string[];
+  /** The pack files this split's examples are read from (absolute paths). */
+  packs: string[];
+  /** Example i is `size * size * 3` bytes at byte `offsets[i]` of `packs[packOf[i]]`. */
+  packOf: Uint32Array;
+  offsets: Float64Array;
+  /** Images of this split decoded by this call, and served from the cache (decoded + reused = n). */
+  decoded: number;
+  reused: number;
+  /** The cache folder (absolute). */
+  cacheDir: string;
 }
 
-/** File name stem for a (variant, split, size) cache, unique per variant folder. */
-export function cacheStem(v: Variant, split: Split, imageSize: number): string {
-  const safe = v.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60);
-  return `${safe}-${deriveSeed('variant', v.dir).slice(0, 8)}-${split}-${imageSize}px`;
+export interface DataCounts {
+  decoded: number;
+  reused: number;
 }
 
-function indexFor(v: Variant, split: Split, imageSize: number): CacheIndex {
-  const files = v.splits[split];
-  return {
-    version: 1,
-    imageSize,
-    n: files.length,
-    classes: v.classes,
-    files: files.map((f) => [f.rel, f.label, f.size, f.mtimeMs]),
-  };
+export interface CacheOptions {
+  /** Cache folder, when the positional argument is not given (default data/cache/decoded). */
+  cacheDir?: string;
+  /** Decode threads (default: the cores this process may use, cgroup-aware, at most 8). */
+  concurrency?: number;
+  /** Where to decode: worker threads, this thread, or `auto` (workers for 64+ images). */
+  decodeIn?: 'auto' | DecodeWhere;
+  /** (images ready, images in total), after each decoded image; once with (n, n) when all were cached. */
+  onProgress?: (done: number, total: number) => void;
+  /** Another process is filling the same cache folder; this one waits for it. */
+  onWait?: (holder: string) => void;
+  signal?: AbortSignal;
+  /** Fill lock staleness (ms; default 30 s). */
+  lockStaleMs?: number;
 }
 
 /** Decodes one image to size x size RGB bytes. AugmentError BAD_IMAGE naming the file on failure. */
 export async function decodeToSize(path: string, imageSize: number): Promise<Uint8Array> {
-  const raw = await decodeImage(path);
-  if (raw.width === imageSize && raw.height === imageSize) return raw.data;
-  const buf = await sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } })
-    .resize(imageSize, imageSize, { fit: 'fill' })
-    .raw()
-    .toBuffer();
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  return decodeBufferToSize(await readImageFile(path), path, imageSize);
 }
 
-export interface CacheOptions {
-  concurrency?: number;
-  onProgress?: (done: number, total: number) => void;
+interface FillRequest {
+  v: Variant;
+  split: Split;
 }
 
 /**
- * Makes sure `<cacheDir>/<stem>.u8` holds the decoded split (reusing it when the index
- * matches) and returns its description. On a decode failure nothing is left behind.
+ * The core of the cache: content keys of every requested split, then, holding the folder's
+ * fill lock, the images whose key no pack holds are decoded (each distinct content once) into
+ * one new pack. A failed image does not stop the others: what was decoded is kept (the next
+ * call decodes only what is missing), then the first failure (in file order) is thrown.
  */
-export async function ensureSplitCache(v: Variant, split: Split, imageSize: number, cacheDir: string, opts: CacheOptions = {}): Promise<SplitCache> {
-  const stem = cacheStem(v, split, imageSize);
-  const dataFile = join(cacheDir, `${stem}.u8`);
-  const indexFile = join(cacheDir, `${stem}.json`);
-  const index = indexFor(v, split, imageSize);
-  const want = JSON.stringify(index);
-  const result: SplitCache = {
-    file: dataFile,
-    imageSize,
-    n: index.n,
-    labels: Int32Array.from(index.files.map((f) => f[1])),
-    classes: v.classes,
-  };
-  const have = await readFile(indexFile, 'utf8').catch(() => '');
-  const bytes = imageSize * imageSize * 3;
-  if (have === want) {
-    const st = await stat(dataFile).catch(() => undefined);
-    if (st && st.size === index.n * bytes) return result;
-  }
-  await mkdir(cacheDir, { recursive: true });
-  const tmp = `${dataFile}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    const files = v.splits[split];
-    const limit = pLimit(opts.concurrency ?? Math.max(1, availableParallelism()));
-    let done = 0;
-    await Promise.all(
-      files.map((f, i) =>
-        limit(async () => {
-          const px = await decodeToSize(f.path, imageSize);
-          await fh.write(px, 0, bytes, i * bytes);
-          opts.onProgress?.(++done, files.length);
-        }),
-      ),
+async function fillCaches(reqs: FillRequest[], imageSize: number, cacheDir: string, o: CacheOptions): Promise<SplitCache[]> {
+  const root = resolve(cacheDir);
+  const keys = new Map<FillRequest, string[]>();
+  const byVariant = new Map<Variant, FillRequest[]>();
+  for (const r of reqs) byVariant.set(r.v, [...(byVariant.get(r.v) ?? []), r]);
+  for (const [v, rs] of byVariant) {
+    const k = await contentKeys(
+      v,
+      rs.map((r) => r.split),
+      root,
     );
-    await fh.close();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw e;
+    for (const r of rs) keys.set(r, k.keys[r.split]);
   }
-  await rename(tmp, dataFile);
-  const tmpIndex = `${indexFile}.${process.pid}.tmp`;
-  await writeFile(tmpIndex, want);
-  await rename(tmpIndex, indexFile);
-  return result;
+  const dir = packDir(root, imageSize);
+  await mkdir(dir, { recursive: true });
+  const total = reqs.reduce((n, r) => n + r.v.splits[r.split].length, 0);
+
+  return withFillLock(
+    dir,
+    async () => {
+      await removeAbandoned(dir);
+      let index = await loadPackIndex(dir, imageSize);
+      // distinct missing contents: key -> [path of its first file, number of files with it]
+      const missing = new Map<string, { path: string; refs: number; counted?: boolean }>();
+      for (const r of reqs) {
+        const files = r.v.splits[r.split];
+        keys.get(r)!.forEach((k, i) => {
+          if (index.get(k)) return;
+          const m = missing.get(k);
+          if (m) m.refs++;
+          else missing.set(k, { path: files[i].path, refs: 1 });
+        });
+      }
+      const renamed = new Map<string, string>(); // a file whose bytes changed since it was keyed
+      if (missing.size === 0) o.onProgress?.(total, total);
+      else {
+        const list = [...missing];
+        let done = total - list.reduce((n, [, m]) => n + m.refs, 0);
+        const failures: Array<[number, AugmentError]> = [];
+        const threads = Math.max(1, o.concurrency ?? defaultDecodeThreads());
+        const where: DecodeWhere = o.decodeIn && o.decodeIn !== 'auto' ? o.decodeIn : threads > 1 && list.length >= WORKER_MIN_IMAGES ? 'workers' : 'main';
+        const writer = await PackWriter.create(dir, imageSize);
+        try {
+          await decodeFiles(
+            list.map(([, m]) => m.path),
+            imageSize,
+            {
+              where,
+              threads,
+              signal: o.signal,
+              onDecoded: (j, sha, px) => {
+                writer.add(sha, px);
+                if (sha !== list[j][0]) renamed.set(list[j][0], sha);
+                done += list[j][1].refs;
+                o.onProgress?.(done, total);
+              },
+              onFailed: (j, e) => failures.push([j, e]),
+            },
+          );
+        } catch (e) {
+          await writer.publish().catch(() => undefined);
+          throw e;
+        }
+        await writer.publish();
+        if (o.signal?.aborted) throw new AugmentError('INTERRUPTED', `decoding interrupted after ${writer.records} of ${list.length} images (kept in ${root})`);
+        if (failures.length > 0) {
+          failures.sort((a, b) => a[0] - b[0]);
+          const more = failures.length > 1 ? ` (and ${failures.length - 1} more image${failures.length > 2 ? 's' : ''} that failed)` : '';
+          throw new AugmentError(failures[0][1].code, `${failures[0][1].message}${more}`);
+        }
+        index = await loadPackIndex(dir, imageSize);
+      }
+      return reqs.map((r) => {
+        const files = r.v.splits[r.split];
+        const packs: string[] = [];
+        const local = new Map<number, number>();
+        const packOf = new Uint32Array(files.length);
+        const offsets = new Float64Array(files.length);
+        let decoded = 0;
+        keys.get(r)!.forEach((k0, i) => {
+          const k = renamed.get(k0) ?? k0;
+          const at = index.get(k);
+          if (!at) throw new AugmentError('BAD_DATASET', `${files[i].path}: not in the decode cache ${dir} after decoding it (was the folder removed meanwhile?)`);
+          let p = local.get(at.pack);
+          if (p === undefined) local.set(at.pack, (p = packs.push(index.packs[at.pack]) - 1));
+          packOf[i] = p;
+          offsets[i] = at.offset;
+          const m = missing.get(k0);
+          if (m && m.path === files[i].path && !m.counted) {
+            m.counted = true;
+            decoded++;
+          }
+        });
+        return {
+          imageSize,
+          n: files.length,
+          labels: Int32Array.from(files, (f) => f.label),
+          classes: r.v.classes,
+          packs,
+          packOf,
+          offsets,
+          decoded,
+          reused: files.length - decoded,
+          cacheDir: root,
+        };
+      });
+    },
+    { onWait: o.onWait, signal: o.signal, staleMs: o.lockStaleMs },
+  );
+}
+
+/**
+ * Makes sure every image of one split is in the decoded-image cache at `imageSize` px and
+ * returns where each one is, with the counts `{ decoded, reused }` of this call. The cache is
+ * keyed by content (see ./decode-keys.ts, ./decode-pack.ts), so it is shared by every variant
+ * and every run that uses the same folder; `cacheDir` defaults to data/cache/decoded
+ * (or `opts.cacheDir`). AugmentError BAD_IMAGE naming the first file that fails to decode.
+ */
+export async function ensureSplitCache(v: Variant, split: Split, imageSize: number, cacheDir?: string, opts: CacheOptions = {}): Promise<SplitCache> {
+  const [c] = await fillCaches([{ v, split }], imageSize, cacheDir ?? opts.cacheDir ?? DEFAULT_DECODE_CACHE, opts);
+  return c;
+}
+
+/**
+ * `ensureSplitCache` for every split of every variant in one pass (one lock, one pack, the
+ * decode threads started once): each distinct image is decoded at most once. `decoded` +
+ * `reused` = the images of all the splits together.
+ */
+export async function ensureVariantCaches(variants: readonly Variant[], imageSize: number, opts: CacheOptions = {}): Promise<DataCounts & { caches: Map<string, Record<Split, SplitCache>> }> {
+  const reqs = variants.flatMap((v) => SPLIT_NAMES.map((split) => ({ v, split })));
+  const got = await fillCaches(reqs, imageSize, opts.cacheDir ?? DEFAULT_DECODE_CACHE, opts);
+  const caches = new Map<string, Record<Split, SplitCache>>();
+  let decoded = 0;
+  reqs.forEach((r, i) => {
+    if (!caches.has(r.v.name)) caches.set(r.v.name, {} as Record<Split, SplitCache>);
+    caches.get(r.v.name)![r.split] = got[i];
+    decoded += got[i].decoded;
+  });
+  const total = got.reduce((n, c) => n + c.n, 0);
+  return { caches, decoded, reused: total - decoded };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -286,21 +389,26 @@ export interface Batch {
   n: number;
 }
 
-/** Reads examples from a split cache by index. Holds one file descriptor; call close(). */
+/**
+ * Reads examples from a split cache by index, with positional reads of the pack files (memory
+ * is bounded by the batch, not the split). Opens each pack once, when first needed; call close().
+ */
 export class BatchReader {
-  private fd: number;
+  private readonly fds: number[];
   private readonly bytes: number;
   private buf: Buffer;
   constructor(readonly cache: SplitCache) {
-    this.fd = openSync(cache.file, 'r');
+    this.fds = cache.packs.map(() => -1);
     this.bytes = cache.imageSize * cache.imageSize * 3;
     this.buf = Buffer.alloc(this.bytes);
   }
 
   /** Raw uint8 RGB of example i. */
   readRaw(i: number, out: Uint8Array = new Uint8Array(this.bytes)): Uint8Array {
-    const got = readSync(this.fd, out, 0, this.bytes, i * this.bytes);
-    if (got !== this.bytes) throw new AugmentError('BAD_DATASET', `${this.cache.file}: cache is shorter than expected (example ${i}); delete it to rebuild`);
+    const p = this.cache.packOf[i];
+    if (this.fds[p] < 0) this.fds[p] = openSync(this.cache.packs[p], 'r');
+    const got = readSync(this.fds[p], out, 0, this.bytes, this.cache.offsets[i]);
+    if (got !== this.bytes) throw new AugmentError('BAD_DATASET', `${this.cache.packs[p]}: decode cache pack is shorter than expected (example ${i}); delete ${this.cache.cacheDir} to rebuild it`);
     return out;
   }
 
@@ -319,8 +427,10 @@ export class BatchReader {
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+    for (let p = 0; p < this.fds.length; p++) {
+      if (this.fds[p] >= 0) closeSync(this.fds[p]);
+      this.fds[p] = -1;
+    }
   }
 }
 
@@ -352,10 +462,4 @@ export function epochOrder(labels: Int32Array, sampler: SamplerName, seed: numbe
 /** Splits an order into batches of `batchSize` (the last one may be smaller). */
 export function* batches(order: Int32Array, batchSize: number): Generator<Int32Array> {
   for (let s = 0; s < order.length; s += batchSize) yield order.subarray(s, Math.min(order.length, s + batchSize));
-}
-
-/** Removes a cache's files (used when a run is abandoned before it started). */
-export async function removeCache(c: SplitCache): Promise<void> {
-  await rm(c.file, { force: true });
-  await rm(c.file.replace(/\.u8$/, '.json'), { force: true });
 }
