@@ -9,24 +9,30 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { isAugmentError } from './errors.ts';
+import { describeFailure, EXIT } from './errors.ts';
 
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 
 async function loadCommands(): Promise<any[]> {
-  const files = readdirSync(commandsDir).filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts')).sort();
+  const files = readdirSync(commandsDir).filter((f) => /\.[jt]s$/.test(f) && !f.endsWith('.d.ts')).sort(); // .ts in src/, .js in dist/
   const mods = await Promise.all(files.map((f) => import(pathToFileURL(join(commandsDir, f)).href)));
   return mods.map((m) => m.command).filter(Boolean);
 }
 
+/** One line on stderr and the exit status a scheduler can act on (see EXIT in src/errors.ts). */
 export function reportError(e: unknown): number {
-  if (isAugmentError(e)) {
-    process.stderr.write(`augment: ${e.message}\n`);
-    return e.exitCode;
-  }
-  process.stderr.write(`augment: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  return 1;
+  const { exitCode, message } = describeFailure(e);
+  process.stderr.write(`augment: ${message}\n`);
+  return exitCode;
 }
+
+// A scheduler's SIGTERM (preemption, time limit): a command that handles it (build) stops
+// cleanly and exits 75 itself; for any other, exit 75 ("retry me") at once.
+process.on('SIGTERM', () => {
+  if (process.listenerCount('SIGTERM') > 1) return;
+  process.stderr.write('augment: terminated by SIGTERM; run the same command again to resume\n');
+  process.exit(EXIT.RETRYABLE);
+});
 
 export async function main(argv: string[]): Promise<void> {
   let cli = yargs(argv)
@@ -45,7 +51,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e: any) {
     if (e?.usage) {
       process.stderr.write(`augment: ${e.message}\n`);
-      process.exitCode = 1;
+      process.exitCode = EXIT.FATAL; // a bad flag is the user's mistake, like a bad recipe
       return;
     }
     process.exitCode = reportError(e);
