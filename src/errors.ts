@@ -1,6 +1,10 @@
 /**
  * One error type for every mistake a user can make. The CLI prints `message` as one line
  * (no stack trace) and exits with `exitCode`; library callers can switch on `code`.
+ *
+ * Exit codes are chosen so a scheduler (Slurm requeue, Kubernetes podFailurePolicy /
+ * backoffLimitPerIndex, AWS Batch retry strategies) can act on them; see `EXIT` and
+ * docs/CLUSTER.md.
  */
 export type ErrorCode =
   | 'BAD_RECIPE'
@@ -10,7 +14,32 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'UNSAFE_PATH'
   | 'BACKEND'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  /** The machine or its file system failed (I/O error, full disk, lost worker, SIGTERM): run it again. */
+  | 'RETRYABLE';
+
+/**
+ * What each exit status of `augment` means:
+ * - 0 `OK`: done.
+ * - 1 `INTERNAL`: an unexpected error (a bug; the message has the stack). Retrying is unlikely to help.
+ * - 2 `FATAL`: the user's mistake (bad recipe, flags, dataset, paths): fix it, do not retry.
+ * - 75 `RETRYABLE` (EX_TEMPFAIL): I/O error, full disk, timeout, out of memory, a lost worker,
+ *   SIGTERM from the scheduler: run the same command again; it resumes.
+ * - 130 `INTERRUPTED`: Ctrl-C (SIGINT); finished work is kept, the same command resumes.
+ * A process killed outright is reported by the shell/scheduler as 128+signal (137 for SIGKILL,
+ * e.g. the kernel's out-of-memory killer; 134 for SIGABRT, e.g. V8 running out of heap): retryable too.
+ */
+export const EXIT = { OK: 0, INTERNAL: 1, FATAL: 2, RETRYABLE: 75, INTERRUPTED: 130 } as const;
+
+/**
+ * errno (and Node) codes that say the machine, not the user, failed. An error carrying one of
+ * these is retryable. ENOENT, EACCES, EISDIR etc. are not here: they name a user's path.
+ */
+export const RETRYABLE_ERROR_CODES: ReadonlySet<string> = new Set([
+  'EIO', 'ENOSPC', 'EDQUOT', 'EROFS', 'ETIMEDOUT', 'ESTALE', 'EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'ENOMEM',
+  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETDOWN', 'ENETUNREACH', 'ENETRESET', 'EPIPE',
+  'ERR_WORKER_OUT_OF_MEMORY', 'ERR_WORKER_INIT_FAILED',
+]);
 
 export class AugmentError extends Error {
   readonly code: ErrorCode;
@@ -20,8 +49,34 @@ export class AugmentError extends Error {
     this.code = code;
   }
   get exitCode(): number {
-    return this.code === 'INTERRUPTED' ? 130 : 2;
+    if (this.code === 'INTERRUPTED') return EXIT.INTERRUPTED;
+    if (this.code === 'RETRYABLE') return EXIT.RETRYABLE;
+    return EXIT.FATAL;
   }
+}
+
+/** The errno-style code of an error or of any error in its `cause` chain that is retryable, if one is. */
+export function retryableCode(e: unknown): string | null {
+  for (let cur: any = e, depth = 0; cur && depth < 8; cur = cur.cause, depth++) {
+    if (typeof cur.code === 'string' && RETRYABLE_ERROR_CODES.has(cur.code)) return cur.code;
+    if (cur instanceof RangeError && /Array buffer allocation failed|Invalid array length|out of memory/i.test(cur.message)) return 'ENOMEM';
+  }
+  return null;
+}
+
+/**
+ * How the CLI reports an error: one line and an exit status. AugmentErrors keep their own;
+ * an error carrying a retryable errno (EIO, ENOSPC, ETIMEDOUT, ...) or an out-of-memory is
+ * one line and 75; anything else is unexpected (1, with the stack, since it is a bug).
+ */
+export function describeFailure(e: unknown): { exitCode: number; message: string } {
+  if (isAugmentError(e)) return { exitCode: e.exitCode, message: e.message };
+  const code = retryableCode(e);
+  if (code) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return { exitCode: EXIT.RETRYABLE, message: `${msg.split('\n')[0]} (${code}: the machine or file system failed, not the input; run the same command again to resume)` };
+  }
+  return { exitCode: EXIT.INTERNAL, message: `unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
 }
 
 /** `Expected <expected> for <name> but received <value>` in the style of sharp's lib/is.js. */

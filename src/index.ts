@@ -1,7 +1,7 @@
 /**
  * augment as a library: everything the CLI does, importable.
- * (The package runs from its TypeScript sources through tsx; import it from a process started
- * with `node --import tsx`, or use the `augment` bin.)
+ * (The package ships this compiled to JavaScript with type declarations, dist/index.js: plain
+ * `import { buildVariant } from 'augment'` from JavaScript or TypeScript, no loader needed.)
  */
 export { AugmentError, isAugmentError, type ErrorCode } from './errors.ts';
 export { createRng, deriveSeed, rngFor, type Rng } from './rng.ts';
@@ -16,6 +16,10 @@ export { splitFiles, resolveSplit, SPLITS, type SplitName, type SplitRecord } fr
 export { planBuild, type Plan, type SourceJob } from './build/plan.ts';
 export { buildVariant, defaultVariantDir, readVariantInfo, type BuildOptions, type BuildResult } from './build/build.ts';
 export { readManifest, type ManifestEntry } from './build/manifest.ts';
+// clusters: shards of a build, the merge, exit codes
+export { parseShardFlags, shardOf, shardLabel, SHARD_INDEX_VARIABLES, type Shard } from './cluster/shard.ts';
+export { mergeShards, type MergeResult } from './cluster/merge.ts';
+export { EXIT, RETRYABLE_ERROR_CODES, describeFailure } from './errors.ts';
 export { summarizeBuild } from './build/summary.ts';
 export { previewRecipe, type PreviewOptions } from './preview/preview.ts';
 

@@ -7,7 +7,7 @@
  * A killed build re-run resumes and ends byte-identical to an uninterrupted one.
  */
 import { availableParallelism } from 'node:os';
-import { readFile, rename, stat, unlink, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { readFile, rename, rm, stat, unlink, writeFile, mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import fg from 'fast-glob';
 import { AugmentError } from '../errors.ts';
@@ -18,6 +18,8 @@ import { resolveSplit } from '../dataset/split.ts';
 import { planBuild, type Plan, type SourceJob } from './plan.ts';
 import { MANIFEST_NAME, ManifestJournal, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
 import { WorkerPool } from './pool.ts';
+import type { Shard } from '../cluster/shard.ts';
+import { SHARDS_DIR, doneFile, partManifestFile, planFingerprint, removeOtherCountMarkers, shardOwns, type ShardDone } from '../cluster/parts.ts';
 import type { WorkerConfig, WorkerReply, WorkerRequest } from './worker.ts';
 
 /** Bump when the bytes a given key produces change (codec or op implementation changes). */
@@ -43,6 +45,12 @@ export interface BuildOptions {
   onProgress?: (p: BuildProgress) => void;
   /** Aborting stops dispatching new work; finished files stay valid for a resume. */
   signal?: AbortSignal;
+  /**
+   * Make only shard `index` of `count` (outputs chosen by `shardOf(output path, count)`): its
+   * manifest part and finished marker go to `.shards/`, and `mergeShards` writes manifest.jsonl
+   * and variant.json once every shard is done. See src/cluster/parts.ts.
+   */
+  shard?: Shard | null;
 }
 
 export interface BuildResult {
@@ -62,6 +70,8 @@ export interface BuildResult {
   failed: Array<{ source: string; reason: string }>;
   seconds: number;
   concurrency: number;
+  /** Set for a sharded build: which shard, and how many outputs it owns. */
+  shard?: Shard & { planned: number };
 }
 
 export function defaultVariantDir(name: string, cwd = process.cwd()): string {
@@ -83,6 +93,13 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
   if (isInside(sourceRoot, variantDir))
     throw new AugmentError('UNSAFE_PATH', `${variantDir}: output folder contains the source ${sourceRoot}; choose another --out`);
   await refuseForeignFolder(variantDir);
+  const shard = opts.shard ?? null;
+  if (shard) {
+    // `.shards/` first, before any train/ folder: a shard starting alongside sees a variant folder.
+    await mkdir(join(variantDir, SHARDS_DIR), { recursive: true });
+    await unlink(doneFile(variantDir, shard)).catch(() => {});
+    await removeOtherCountMarkers(variantDir, shard.count);
+  }
 
   // 1. scan + split
   const scan = await scanSource(sourceRoot, {
@@ -103,11 +120,16 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
 
   // 2. plan, and what is already done
   const plan = planBuild(recipe, split.record.files);
-  const keyed = keyJobs(recipe, scan, plan.jobs);
-  for (const j of keyed) for (const o of j.outputs) assertInside(variantDir, o.out);
+  const allKeyed = keyJobs(recipe, scan, plan.jobs);
+  for (const j of allKeyed) for (const o of j.outputs) assertInside(variantDir, o.out);
+  const fingerprint = shard ? planFingerprint(allKeyed.flatMap((j) => j.outputs.map((o, i) => ({ out: o.out, key: j.keys[i] })))) : '';
+  const keyed = shard ? ownedJobs(allKeyed, shard) : allKeyed;
   await mkdir(variantDir, { recursive: true });
   const manifestFile = join(variantDir, MANIFEST_NAME);
+  // A shard journals into its own part; it may reuse what a merged or one-machine build made.
+  const journalFile = shard ? partManifestFile(variantDir, shard) : manifestFile;
   const previous = await readManifest(manifestFile);
+  if (shard) for (const [out, e] of await readManifest(journalFile)) previous.set(out, e);
   const kept = new Map<string, ManifestEntry>();
   const needs = await Promise.all(
     keyed.map(async (j) => {
@@ -125,14 +147,18 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     }),
   );
   const todo = needs.filter((j) => j.outputs.length > 0);
-  const removed = await removeStale(variantDir, new Set(keyed.flatMap((j) => j.outputs.map((o) => o.out))));
+  const removed = await removeStale(
+    variantDir,
+    new Set(keyed.flatMap((j) => j.outputs.map((o) => o.out))),
+    shard ? (rel) => shardOwns(shard, rel) : undefined,
+  );
 
   // 3. make the missing outputs
   const total = todo.reduce((n, j) => n + j.outputs.length, 0);
   const fresh: ManifestEntry[] = [];
   const failed: BuildResult['failed'] = [];
   if (total > 0) {
-    const journal = await ManifestJournal.open(manifestFile);
+    const journal = await ManifestJournal.open(journalFile);
     const cfg: WorkerConfig = {
       sourceRoot,
       variantDir,
@@ -149,8 +175,13 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     try {
       await Promise.all(
         chunk(todo, 24).map(async (jobs) => {
-          const rep = await pool.run({ jobs }, opts.signal);
+          const rep = await pool.run({ jobs }, opts.signal).catch((e: unknown) => {
+            // A worker thread died (out of memory, a crash): the machine failed, not the input.
+            throw new AugmentError('RETRYABLE', `build of ${recipe.name}: a build worker was lost (${e instanceof Error ? e.message : String(e)}); run the same command again to resume`, { cause: e });
+          });
           if (!rep) return; // aborted before it was sent
+          const io = rep.failures.find((f) => IO_FAILURE.test(f.reason));
+          if (io) throw new AugmentError('RETRYABLE', `${io.source}: ${io.reason} (the machine or file system failed, not the image; run the same command again to resume)`);
           await journal.append(rep.entries);
           fresh.push(...rep.entries);
           failed.push(...rep.failures);
@@ -163,15 +194,20 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
       await pool.close();
       await journal.close();
     }
-    if (opts.signal?.aborted) throw new AugmentError('INTERRUPTED', `build of ${recipe.name} interrupted after ${done} of ${total} files; run the same command again to resume`);
+    if (opts.signal?.aborted) {
+      // A scheduler's SIGTERM aborts with a RETRYABLE reason (exit 75); Ctrl-C is INTERRUPTED (130).
+      const code = (opts.signal.reason as { code?: string } | undefined)?.code === 'RETRYABLE' ? 'RETRYABLE' : 'INTERRUPTED';
+      const why = code === 'RETRYABLE' ? 'terminated' : 'interrupted';
+      throw new AugmentError(code, `build of ${recipe.name}${shard ? ` (shard ${shard.index}/${shard.count})` : ''} ${why} after ${done} of ${total} files; run the same command again to resume`);
+    }
   }
 
   // 4. the record: sorted manifest and variant.json (no timestamps: the tree is reproducible)
   const all = new Map(kept);
   for (const e of fresh) all.set(e.out, e);
-  await writeManifest(manifestFile, all.values());
+  await writeManifest(journalFile, all.values());
   failed.sort((a, b) => (a.source < b.source ? -1 : 1));
-  await writeJsonAtomic(join(variantDir, VARIANT_FILE), {
+  const variantInfo = {
     name: recipe.name,
     recipeFile: recipe.file,
     recipe: { ...recipe, file: undefined },
@@ -187,7 +223,15 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     ignored: scan.ignored,
     failed,
     outputFormatVersion: OUTPUT_FORMAT_VERSION,
-  });
+  };
+  const planned = keyed.reduce((n, j) => n + j.outputs.length, 0);
+  if (shard) {
+    const done: ShardDone = { format: 'augment-shard-done', version: 1, shard, planFingerprint: fingerprint, planned, made: all.size, failed, variant: variantInfo };
+    await writeJsonAtomic(doneFile(variantDir, shard), done);
+  } else {
+    await writeJsonAtomic(join(variantDir, VARIANT_FILE), variantInfo);
+    await rm(join(variantDir, SHARDS_DIR), { recursive: true, force: true }); // parts of an earlier sharded build
+  }
 
   return {
     name: recipe.name,
@@ -205,10 +249,24 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     failed,
     seconds: (performance.now() - t0) / 1000,
     concurrency,
+    ...(shard ? { shard: { ...shard, planned } } : {}),
   };
 }
 
+/** The jobs restricted to the outputs `shard` owns (a source's copies may fall in several shards). */
+function ownedJobs(jobs: KeyedJob[], shard: Shard): KeyedJob[] {
+  const out: KeyedJob[] = [];
+  for (const j of jobs) {
+    const idx = j.outputs.flatMap((o, i) => (shardOwns(shard, o.out) ? [i] : []));
+    if (idx.length) out.push({ ...j, outputs: idx.map((i) => j.outputs[i]), keys: idx.map((i) => j.keys[i]) });
+  }
+  return out;
+}
+
 type KeyedJob = SourceJob & { keys: string[] };
+
+/** A worker's per-file failure that is an I/O error (Node's "ENOSPC: no space left on device, write"), not a bad image. */
+const IO_FAILURE = /^(EIO|ENOSPC|EDQUOT|EROFS|ESTALE|ETIMEDOUT|EMFILE|ENFILE|ENOMEM|EAGAIN|EBUSY)\b/;
 
 function keyJobs(recipe: Recipe, scan: ScanResult, jobs: SourceJob[]): KeyedJob[] {
   const byRel = new Map(scan.files.map((f) => [f.rel, f]));
@@ -240,16 +298,19 @@ async function refuseForeignFolder(dir: string): Promise<void> {
   } catch {
     return;
   }
-  if (names.length === 0 || names.includes(MANIFEST_NAME) || names.includes(VARIANT_FILE)) return;
+  if (names.length === 0 || names.includes(MANIFEST_NAME) || names.includes(VARIANT_FILE) || names.includes(SHARDS_DIR)) return;
   throw new AugmentError('UNSAFE_PATH', `${dir}: output folder exists and is not an augment variant (no ${MANIFEST_NAME}); refusing to write into it`);
 }
 
-/** Deletes files under train/valid/test that the plan does not make (a changed recipe), and stray temp files. */
-async function removeStale(variantDir: string, planned: Set<string>): Promise<number> {
+/**
+ * Deletes files under train/valid/test that the plan does not make (a changed recipe), and stray
+ * temp files; a shard (`owns`) only those that hash to it, so it never touches another's outputs.
+ */
+export async function removeStale(variantDir: string, planned: Set<string>, owns?: (rel: string) => boolean): Promise<number> {
   const files = await fg('{train,valid,test}/**', { cwd: variantDir, dot: true, onlyFiles: true });
   let removed = 0;
   for (const f of files) {
-    if (planned.has(f)) continue;
+    if (planned.has(f) || (owns && !owns(f))) continue;
     await unlink(join(variantDir, f)).catch(() => {});
     if (!basename(f).endsWith('.tmp')) removed++;
   }

@@ -7,6 +7,8 @@ interface Args {
   concurrency?: number;
   strict: boolean;
   json: boolean;
+  shard?: string;
+  shards?: string;
 }
 
 export const command: CommandModule<{}, Args> = {
@@ -20,18 +22,28 @@ export const command: CommandModule<{}, Args> = {
       .option('concurrency', { alias: 'j', type: 'number', describe: 'worker threads (default: all cores)' })
       .option('strict', { type: 'boolean', default: false, describe: 'unreadable source images are fatal instead of excluded' })
       .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
+      .option('shard', { type: 'string', describe: 'make only shard K of N (0-based, e.g. 0/3); then augment merge VARIANT_DIR' })
+      .option('shards', { type: 'string', describe: 'N shards, K from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN) or AWS_BATCH_JOB_ARRAY_INDEX' })
       .example('augment build random_v3', 'build the shipped random_v3 recipe from data/tabler')
-      .example('augment build recipes/mine.yaml --source ~/photos --out /tmp/mine -j 8', '') as any,
+      .example('augment build recipes/mine.yaml --source ~/photos --out /tmp/mine -j 8', '')
+      .example('augment build random_v3 --out /shared/v3 --shard 1/3', 'shard 1 of 3 (then: augment merge /shared/v3)') as any,
   handler: async (a) => {
-    const [{ buildVariant }, { summarizeBuild }, { createProgress }] = await Promise.all([
+    const [{ buildVariant }, { summarizeBuild }, { createProgress }, { parseShardFlags }, { AugmentError }] = await Promise.all([
       import('../build/build.ts'),
       import('../build/summary.ts'),
       import('../terminal/progress.ts'),
+      import('../cluster/shard.ts'),
+      import('../errors.ts'),
     ]);
-    if (a.out && a.recipe.length > 1) throw new Error('--out takes one recipe at a time');
+    if (a.out && a.recipe.length > 1) throw new AugmentError('BAD_ARGUMENT', '--out takes one recipe at a time');
+    const shard = parseShardFlags({ shard: a.shard, shards: a.shards });
+    if (shard && a.recipe.length > 1) throw new AugmentError('BAD_ARGUMENT', '--shard/--shards take one recipe at a time');
     const ac = new AbortController();
     const onSigint = () => ac.abort();
+    // SIGTERM (a scheduler's preemption or time limit) stops like Ctrl-C, but exits "retry me" (75).
+    const onSigterm = () => ac.abort(new AugmentError('RETRYABLE', 'terminated by SIGTERM'));
     process.once('SIGINT', onSigint);
+    process.once('SIGTERM', onSigterm);
     const results = [];
     try {
       for (const r of a.recipe) {
@@ -43,22 +55,26 @@ export const command: CommandModule<{}, Args> = {
             concurrency: a.concurrency,
             strict: a.strict,
             signal: ac.signal,
+            shard,
             onProgress: (p) => p.phase === 'build' && bar.update(p.done, p.total),
           });
           bar.stop();
           results.push(res);
           if (!a.json) console.log(summarizeBuild(res) + '\n');
+          if (!a.json && res.shard)
+            console.log(`Shard ${res.shard.index}/${res.shard.count}: ${res.shard.planned} of the variant's outputs; when all ${res.shard.count} shards are done: augment merge ${res.variantDir}\n`);
         } finally {
           bar.stop();
         }
       }
     } finally {
       process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
     }
     if (a.json)
       console.log(
         JSON.stringify(
-          results.map((r) => ({ name: r.name, variantDir: r.variantDir, splitFile: r.splitFile, written: r.written, unchanged: r.unchanged, removed: r.removed, before: r.plan.before, after: r.plan.after, unreadable: r.unreadable, failed: r.failed, seconds: r.seconds })),
+          results.map((r) => ({ name: r.name, variantDir: r.variantDir, ...(r.shard ? { shard: r.shard } : {}), splitFile: r.splitFile, written: r.written, unchanged: r.unchanged, removed: r.removed, before: r.plan.before, after: r.plan.after, unreadable: r.unreadable, failed: r.failed, seconds: r.seconds })),
           null,
           1,
         ),
