@@ -1,12 +1,15 @@
 /**
  * `augment evaluate --model vgg16 [VARIANT...]`: train a fixed model on each variant with the
- * same settings and seeds, and rank the variants by test macro-F1. Thin: parses flags, picks
- * the backend, calls `evaluate` (src/train/evaluate.ts), prints.
+ * same settings and seeds, and rank the variants by test macro-F1. Thin: parses and checks
+ * flags (before TensorFlow.js loads), picks the backend, calls `evaluate` / `mergeEvaluate`
+ * (src/train/evaluate.ts), prints, and writes the HTML report.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { invalidParameter } from '../errors.ts';
 import { BACKENDS, parseBackend } from '../train/backend/names.ts';
-import { DEFAULT_EVALUATE_SETTINGS, parseFocalAlpha, type EvaluateSettings } from '../train/settings.ts';
+import { parseShardFlags } from '../cluster/shard.ts';
+import { AugmentError } from '../errors.ts';
+import { DEFAULT_EVALUATE_SETTINGS, MODEL_NAMES, parseDuration, parseFocalAlpha, type EvaluateSettings } from '../train/settings.ts';
 import { parseLearningRate } from '../train/schedules.ts';
 
 interface Args {
@@ -36,6 +39,13 @@ interface Args {
   json?: boolean;
   resume?: boolean;
   quick?: boolean;
+  budget?: string;
+  dryRun?: boolean;
+  cache?: string;
+  shard?: string;
+  shards?: string;
+  merge?: boolean;
+  report?: boolean;
 }
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -130,21 +140,43 @@ export const command: CommandModule<object, Args> = {
       .option('variants-root', { type: 'string', describe: 'Where variant names are looked up (default data/variants)' })
       .option('resume', { type: 'boolean', describe: 'Continue an interrupted run (--run DIR, or the newest unfinished one)' })
       .option('quick', { type: 'boolean', describe: 'Demo preset: resnet18, width 0.125, 32 px, 1 seed, 10 epochs, batch 32' })
-      .option('json', { type: 'boolean', describe: 'Print the result as JSON' })
+      .option('budget', { type: 'string', describe: 'Wall-time budget, e.g. 90s, 20m, 2h: race the variants (short runs first, the clearly worse dropped, survivors get more epochs and seeds) instead of the full grid' })
+      .option('dry-run', { type: 'boolean', describe: 'Print the plan and its estimate (measured with a few training steps here), train nothing' })
+      .option('cache', { type: 'string', describe: 'Decoded-image cache shared by variants and runs (default data/cache/decoded)' })
+      .option('shard', { type: 'string', describe: 'Train shard K of N (0-based, K/N) of the variant x seed units into the shared --run folder' })
+      .option('shards', { type: 'string', describe: 'Like --shard, K from the scheduler (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX)' })
+      .option('merge', { type: 'boolean', describe: 'Rank the units that shards trained into --run DIR (names the missing ones)' })
+      .option('report', { type: 'boolean', default: true, describe: 'Write the HTML report into the run folder (--no-report to skip)' })
+      .option('json', { type: 'boolean', describe: 'Print the result as JSON (with plan, data and leaderboard[].status)' })
       .example('$0 evaluate --model vgg16 --lr 1e-4 --seeds 3', 'rank every built variant (vgg16 from scratch wants a small learning rate)')
-      .example('$0 evaluate --quick baseline random random_v3', 'the README demo (a few minutes on 2 cores)'),
+      .example('$0 evaluate --quick baseline random random_v3', 'the README demo (a few minutes on 2 cores)')
+      .example('$0 evaluate --quick --budget 5m', 'rank every built variant in about five minutes (racing)')
+      .example('$0 evaluate --dry-run', 'print the plan and the measured estimate only')
+      .example('$0 evaluate --run data/runs/x --shard 0/2', 'one of two shards; then: $0 evaluate --merge --run data/runs/x'),
   handler: async (a: ArgumentsCamelCase<Args>) => {
     const settings = settingsFromArgs(a); // bad flags fail before the backend starts
+    if (settings.model !== undefined && !MODEL_NAMES.includes(settings.model)) throw invalidParameter('--model', `one of ${MODEL_NAMES.join(', ')}`, settings.model);
+    const budget = a.budget === undefined ? undefined : parseDuration(a.budget, '--budget');
+    const shard = parseShardFlags({ shard: a.shard, shards: a.shards });
+    if (budget !== undefined && shard) throw new AugmentError('BAD_ARGUMENT', '--budget and --shard/--shards do not combine: racing decides the next units from the last rung, so it runs in one process');
+    if (a.merge && (shard || budget !== undefined || a.dryRun)) throw new AugmentError('BAD_ARGUMENT', '--merge ranks a sharded run: give it only --run DIR (and --json, --no-report)');
+    if (a.merge && !a.run) throw new AugmentError('BAD_ARGUMENT', '--merge needs --run DIR (the folder the shards trained into)');
+    if (shard && !a.run) throw new AugmentError('BAD_ARGUMENT', `--shard${a.shards ? 's' : ''} needs --run DIR: every shard trains into the same run folder`);
     if (a.backend !== undefined) parseBackend(a.backend);
     const threads = num('--threads', a.threads, 'a whole number of threads, 1 or more');
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw invalidParameter('--threads', 'a whole number of threads, 1 or more', String(a.threads));
     const err = (line: string) => process.stderr.write(`${line}\n`);
     // TensorFlow.js loads only now, after the flags were checked (a fast --help and fast errors)
-    const [{ initBackend }, { evaluate }, { createProgress }] = await Promise.all([
+    const [{ initBackend }, { evaluate, mergeEvaluate }, { createProgress }] = await Promise.all([
       import('../train/backend/select.ts'),
       import('../train/evaluate.ts'),
       import('../train/progress.ts'),
     ]);
+    if (a.merge) {
+      const result = await mergeEvaluate({ runDir: a.run!, log: err });
+      await printResult(result, a, err);
+      return;
+    }
     const backend = await initBackend({ force: a.backend, threads, log: err }); // prints the backend line first
 
     const ac = new AbortController();
@@ -169,16 +201,43 @@ export const command: CommandModule<object, Args> = {
         progress: createProgress(),
         log: err,
         signal: ac.signal,
+        budget,
+        dryRun: a.dryRun,
+        cacheDir: a.cache,
+        shard: shard ?? undefined,
+        heartbeatSeconds: process.stderr.isTTY ? 0 : 30,
       });
-      if (a.json) {
-        const { table: _t, ...json } = result;
-        process.stdout.write(`${JSON.stringify(json, null, 1)}\n`);
-      } else {
-        process.stdout.write(`\n${result.table}\n\nrun folder: ${result.runDir}\n`);
-      }
+      await printResult(result, a, err);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
   },
 };
+
+/** stdout: the table (or JSON); then the HTML report of a ranked run. */
+async function printResult(
+  result: { table: string; runDir: string; leaderboard: unknown[]; dryRun?: boolean; shard?: unknown },
+  a: Args,
+  err: (line: string) => void,
+): Promise<void> {
+  let report: string | undefined;
+  const ranked = !result.dryRun && !result.shard;
+  if (ranked && a.report !== false) {
+    // H6's writer (src/report/index.ts), loaded only when used
+    const where = new URL('../report/index.ts', import.meta.url).href;
+    const mod = (await import(where).catch(() => null)) as { writeReport?: (runDir: string) => Promise<{ file: string }> } | null;
+    if (mod?.writeReport) {
+      report = (await mod.writeReport(result.runDir)).file;
+      err(`report: ${report}`);
+    }
+  }
+  if (a.json) {
+    const { table: _t, ...json } = result;
+    process.stdout.write(`${JSON.stringify(report ? { ...json, report } : json, null, 1)}\n`);
+  } else if (result.dryRun) {
+    process.stdout.write(`${result.table}\n\ndry run: nothing trained, no run folder written\n`);
+  } else {
+    process.stdout.write(`\n${result.table}\n\nrun folder: ${result.runDir}\n${report ? `report: ${report}\n` : ''}`);
+  }
+}

@@ -1,85 +1,50 @@
 /**
  * `augment evaluate`: rank dataset variants by the test macro-F1 of a fixed model trained on
- * each, with identical settings and seeds.
+ * each, with identical settings and seeds. One shape, for the library and the CLI:
  *
- *   resolve settings -> read every variant, check they share classes and valid/test ->
- *   decode every split into the run folder's cache -> write config.json ->
- *   for each seed, for each variant: fit (checkpointed per epoch) -> reports -> leaderboard.
+ *   plan   (./plan.ts)       run folder, settings, variants checked; units (variant x seed);
+ *                            the duration measured here (./estimate.ts) and printed first
+ *   data   (./data.ts)       every split decoded once into the shared, content-keyed cache
+ *   units  (./units.ts)      each unit trained (fit, checkpointed per epoch) and recorded in
+ *                            the run folder; the full grid, a shard's share of it, or the
+ *                            budget's race (./race.ts)
+ *   rank   (./leaderboard.ts) from the unit records: status, intervals, ties; reports
  *
  * Seeds are 1..n; seed s gives the same initial weights and the same data order rule to
  * every variant. Seeds run in the outer loop, so an interrupted run already holds one
  * result per variant before the second seed starts.
  *
- * Ties ("within noise"): variant B is tied with A when Welch's t-test of their test
- * macro-F1 over the seeds gives a two-sided p >= 0.05. rank = 1 + the number of variants
- * significantly better (higher mean and p < 0.05); tied variants can share a rank. With
- * fewer than 2 seeds there is no noise estimate: ranks follow the means and nothing is
- * marked tied (the table says so).
+ * Run folder (default data/runs/<UTC timestamp>/): see ./run-folder.ts. Nothing is
+ * half-written: settings, variants and every image are checked (decoded) before config.json
+ * is written; when that fails, a run folder created by this call is removed. An existing run
+ * folder is only continued with `resume` (or joined by a shard), with the settings it started with.
  *
- * Run folder (default data/runs/<UTC timestamp>/):
- *   config.json                 settings and variants; present = a started run (resume reads it)
- *   cache/<variant>-<hash>-<split>-<size>px.u8 (+ .json)   decoded uint8 images
- *   train/<variant>/seed-<s>/   state.json, epoch-NNNN/ (last checkpoint: model + optimizer),
- *                               best-NNNN/ (model.json + weights.bin: the selected weights)
- *   epochs.csv                  one row per (variant, seed, epoch), rewritten after each epoch
- *   metrics.json                written last: leaderboard and every run's valid/test metrics
- *   curves.png, confusion-<variant>.png
- *
- * Nothing is half-written: settings, variants and every image are checked (decoded) before
- * config.json is written; when that fails, a run folder created by this call is removed.
- * An existing run folder is only continued with `resume`, with the settings it started with.
+ * Sharding: with `shard: { index, count }` this process trains the units whose
+ * `shardOf(unitIdentity)` is its index, into the shared run folder, and writes no leaderboard;
+ * `mergeEvaluate(runDir)` then ranks from every unit's record and names the missing ones.
+ * Each unit's numbers depend only on its seed and data, so N shards give one process's table.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
-import { AugmentError, invalidParameter } from '../errors.ts';
-import type { tf } from './tf.ts';
-import {
-  DEFAULT_VARIANTS_ROOT,
-  SAMPLERS,
-  SPLIT_NAMES,
-  ensureSplitCache,
-  evalSplitDifference,
-  listBuiltVariants,
-  readVariant,
-  resolveVariant,
-  type Split,
-  type SplitCache,
-  type Variant,
-} from './data.ts';
-import { DEFAULT_TRAIN_SETTINGS, fit, type FitResult, type TrainSettings } from './fit.ts';
-import { createLoss } from './losses.ts';
-import { createModel as registryCreateModel, listModels } from './models/index.ts';
-import { meanOf, sdOf, welchTTest } from './metrics.ts';
-import { OPTIMIZERS } from './optimizers.ts';
-import { silentProgress, type ProgressFactory } from './progress.ts';
-import {
-  confusionFile,
-  leaderboardTable,
-  safeName,
-  writeConfusionPng,
-  writeCurvesPng,
-  writeEpochsCsv,
-  writeFileAtomic,
-  type HistoryRow,
-  type LeaderboardRow,
-} from './report.ts';
-import { createSchedule } from './schedules.ts';
-import { DEFAULT_EVALUATE_SETTINGS, type EvaluateSettings } from './settings.ts';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AugmentError } from '../errors.ts';
+import { shardOf, type Shard } from '../cluster/shard.ts';
+import { currentBackend, initBackend } from './backend/select.ts';
+import { DEFAULT_DECODE_CACHE, ensureVariantCaches, type Split, type SplitCache, type Variant } from './data.ts';
+import { decodeSeconds, formatSeconds, measureDecode, measureModel, RateTracker, unitSeconds, type Rates } from './estimate.ts';
+import { buildLeaderboard, historyRows, leaderboardText, runSummaries, writeRunReports, type VariantOutcome } from './leaderboard.ts';
+import { createModel as registryCreateModel } from './models/index.ts';
+import { planLines, preparePlan, type Plan, type PlanSummary } from './plan.ts';
+import { Heartbeat, silentProgress, tapProgress, type ProgressFactory } from './progress.ts';
+import { runRace, type RaceResult } from './race.ts';
+import { writeEpochsCsv, type LeaderboardRow } from './report.ts';
+import { displayPath, exists, readConfig, readUnitRecord, writeConfig, type RunSummary, type StoredConfig, type UnitRecord } from './run-folder.ts';
+import { MODEL_NAMES, parseDuration, type EvaluateSettings } from './settings.ts';
+import { runUnit, unitIdentity, unitLabel, type ModelFactory, type Unit, type UnitContext } from './units.ts';
 
 export { DEFAULT_EVALUATE_SETTINGS, type EvaluateSettings } from './settings.ts';
-
-export const TIE_ALPHA = 0.05;
-export const TIE_RULE =
-  `tied = Welch t-test of test macro-F1 over the seeds, two-sided p >= ${TIE_ALPHA}; ` +
-  'rank = 1 + number of variants significantly better';
-
-export interface ModelFactoryOptions {
-  numClasses: number;
-  imageSize: number;
-  width: number;
-  seed: number;
-}
-export type ModelFactory = (name: string, o: ModelFactoryOptions) => tf.LayersModel;
+export { latestUnfinishedRun, type RunSummary } from './run-folder.ts';
+export { resolveSettings } from './plan.ts';
+export type { ModelFactory, ModelFactoryOptions } from './units.ts';
 
 export interface EvaluateOptions {
   /** VARIANT arguments (names under variantsRoot, or paths); default: every built variant. */
@@ -90,38 +55,29 @@ export interface EvaluateOptions {
   runsRoot?: string;
   /** Continue the run in `runDir` (default: the newest unfinished run under runsRoot). */
   resume?: boolean;
-  /** Settings given explicitly; the rest take defaults (or, when resuming, the stored ones). */
+  /** Settings given explicitly; the rest take defaults (the model's own, then global), or, when resuming, the stored ones. */
   settings?: Partial<EvaluateSettings>;
   /** Model factory; default the model registry (src/train/models/). */
   createModel?: ModelFactory;
-  /** Model names the factory knows (checked before anything is written). */
+  /** Model names the factory knows (checked before anything is written); default the bundled ones. */
   modelNames?: string[];
-  /** Backend description, recorded in metrics.json. */
+  /** Backend description, recorded in metrics.json; omitted: the selected backend (started here if none was). */
   backend?: string;
   progress?: ProgressFactory;
   log?: (line: string) => void;
   signal?: AbortSignal;
   /** Skip the PNG charts (faster tests). */
   charts?: boolean;
-}
-
-export interface RunSummary {
-  variant: string;
-  seed: number;
-  bestEpoch: number;
-  epochsRun: number;
-  stoppedEarly: boolean;
-  resumedAfterEpoch: number;
-  validMacroF1: number;
-  testMacroF1: number;
-  testAccuracy: number;
-  testMacroPrecision: number;
-  testMacroRecall: number;
-  testLoss: number;
-  testPerClassF1: number[];
-  testConfusion: number[][];
-  /** Selected weights, relative to the run folder. */
-  weights?: string;
+  /** Wall-time budget (seconds, or `90s` / `20m` / `2h`): race the variants instead of the full grid. */
+  budget?: number | string;
+  /** Print the plan (with its measured estimate) and stop: nothing trained, no run folder. */
+  dryRun?: boolean;
+  /** Shared decoded-image cache (default data/cache/decoded). */
+  cacheDir?: string;
+  /** Train only this shard's units into the shared run folder (no leaderboard: `mergeEvaluate`). */
+  shard?: Shard;
+  /** A `progress:` log line at least this often during decoding and training (0 or absent: none). */
+  heartbeatSeconds?: number;
 }
 
 export interface EvaluateResult {
@@ -129,238 +85,164 @@ export interface EvaluateResult {
   settings: EvaluateSettings;
   classes: string[];
   variants: Array<{ name: string; dir: string; trainSize: number; validSize: number; testSize: number }>;
+  /** Empty for a shard's run and a dry run. */
   leaderboard: LeaderboardRow[];
   tieRule: string;
   runs: RunSummary[];
   backend?: string;
-  /** Terminal table of the leaderboard. */
+  plan: PlanSummary;
+  data: { decoded: number; reused: number };
+  race?: { budgetSeconds: number; epochImages?: number; ended: RaceResult['ended']; rungs: RaceResult['rungs'] };
+  /** Lines about variants that are not ranked (not learned, raced out). */
+  notes: string[];
+  /** A shard's run: which units it trained. */
+  shard?: { index: number; count: number; units: string[] };
+  /** `mergeEvaluate`: units with no record yet. */
+  missing?: string[];
+  dryRun?: boolean;
+  /** Terminal table of the leaderboard (or the plan, for a dry run). */
   table: string;
 }
 
-interface StoredConfig {
-  version: 1;
-  createdAt: string;
-  settings: EvaluateSettings;
-  variants: Array<{ name: string; dir: string }>;
+function variantInfo(variants: Variant[]): EvaluateResult['variants'] {
+  return variants.map((v) => ({ name: v.name, dir: v.dir, trainSize: v.splits.train.length, validSize: v.splits.valid.length, testSize: v.splits.test.length }));
 }
 
-// ---------------------------------------------------------------------------------------
-// Settings
-
-const SETTING_NAMES: Record<keyof EvaluateSettings, string> = {
-  model: '--model',
-  width: '--width',
-  imageSize: '--image-size',
-  seeds: '--seeds',
-  epochs: '--epochs',
-  batchSize: '--batch-size',
-  lr: '--lr',
-  optimizer: '--optimizer',
-  momentum: '--momentum',
-  schedule: '--schedule',
-  stepSize: '--step-size',
-  gamma: '--gamma',
-  piecewise: '--piecewise',
-  loss: '--loss',
-  focalGamma: '--focal-gamma',
-  focalAlpha: '--focal-alpha',
-  sampler: '--sampler',
-  patience: '--patience',
-};
-
-function wholeNumber(name: keyof EvaluateSettings, v: unknown, min: number): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw invalidParameter(SETTING_NAMES[name], `a whole number >= ${min}`, v);
-}
-
-/** Defaults + explicit settings, validated (AugmentError naming the flag). */
-export function resolveSettings(explicit: Partial<EvaluateSettings>, base: EvaluateSettings = DEFAULT_EVALUATE_SETTINGS): EvaluateSettings {
-  const defined = Object.fromEntries(Object.entries(explicit).filter(([, v]) => v !== undefined));
-  const s: EvaluateSettings = { ...base, ...defined };
-  wholeNumber('epochs', s.epochs, 1);
-  wholeNumber('batchSize', s.batchSize, 1);
-  wholeNumber('seeds', s.seeds, 1);
-  wholeNumber('patience', s.patience, 0);
-  wholeNumber('imageSize', s.imageSize, 8);
-  if (typeof s.width !== 'number' || !(s.width > 0) || s.width > 8) throw invalidParameter('--width', 'a number in (0, 8]', s.width);
-  if (!OPTIMIZERS.includes(s.optimizer)) throw invalidParameter('--optimizer', `one of ${OPTIMIZERS.join(', ')}`, s.optimizer);
-  if (!SAMPLERS.includes(s.sampler)) throw invalidParameter('--sampler', `one of ${SAMPLERS.join(', ')}`, s.sampler);
-  if (typeof s.lr !== 'number' || !Number.isFinite(s.lr) || s.lr <= 0) throw invalidParameter('--lr', 'a positive number such as 1e-3', s.lr);
-  if (s.optimizer === 'sgd' && !(s.momentum >= 0 && s.momentum < 1)) throw invalidParameter('--momentum', 'a number in [0, 1)', s.momentum);
-  createSchedule(s); // validates schedule, step size, gamma, piecewise string
-  createLoss({ loss: s.loss, focalGamma: s.focalGamma, focalAlpha: s.focalAlpha });
-  if (s.piecewise !== undefined && s.schedule !== 'piecewise') {
-    throw new AugmentError('BAD_ARGUMENT', '--piecewise is only used with --schedule piecewise');
-  }
-  return s;
-}
-
-// ---------------------------------------------------------------------------------------
-// Run folder
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** A path relative to the working directory when it lies inside it, else absolute. */
-function displayPath(p: string): string {
-  const r = relative(process.cwd(), p);
-  return r === '' ? '.' : r.startsWith('..') ? p : r;
-}
-
-function timestampName(d = new Date()): string {
-  return d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
-}
-
-/** The newest run folder under runsRoot with a config.json and no finished metrics.json. */
-export async function latestUnfinishedRun(runsRoot: string): Promise<string | null> {
-  const names = await readdir(runsRoot).catch(() => [] as string[]);
-  const candidates: Array<{ dir: string; t: number }> = [];
-  for (const n of names) {
-    const dir = join(runsRoot, n);
-    const cfg = await stat(join(dir, 'config.json')).catch(() => undefined);
-    if (cfg && !(await exists(join(dir, 'metrics.json')))) candidates.push({ dir, t: cfg.mtimeMs });
-  }
-  candidates.sort((a, b) => b.t - a.t);
-  return candidates[0]?.dir ?? null;
-}
-
-async function readConfig(runDir: string): Promise<StoredConfig | null> {
-  try {
-    return JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')) as StoredConfig;
-  } catch {
-    return null;
-  }
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-// ---------------------------------------------------------------------------------------
-// Ranking
-
-export interface RankInput {
-  variant: string;
-  scores: number[];
-}
-
-/** Leaderboard order and ranks with ties (see the file comment for the rule). */
-export function rankVariants(inputs: RankInput[]): Array<{ variant: string; mean: number; sd: number; rank: number; tiedWith: string[] }> {
-  const rows = inputs.map((v) => ({ variant: v.variant, scores: v.scores, mean: meanOf(v.scores), sd: sdOf(v.scores) }));
-  rows.sort((a, b) => b.mean - a.mean || (a.variant < b.variant ? -1 : 1));
-  const testable = rows.every((r) => r.scores.length >= 2);
-  return rows.map((r) => {
-    if (!testable) {
-      return { variant: r.variant, mean: r.mean, sd: r.sd, rank: 1 + rows.filter((o) => o.mean > r.mean).length, tiedWith: [] };
-    }
-    const others = rows.filter((o) => o !== r);
-    const p = new Map(others.map((o) => [o.variant, welchTTest(o.scores, r.scores).p]));
-    const better = others.filter((o) => o.mean > r.mean && p.get(o.variant)! < TIE_ALPHA).length;
-    return {
-      variant: r.variant,
-      mean: r.mean,
-      sd: r.sd,
-      rank: 1 + better,
-      tiedWith: others.filter((o) => p.get(o.variant)! >= TIE_ALPHA).map((o) => o.variant),
-    };
-  });
-}
-
-// ---------------------------------------------------------------------------------------
-
-export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult> {
-  const log = o.log ?? (() => undefined);
-  const variantsRoot = o.variantsRoot ?? DEFAULT_VARIANTS_ROOT;
-  const runsRoot = o.runsRoot ?? 'data/runs';
-  const explicit = o.settings ?? {};
-
-  // 1. Run folder and settings.
-  let runDir: string;
-  let stored: StoredConfig | null = null;
-  if (o.resume) {
-    const dir = o.runDir ?? (await latestUnfinishedRun(runsRoot));
-    if (!dir) throw new AugmentError('NOT_FOUND', `--resume: no unfinished run under ${runsRoot}; give --run DIR`);
-    stored = await readConfig(dir);
-    if (!stored) throw new AugmentError('NOT_FOUND', `--resume: ${join(dir, 'config.json')} not found; ${dir} holds no started run`);
-    runDir = resolve(dir);
-    for (const [k, v] of Object.entries(explicit) as Array<[keyof EvaluateSettings, unknown]>) {
-      if (v !== undefined && !sameValue(stored.settings[k], v)) {
-        throw new AugmentError(
-          'BAD_ARGUMENT',
-          `${SETTING_NAMES[k]} ${JSON.stringify(v)} differs from the run being resumed (${runDir} used ${JSON.stringify(stored.settings[k])}); drop the flag or start a new --run`,
-        );
-      }
-    }
-  } else {
-    runDir = resolve(o.runDir ?? join(runsRoot, timestampName()));
-    if (await exists(join(runDir, 'config.json'))) {
-      throw new AugmentError('BAD_ARGUMENT', `${runDir} already holds a run; pass --resume to continue it, or choose another --run`);
-    }
-  }
-  const settings = stored ? resolveSettings({}, stored.settings) : resolveSettings(explicit);
-  let createModel = o.createModel;
-  let modelNames = o.modelNames;
-  if (!createModel) {
-    createModel = registryCreateModel;
-    modelNames = listModels();
-  }
-  if (modelNames && !modelNames.includes(settings.model)) {
-    throw invalidParameter('--model', `one of ${modelNames.join(', ')}`, settings.model);
-  }
-
-  // 2. Variants: read, check, compare.
-  let args: Array<{ name: string; dir: string }>;
-  if (stored) {
-    args = stored.variants;
-    if (o.variants?.length) {
-      const given = await Promise.all(o.variants.map((v) => resolveVariant(v, variantsRoot)));
-      if (!sameValue(given.map((g) => g.dir).sort(), args.map((a) => a.dir).sort())) {
-        throw new AugmentError('BAD_ARGUMENT', `the variants given differ from the run being resumed (${args.map((a) => a.name).join(', ')}); drop them or start a new --run`);
-      }
-    }
-  } else if (o.variants && o.variants.length > 0) {
-    args = await Promise.all(o.variants.map((v) => resolveVariant(v, variantsRoot)));
-  } else {
-    const names = await listBuiltVariants(variantsRoot);
-    if (names.length === 0) throw new AugmentError('NOT_FOUND', `no built variants under ${variantsRoot} (folders with train/valid/test); build one with augment build, or name a variant folder`);
-    args = names.map((n) => ({ name: n, dir: resolve(join(variantsRoot, n)) }));
-  }
-  const seen = new Map<string, string>();
-  for (const a of args) {
-    if (seen.has(a.name) && seen.get(a.name) !== a.dir) throw new AugmentError('BAD_ARGUMENT', `two variants are named ${a.name} (${seen.get(a.name)} and ${a.dir}); rename one`);
-    if (seen.has(a.name)) throw new AugmentError('BAD_ARGUMENT', `variant ${a.name} is named twice`);
-    seen.set(a.name, a.dir);
-  }
-  const variants: Variant[] = [];
-  for (const a of args) variants.push(await readVariant(a.dir, a.name));
-  for (const v of variants.slice(1)) {
-    const why = evalSplitDifference(variants[0], v);
-    if (why) throw new AugmentError('BAD_DATASET', why);
-  }
-  const classes = variants[0].classes;
-  if (Array.isArray(settings.focalAlpha) && settings.focalAlpha.length !== classes.length) {
-    throw new AugmentError('BAD_ARGUMENT', `--focal-alpha has ${settings.focalAlpha.length} weights but the variants have ${classes.length} classes (${classes.join(', ')})`);
-  }
-
-  // 3. Decode every split (finds undecodable images before anything is trained).
-  const createdRunDir = !(await exists(runDir));
-  const caches = new Map<string, Record<Split, SplitCache>>();
-  try {
+/** The full grid's units, seeds outer, variants inner; a shard keeps its share. */
+export function gridUnits(variants: string[], s: Pick<EvaluateSettings, 'seeds' | 'epochs'>, shard?: Shard): Unit[] {
+  const out: Unit[] = [];
+  for (let seed = 1; seed <= s.seeds; seed++) {
     for (const v of variants) {
-      const c = {} as Record<Split, SplitCache>;
-      for (const split of SPLIT_NAMES) {
-        c[split] = await ensureSplitCache(v, split, settings.imageSize, join(runDir, 'cache'), {
-          onProgress: (d, n) => (d === n ? log(`decoded ${v.name}/${split}: ${n} images at ${settings.imageSize} px`) : undefined),
-        });
-      }
-      caches.set(v.name, c);
+      const u: Unit = { variant: v, seed, rung: 0, epochs: s.epochs };
+      if (!shard || shardOf(unitIdentity(u), shard.count) === shard.index) out.push(u);
     }
-    if (!stored) {
-      const config: StoredConfig = { version: 1, createdAt: new Date().toISOString(), settings, variants: args };
-      await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  }
+  return out;
+}
+
+async function selectedBackend(o: EvaluateOptions, log: (l: string) => void): Promise<string> {
+  if (o.backend) return o.backend;
+  // the library trains where the CLI would: the same selection, when the caller chose none
+  return (currentBackend() ?? (await initBackend({ log }))).description;
+}
+
+interface Measured {
+  rates: Rates;
+  summary: PlanSummary;
+}
+
+async function measurePlan(plan: Plan, o: EvaluateOptions, createModel: ModelFactory, backend: string, budgetSeconds: number | undefined, units: Unit[], log: (l: string) => void): Promise<Measured> {
+  const s = plan.settings;
+  log(`plan: measuring ${s.model} (width ${s.width}, ${s.imageSize} px, batch ${s.batchSize}) on this machine...`);
+  const model = await measureModel(() => createModel(s.model, { numClasses: plan.classes.length, imageSize: s.imageSize, width: s.width, seed: 1 }), s, plan.classes.length);
+  const v0 = plan.variants[0];
+  const allPaths = [...new Set(plan.variants.flatMap((v) => [...v.splits.train, ...v.splits.valid, ...v.splits.test].map((f) => f.path)))];
+  const decodePer = await measureDecode([...v0.splits.valid, ...v0.splits.train].map((f) => f.path), s.imageSize);
+  const rates: Rates = { ...model, decodeSecondsPerImage: decodePer };
+  const size = (name: string) => plan.variants.find((v) => v.name === name)!.splits.train.length;
+  const validImages = v0.splits.valid.length;
+  const testImages = v0.splits.test.length;
+  const gridAll = gridUnits(
+    plan.variants.map((v) => v.name),
+    s,
+  );
+  const trainOf = (us: Unit[]) => us.reduce((a, u) => a + unitSeconds({ trainImages: size(u.variant), validImages, testImages, epochs: u.epochs }, rates), 0);
+  // valid/test files are shared by every variant: the content-keyed cache decodes them once
+  const imagesToDecode = allPaths.length;
+  const dec = decodeSeconds(imagesToDecode, decodePer);
+  const train = trainOf(budgetSeconds ? gridAll : units);
+  const summary: PlanSummary = {
+    mode: budgetSeconds ? 'race' : 'grid',
+    variants: plan.variants.map((v) => v.name),
+    seeds: s.seeds,
+    epochs: s.epochs,
+    units: gridAll.length,
+    unitsHere: units.length,
+    imagesPerEpoch: Object.fromEntries(plan.variants.map((v) => [v.name, v.splits.train.length])),
+    validImages,
+    testImages,
+    model: s.model,
+    width: s.width,
+    imageSize: s.imageSize,
+    batchSize: s.batchSize,
+    lr: s.lr,
+    backend,
+    measured: rates,
+    imagesToDecode,
+    decodeSeconds: dec,
+    trainSeconds: train,
+    estimatedSeconds: budgetSeconds ? Math.min(budgetSeconds, dec + train) : dec + train,
+    ...(budgetSeconds ? { budgetSeconds } : {}),
+    ...(o.shard ? { shard: { index: o.shard.index, count: o.shard.count } } : {}),
+  };
+  return { rates, summary };
+}
+
+/** Plan -> data -> units -> rank. */
+export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult> {
+  const startedAt = performance.now();
+  const log = o.log ?? (() => undefined);
+  const budgetSeconds = o.budget === undefined ? undefined : typeof o.budget === 'number' ? (o.budget > 0 ? o.budget : parseDuration(String(o.budget))) : parseDuration(o.budget);
+  if (budgetSeconds !== undefined && o.shard) {
+    throw new AugmentError('BAD_ARGUMENT', '--budget and --shard/--shards do not combine: racing decides the next units from the last rung, so it runs in one process');
+  }
+  const createModel = o.createModel ?? registryCreateModel;
+  const modelNames = o.createModel ? o.modelNames : (o.modelNames ?? [...MODEL_NAMES]);
+
+  // 1. Plan.
+  const plan = await preparePlan({ ...o, modelNames, join: Boolean(o.shard) });
+  const { runDir, settings, classes, variants } = plan;
+  if (plan.stored && (plan.stored.mode ?? 'grid') === 'race' && o.shard) {
+    throw new AugmentError('BAD_ARGUMENT', `${runDir} holds a raced (--budget) run; shards cannot join it`);
+  }
+  const stored = plan.stored;
+  const raceSeconds = budgetSeconds ?? (o.resume && stored?.mode === 'race' ? stored.budgetSeconds : undefined);
+  const backend = await selectedBackend(o, log);
+  const units = raceSeconds ? [] : gridUnits(
+    variants.map((v) => v.name),
+    settings,
+    o.shard,
+  );
+  const measured = await measurePlan(plan, o, createModel, backend, raceSeconds, units, log);
+  for (const line of planLines(measured.summary)) log(line);
+  const base = {
+    runDir,
+    settings,
+    classes,
+    variants: variantInfo(variants),
+    backend,
+    plan: measured.summary,
+  };
+  if (o.dryRun) {
+    return { ...base, leaderboard: [], tieRule: '', runs: [], data: { decoded: 0, reused: 0 }, notes: [], dryRun: true, table: planLines(measured.summary).join('\n') };
+  }
+
+  // 2. Data: decode every split (finds undecodable images before anything is trained).
+  const heartbeat = new Heartbeat(log, o.heartbeatSeconds ?? 0);
+  const createdRunDir = !(await exists(runDir));
+  let caches: Map<string, Record<Split, SplitCache>>;
+  let data: { decoded: number; reused: number };
+  try {
+    const got = await ensureVariantCaches(variants, settings.imageSize, {
+      cacheDir: o.cacheDir ?? DEFAULT_DECODE_CACHE,
+      signal: o.signal,
+      onProgress: (d, n) => heartbeat.beat(() => `decoding: ${d}/${n} images at ${settings.imageSize} px`),
+      onWait: (holder) => log(`decode cache: waiting for ${holder}, which is filling the same cache`),
+    });
+    caches = got.caches;
+    data = { decoded: got.decoded, reused: got.reused };
+    log(`data: ${got.decoded} image(s) decoded, ${got.reused} reused from the cache (${o.cacheDir ?? DEFAULT_DECODE_CACHE})`);
+    if (!stored || !(await exists(join(runDir, 'config.json')))) {
+      const config: StoredConfig = {
+        version: 1,
+        createdAt: new Date().toISOString(),
+        settings,
+        variants: plan.args,
+        mode: raceSeconds ? 'race' : 'grid',
+        ...(raceSeconds ? { budgetSeconds: raceSeconds } : {}),
+        ...(o.shard ? { shards: o.shard.count } : {}),
+      };
+      await writeConfig(runDir, config);
     }
   } catch (e) {
     if (createdRunDir) await rm(runDir, { recursive: true, force: true });
@@ -368,117 +250,249 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
   }
   log(`run folder: ${runDir}`);
 
-  // 4. Train: seeds outer, variants inner.
-  const results = new Map<string, FitResult>();
-  const historyRows = (): HistoryRow[] => {
-    const rows: HistoryRow[] = [];
-    for (const v of variants) {
-      for (let seed = 1; seed <= settings.seeds; seed++) {
-        const r = results.get(`${v.name}\u0000${seed}`);
-        if (r) rows.push(...r.history.map((h) => ({ ...h, variant: v.name, seed })));
-      }
-    }
-    return rows;
+  // 3. Units.
+  const tracker = new RateTracker(measured.rates);
+  const records: UnitRecord[] = [];
+  const liveHistory = new Map<string, UnitRecord | { variant: string; seed: number; epochs: number; rung: number; history: UnitRecord['history'] }>();
+  // a shard leaves epochs.csv to the merge: shards sharing the folder would overwrite each other's
+  const writeCsv = async () => (o.shard ? undefined : writeEpochsCsv(join(runDir, 'epochs.csv'), historyRows([...liveHistory.values()] as UnitRecord[])));
+  const validImages = variants[0].splits.valid.length;
+  const testImages = variants[0].splits.test.length;
+  const trainSize = (name: string) => variants.find((v) => v.name === name)!.splits.train.length;
+  let current: { unit: Unit; predicted: number } | null = null;
+  let pendingSeconds = 0; // grid: predicted seconds of the units not started yet
+  const deadline = raceSeconds ? startedAt + raceSeconds * 1000 : undefined;
+  const eta = (fraction: number) => {
+    if (deadline) return `budget left ${formatSeconds(Math.max(0, (deadline - performance.now()) / 1000))}`;
+    const rest = pendingSeconds + (current ? current.predicted * (1 - fraction) : 0);
+    return `run ETA ${formatSeconds(tracker.predict(rest))}`;
   };
-  const progress = o.progress ?? silentProgress;
-  try {
-    for (let seed = 1; seed <= settings.seeds; seed++) {
-      for (const v of variants) {
-        const c = caches.get(v.name)!;
-        const label = `${v.name} seed ${seed}`;
-        const partial: FitResult['history'] = [];
-        const r = await fit({
-          createModel: () => createModel!(settings.model, { numClasses: classes.length, imageSize: settings.imageSize, width: settings.width, seed }),
-          data: c,
-          settings,
-          seed,
-          checkpointDir: join(runDir, 'train', safeName(v.name), `seed-${seed}`),
-          label,
-          progress,
-          log,
-          signal: o.signal,
-          onEpoch: async (rec) => {
-            partial.push(rec);
-            results.set(`${v.name}\u0000${seed}`, { history: partial } as FitResult);
-            await writeEpochsCsv(join(runDir, 'epochs.csv'), historyRows());
-          },
-        });
-        if (r.resumedAfterEpoch > 0 && r.resumedAfterEpoch >= r.history.length) log(`${label}: already finished, result reused`);
-        results.set(`${v.name}\u0000${seed}`, r);
-        log(`${label}: selected epoch ${r.bestEpoch}${r.stoppedEarly ? ' (stopped early)' : ''}, valid macro-F1 ${r.valid.metrics.macroF1.toFixed(4)}, test macro-F1 ${r.test.metrics.macroF1.toFixed(4)}`);
-      }
-    }
-  } catch (e) {
+  const progress = tapProgress(o.progress ?? silentProgress, (label, done, total, images, seconds) =>
+    heartbeat.beat(() => {
+      const u = current?.unit;
+      const fraction = u ? ((u.epochs > 0 ? epochsDoneOf(u) : 0) + done / total) / Math.max(1, u.epochs) : 0;
+      return `${label}: batch ${done}/${total}, ${Math.round(images / Math.max(1e-9, seconds))} img/s, ${eta(Math.min(1, fraction))}`;
+    }),
+  );
+  const epochsDone = new Map<string, number>();
+  const epochsDoneOf = (u: Unit) => epochsDone.get(unitIdentity(u)) ?? 0;
+  const ctx: UnitContext = {
+    runDir,
+    settings,
+    classes,
+    caches,
+    createModel,
+    progress,
+    log: (l) => {
+      heartbeat.reset();
+      log(l);
+    },
+    signal: o.signal,
+    backend,
+    keepLastCheckpoint: Boolean(raceSeconds),
+    onEpoch: async (u, history) => {
+      epochsDone.set(unitIdentity(u), history[history.length - 1].epoch);
+      liveHistory.set(unitIdentity(u), { variant: u.variant, seed: u.seed, epochs: u.epochs, rung: u.rung, history: [...history] });
+      await writeCsv();
+    },
+  };
+  const interrupted = (e: unknown): never => {
     if (e instanceof AugmentError && e.code === 'INTERRUPTED') {
       throw new AugmentError('INTERRUPTED', `${e.message}; finished epochs are saved, continue with: augment evaluate --run ${displayPath(runDir)} --resume`);
     }
     throw e;
+  };
+
+  let outcomes: VariantOutcome[];
+  let race: EvaluateResult['race'];
+  try {
+    if (raceSeconds) {
+      const result = await runRace({
+        ctx,
+        tracker,
+        startedAt,
+        input: {
+          variants: variants.map((v) => ({ name: v.name, trainSize: v.splits.train.length })),
+          validImages,
+          testImages,
+          maxSeeds: settings.seeds,
+          maxEpochs: settings.epochs,
+          budgetSeconds: raceSeconds,
+          spentSeconds: (performance.now() - startedAt) / 1000,
+        },
+        onSchedule: (s) =>
+          log(
+            `race: ${s.plan.rungs.map((r, i) => `rung ${i + 1}: ${r.variants} variant(s) x ${r.seeds} seed(s) x ${r.epochs} epoch(s)`).join('; ')}` +
+              (s.epochImages ? `; 1 epoch = ${s.epochImages} train images (a whole epoch does not fit the budget)` : '') +
+              ` (~${formatSeconds(s.plan.totalSeconds)})`,
+          ),
+        onUnitStart: (unit, predicted) => (current = { unit, predicted }),
+      });
+      records.push(...result.records);
+      outcomes = variants.map((v) => {
+        const out = result.racedOut.get(v.name);
+        return out
+          ? { variant: v.name, trainSize: v.splits.train.length, records: out.records, racedOutAtRung: out.rung }
+          : { variant: v.name, trainSize: v.splits.train.length, records: result.finalists.get(v.name) ?? [] };
+      });
+      race = { budgetSeconds: raceSeconds, ...(result.epochImages ? { epochImages: result.epochImages } : {}), ended: result.ended, rungs: result.rungs };
+    } else {
+      const cost = (u: Unit) => unitSeconds({ trainImages: trainSize(u.variant), validImages, testImages, epochs: u.epochs }, measured.rates);
+      pendingSeconds = units.reduce((a, u) => a + cost(u), 0);
+      for (const u of units) {
+        pendingSeconds -= cost(u);
+        current = { unit: u, predicted: cost(u) };
+        const rec = await runUnit(ctx, u);
+        if (rec.summary.resumedAfterEpoch < rec.epochs) tracker.observe(cost(u), rec.seconds);
+        records.push(rec);
+        liveHistory.set(unitIdentity(u), rec);
+      }
+      outcomes = variants.map((v) => ({ variant: v.name, trainSize: v.splits.train.length, records: records.filter((r) => r.variant === v.name).sort((a, b) => a.seed - b.seed) }));
+    }
+  } catch (e) {
+    interrupted(e);
+    throw e;
+  }
+  current = null;
+
+  if (o.shard) {
+    const names = units.map(unitLabel);
+    log(`shard ${o.shard.index}/${o.shard.count}: ${names.length} unit(s) done (${names.join(', ') || 'none'}); rank them all with: augment evaluate --merge --run ${displayPath(runDir)}`);
+    return {
+      ...base,
+      leaderboard: [],
+      tieRule: '',
+      runs: runSummaries(outcomes),
+      data,
+      notes: [],
+      shard: { index: o.shard.index, count: o.shard.count, units: units.map(unitIdentity) },
+      table: `shard ${o.shard.index}/${o.shard.count}: trained ${names.join(', ') || 'nothing'}`,
+    };
   }
 
-  // 5. Reports.
-  const runs: RunSummary[] = [];
-  for (let seed = 1; seed <= settings.seeds; seed++) {
-    for (const v of variants) {
-      const r = results.get(`${v.name}\u0000${seed}`)!;
-      runs.push({
-        variant: v.name,
-        seed,
-        bestEpoch: r.bestEpoch,
-        epochsRun: r.history.length,
-        stoppedEarly: r.stoppedEarly,
-        resumedAfterEpoch: r.resumedAfterEpoch,
-        validMacroF1: r.valid.metrics.macroF1,
-        testMacroF1: r.test.metrics.macroF1,
-        testAccuracy: r.test.metrics.accuracy,
-        testMacroPrecision: r.test.metrics.macroPrecision,
-        testMacroRecall: r.test.metrics.macroRecall,
-        testLoss: r.test.loss,
-        testPerClassF1: r.test.metrics.perClassF1,
-        testConfusion: r.test.metrics.confusion,
-        weights: r.weightsDir ? relative(runDir, r.weightsDir) : undefined,
-      });
-    }
-  }
-  const ranked = rankVariants(variants.map((v) => ({ variant: v.name, scores: runs.filter((r) => r.variant === v.name).map((r) => r.testMacroF1) })));
-  const leaderboard: LeaderboardRow[] = ranked.map((k) => {
-    const mine = runs.filter((r) => r.variant === k.variant);
-    return {
-      rank: k.rank,
-      variant: k.variant,
-      meanTestMacroF1: k.mean,
-      sdTestMacroF1: k.sd,
-      seeds: mine.length,
-      meanTestAccuracy: meanOf(mine.map((r) => r.testAccuracy)),
-      meanValidMacroF1: meanOf(mine.map((r) => r.validMacroF1)),
-      tiedWith: k.tiedWith,
-      trainSize: variants.find((v) => v.name === k.variant)!.splits.train.length,
-    };
-  });
-  const tieNote =
-    settings.seeds >= 2
-      ? `${settings.seeds} seeds; mean ± sd; ${TIE_RULE}`
-      : '1 seed: no noise estimate, so no ties are marked; run --seeds 3 or more to tell real differences from noise';
+  // 4. Rank.
+  return rankAndReport({ runDir, settings, classes, variants, outcomes, records, charts: o.charts !== false, base, data, race, log });
+}
+
+interface RankInputs {
+  runDir: string;
+  settings: EvaluateSettings;
+  classes: string[];
+  variants: Variant[];
+  outcomes: VariantOutcome[];
+  records: UnitRecord[];
+  charts: boolean;
+  base: Omit<EvaluateResult, 'leaderboard' | 'tieRule' | 'runs' | 'data' | 'notes' | 'table'>;
+  data: { decoded: number; reused: number };
+  race?: EvaluateResult['race'];
+  missing?: string[];
+  log: (l: string) => void;
+}
+
+async function rankAndReport(r: RankInputs): Promise<EvaluateResult> {
+  const board = buildLeaderboard(r.outcomes);
+  for (const n of board.notes) r.log(n);
   const result: EvaluateResult = {
+    ...r.base,
+    leaderboard: board.rows,
+    tieRule: board.tieNote,
+    runs: runSummaries(r.outcomes),
+    data: r.data,
+    ...(r.race ? { race: r.race } : {}),
+    ...(r.missing ? { missing: r.missing } : {}),
+    notes: board.notes,
+    table: leaderboardText(board),
+  };
+  const { table: _t, runDir: _r, settings: _s, classes: _c, leaderboard: _l, tieRule: _tr, runs: _ru, notes: _n, ...extra } = result;
+  await writeRunReports({ runDir: r.runDir, settings: r.settings, classes: r.classes, outcomes: r.outcomes, records: r.records, leaderboard: board, charts: r.charts, extra });
+  return result;
+}
+
+export interface MergeOptions {
+  runDir: string;
+  log?: (line: string) => void;
+  charts?: boolean;
+  /** Rank what is there even when units are missing (they are listed). */
+  partial?: boolean;
+}
+
+/**
+ * `augment evaluate --merge --run DIR`: the leaderboard, curves and confusion matrices of a
+ * sharded run, from every unit's record in the shared folder. AugmentError NOT_FOUND naming
+ * the missing units (and their shards) unless `partial`.
+ */
+export async function mergeEvaluate(o: MergeOptions): Promise<EvaluateResult> {
+  const log = o.log ?? (() => undefined);
+  const cfg = await readConfig(o.runDir);
+  if (!cfg) throw new AugmentError('NOT_FOUND', `--merge: ${join(o.runDir, 'config.json')} not found; --run must name a run folder that shards trained into`);
+  if ((cfg.mode ?? 'grid') === 'race') throw new AugmentError('BAD_ARGUMENT', `--merge: ${o.runDir} holds a raced (--budget) run, which ranks itself; nothing to merge`);
+  const plan = await preparePlan({ runDir: o.runDir, resume: true, modelNames: undefined });
+  const { runDir, settings, classes, variants } = plan;
+  const all = gridUnits(
+    variants.map((v) => v.name),
+    settings,
+  );
+  const records: UnitRecord[] = [];
+  const missing: string[] = [];
+  for (const u of all) {
+    const rec = await readUnitRecord(runDir, u.variant, u.seed, 0);
+    if (rec && rec.epochs === u.epochs) records.push(rec);
+    else missing.push(unitIdentity(u));
+  }
+  const shards = cfg.shards;
+  if (missing.length > 0) {
+    const where = shards ? ` (shard${new Set(missing.map((m) => shardOf(m, shards))).size > 1 ? 's' : ''} ${[...new Set(missing.map((m) => shardOf(m, shards)))].sort((a, b) => a - b).map((k) => `${k}/${shards}`).join(', ')})` : '';
+    const msg = `${missing.length} of ${all.length} unit(s) not finished in ${runDir}: ${missing.join(', ')}${where}`;
+    if (!o.partial) throw new AugmentError('NOT_FOUND', `--merge: ${msg}; run the missing shard(s) again (they resume), then merge`);
+    log(`merge: ${msg}; ranking what is there`);
+  }
+  const outcomes: VariantOutcome[] = variants.map((v) => ({ variant: v.name, trainSize: v.splits.train.length, records: records.filter((r) => r.variant === v.name).sort((a, b) => a.seed - b.seed) }));
+  const backends = [...new Set(records.map((r) => r.backend).filter((b): b is string => Boolean(b)))].join('; ') || undefined;
+  log(`merge: ${records.length} unit(s) from ${runDir}`);
+  return rankAndReport({
     runDir,
     settings,
     classes,
-    variants: variants.map((v) => ({ name: v.name, dir: v.dir, trainSize: v.splits.train.length, validSize: v.splits.valid.length, testSize: v.splits.test.length })),
-    leaderboard,
-    tieRule: tieNote,
-    runs,
-    backend: o.backend,
-    table: leaderboardTable(leaderboard, tieNote),
+    variants,
+    outcomes: outcomes.filter((x) => x.records.length > 0),
+    records,
+    charts: o.charts !== false,
+    base: {
+      runDir,
+      settings,
+      classes,
+      variants: variantInfo(variants),
+      backend: backends,
+      plan: mergedPlanSummary(plan, all.length),
+    },
+    data: { decoded: 0, reused: 0 },
+    ...(missing.length ? { missing } : {}),
+    log,
+  });
+}
+
+function mergedPlanSummary(plan: Plan, units: number): PlanSummary {
+  const s = plan.settings;
+  const v0 = plan.variants[0];
+  return {
+    mode: 'grid',
+    variants: plan.variants.map((v) => v.name),
+    seeds: s.seeds,
+    epochs: s.epochs,
+    units,
+    unitsHere: 0,
+    imagesPerEpoch: Object.fromEntries(plan.variants.map((v) => [v.name, v.splits.train.length])),
+    validImages: v0.splits.valid.length,
+    testImages: v0.splits.test.length,
+    model: s.model,
+    width: s.width,
+    imageSize: s.imageSize,
+    batchSize: s.batchSize,
+    lr: s.lr,
+    measured: { trainImagesPerSecond: 0, evalImagesPerSecond: 0, decodeSecondsPerImage: 0 },
+    imagesToDecode: 0,
+    decodeSeconds: 0,
+    trainSeconds: 0,
+    estimatedSeconds: 0,
   };
-  await writeEpochsCsv(join(runDir, 'epochs.csv'), historyRows());
-  if (o.charts !== false) {
-    await writeCurvesPng(join(runDir, 'curves.png'), historyRows(), `${settings.model} (width ${settings.width}, ${settings.imageSize} px): mean over ${settings.seeds} seed(s)`);
-    for (const v of variants) {
-      const mine = runs.filter((r) => r.variant === v.name);
-      const sum = classes.map((_, t) => classes.map((__, p) => mine.reduce((a, r) => a + r.testConfusion[t][p], 0)));
-      await writeConfusionPng(confusionFile(runDir, v.name), sum, classes, `${v.name}: test confusion, selected weights, summed over ${mine.length} seed(s)`);
-    }
-  }
-  const { table: _table, ...json } = result;
-  await writeFileAtomic(join(runDir, 'metrics.json'), `${JSON.stringify({ version: 1, finishedAt: new Date().toISOString(), ...json }, null, 1)}\n`);
-  return result;
 }

@@ -14,7 +14,12 @@
  * optimizer state) and, when it improved, `best-NNNN/`, and then `state.json` pointing to
  * them; a later call with the same folder continues after the last finished epoch, with
  * the same optimizer state and learning rate, or returns the stored result when the seed
- * already finished.
+ * already finished. With `keepLastCheckpoint`, a finished run keeps its last epoch's
+ * checkpoint too, so that a later call with more `epochs` continues it (a racing rung that
+ * earns more epochs) and gives the numbers an uninterrupted run of that length would.
+ *
+ * `epochImages` caps the images of one epoch: the first `epochImages` of that epoch's seeded
+ * order (a different subset every epoch), for budgets where a whole epoch does not fit.
  */
 import { readdir, readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -56,6 +61,8 @@ export interface FitResult {
   stoppedEarly: boolean;
   valid: SplitEvaluation;
   test: SplitEvaluation;
+  /** Test predictions of the selected weights, in the test split's order (labels: the cache's). */
+  testPredictions: number[];
   /** Folder of the selected weights (model.json + weights.bin), when checkpointing. */
   weightsDir?: string;
   /** Epochs that were already done when this call started (resume), 0 for a fresh start. */
@@ -86,6 +93,10 @@ export interface FitOptions {
   log?: (line: string) => void;
   /** Read the loss back every this many batches (default 16): fewer device syncs. */
   lossReadEvery?: number;
+  /** Keep the last epoch's checkpoint when the run finishes, so that more epochs can follow. */
+  keepLastCheckpoint?: boolean;
+  /** At most this many train images per epoch (default: the whole split). */
+  epochImages?: number;
 }
 
 interface StoredState {
@@ -97,7 +108,7 @@ interface StoredState {
   bestValidMacroF1: number;
   lastDir: string | null;
   bestDir: string | null;
-  result?: Omit<FitResult, 'resumedAfterEpoch' | 'weightsDir'>;
+  result?: Omit<FitResult, 'resumedAfterEpoch' | 'weightsDir' | 'testPredictions'> & { testPredictions?: number[] };
 }
 
 const pad = (n: number) => String(n).padStart(4, '0');
@@ -200,9 +211,11 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     await mkdir(ckpt, { recursive: true });
     const stored = await readState(ckpt);
     if (stored && stored.seed === o.seed) state = stored;
-    if (state.result && state.bestDir) {
-      return { ...state.result, weightsDir: join(ckpt, state.bestDir), resumedAfterEpoch: state.epochsDone };
+    const canContinue = state.result && !state.result.stoppedEarly && state.epochsDone < st.epochs && state.lastDir !== null;
+    if (state.result && state.bestDir && !canContinue) {
+      return { ...state.result, testPredictions: state.result.testPredictions ?? [], weightsDir: join(ckpt, state.bestDir), resumedAfterEpoch: state.epochsDone };
     }
+    if (canContinue) delete state.result;
   }
   const resumedAfterEpoch = state.epochsDone;
 
@@ -225,7 +238,8 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       if (st.patience > 0 && state.bestEpoch > 0 && sinceBest >= st.patience) break;
       const lr = schedule(e);
       setLearningRate(optimizer, lr);
-      const order = epochOrder(o.data.train.labels, st.sampler, o.seed, e);
+      const fullOrder = epochOrder(o.data.train.labels, st.sampler, o.seed, e);
+      const order = o.epochImages && o.epochImages < fullOrder.length ? fullOrder.subarray(0, Math.max(1, o.epochImages)) : fullOrder;
       const totalBatches = Math.ceil(order.length / st.batchSize);
       const bar = progress(`${label} epoch ${e + 1}/${st.epochs}`, totalBatches);
       const started = performance.now();
@@ -330,11 +344,12 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       stoppedEarly,
       valid: { loss: validBest.loss, metrics: validBest.metrics },
       test: { loss: test.loss, metrics: test.metrics },
+      testPredictions: Array.from(test.predictions),
     };
     if (ckpt) {
       state.result = result;
       await writeState(ckpt, state);
-      await pruneCheckpoints(ckpt, [state.bestDir]);
+      await pruneCheckpoints(ckpt, o.keepLastCheckpoint ? [state.bestDir, state.lastDir] : [state.bestDir]);
     }
     return { ...result, weightsDir: ckpt ? join(ckpt, state.bestDir!) : undefined, resumedAfterEpoch };
   } finally {

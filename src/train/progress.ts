@@ -62,3 +62,47 @@ export function createProgress(opts: ProgressOptions = {}): ProgressFactory {
 
 /** No output at all (library use, tests). */
 export const silentProgress: ProgressFactory = () => ({ update() {}, stop() {} });
+
+/**
+ * Progress lines for logs (no TTY): `beat` prints at most one line every `everySeconds`,
+ * so a cluster or CI log shows a long epoch, a decode or a valid pass is alive. 0: off.
+ */
+export class Heartbeat {
+  private last = performance.now();
+  constructor(
+    private readonly log: (line: string) => void,
+    readonly everySeconds: number,
+  ) {}
+  /** Prints `progress: <line()>` when the last line is `everySeconds` old. */
+  beat(line: () => string): void {
+    if (!(this.everySeconds > 0)) return;
+    const now = performance.now();
+    if ((now - this.last) / 1000 < this.everySeconds) return;
+    this.last = now;
+    this.log(`progress: ${line()}`);
+  }
+  /** Something else was printed: the next beat waits a full period. */
+  reset(): void {
+    this.last = performance.now();
+  }
+}
+
+/**
+ * Wraps a progress factory: every batch also reaches `onBatch` (label, batches done and total,
+ * images done, seconds since the epoch started), e.g. for a heartbeat line.
+ */
+export function tapProgress(inner: ProgressFactory, onBatch: (label: string, done: number, total: number, images: number, seconds: number) => void): ProgressFactory {
+  return (label, totalBatches) => {
+    const bar = inner(label, totalBatches);
+    const started = performance.now();
+    return {
+      update(done, images) {
+        bar.update(done, images);
+        onBatch(label, done, totalBatches, images, (performance.now() - started) / 1000);
+      },
+      stop(summary) {
+        bar.stop(summary);
+      },
+    };
+  };
+}

@@ -126,32 +126,53 @@ export function confusionFile(runDir: string, variant: string): string {
   return join(runDir, `confusion-${safeName(variant)}.png`);
 }
 
+export type LeaderboardStatus = 'ranked' | 'not-learned' | 'raced-out';
+
 export interface LeaderboardRow {
-  rank: number;
+  /** null unless status is 'ranked'. */
+  rank: number | null;
   variant: string;
+  /** 'ranked'; 'not-learned' (no seed beat a constant predictor on valid); 'raced-out' (dropped by the budget's race). */
+  status: LeaderboardStatus;
+  /** Racing: the rung after which it was dropped (0-based). */
+  racedOutAtRung?: number;
   meanTestMacroF1: number;
   sdTestMacroF1: number;
+  /** 95% bootstrap interval of test macro-F1 over the test images (mean of the seeds' bounds). */
+  testMacroF1CI?: [number, number];
   seeds: number;
+  /** Epochs each seed was given (racing: the rung's). */
+  epochs?: number;
   meanTestAccuracy: number;
   meanValidMacroF1: number;
   tiedWith: string[];
   trainSize: number;
 }
 
-/** The terminal leaderboard: aligned columns, ties marked with `=` on the rank. */
-export function leaderboardTable(rows: LeaderboardRow[], tieNote: string): string {
+function statusCell(r: LeaderboardRow): string {
+  if (r.status === 'raced-out') return `raced out (rung ${(r.racedOutAtRung ?? 0) + 1})`;
+  if (r.status === 'not-learned') return 'not learned';
+  return '';
+}
+
+/** The terminal leaderboard: aligned columns, ties marked with `=` on the rank, a note per status. */
+export function leaderboardTable(rows: LeaderboardRow[], tieNote: string, notes: string[] = []): string {
   const ranks = rows.map((r) => r.rank);
-  const head = ['rank', 'variant', 'test macro-F1', 'test acc', 'valid macro-F1', 'train', 'tied with'];
+  const racing = rows.some((r) => r.status === 'raced-out' || r.epochs !== rows[0]?.epochs);
+  const head = ['rank', 'variant', 'test macro-F1', '95% CI (test)', 'test acc', 'valid macro-F1', ...(racing ? ['seeds x epochs'] : []), 'train', 'tied with / status'];
   const body = rows.map((r) => [
-    `${r.rank}${ranks.filter((x) => x === r.rank).length > 1 ? '=' : ''}`,
+    r.rank === null ? '-' : `${r.rank}${ranks.filter((x) => x === r.rank).length > 1 ? '=' : ''}`,
     r.variant,
     r.seeds > 1 ? `${r.meanTestMacroF1.toFixed(4)} ± ${r.sdTestMacroF1.toFixed(4)}` : r.meanTestMacroF1.toFixed(4),
+    r.testMacroF1CI ? `${r.testMacroF1CI[0].toFixed(3)}-${r.testMacroF1CI[1].toFixed(3)}` : '-',
     r.meanTestAccuracy.toFixed(4),
     r.meanValidMacroF1.toFixed(4),
+    ...(racing ? [`${r.seeds} x ${r.epochs ?? '?'}`] : []),
     String(r.trainSize),
-    r.tiedWith.length ? r.tiedWith.join(', ') : '-',
+    r.status === 'ranked' ? (r.tiedWith.length ? r.tiedWith.join(', ') : '-') : statusCell(r),
   ]);
+  const right = new Set([0, head.length - 2]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 5 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), '', tieNote].join('\n');
+  const line = (cells: string[]) => cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), '', tieNote, ...notes].join('\n');
 }

@@ -70,3 +70,48 @@ export function parseFocalAlpha(text: string | number | undefined): number | num
   }
   return nums.length === 1 ? nums[0] : nums;
 }
+
+/**
+ * The bundled models' names, without loading TensorFlow.js (the registry needs it), so that
+ * `--model` is checked before the backend starts. test/evaluate-plan.test.ts checks that it
+ * matches the registry.
+ */
+export const MODEL_NAMES: readonly string[] = ['resnet18', 'resnet50', 'vgg16'];
+
+/** The flag of each setting, for messages. */
+export const SETTING_FLAGS: Record<keyof EvaluateSettings, string> = {
+  model: '--model',
+  width: '--width',
+  imageSize: '--image-size',
+  seeds: '--seeds',
+  epochs: '--epochs',
+  batchSize: '--batch-size',
+  lr: '--lr',
+  optimizer: '--optimizer',
+  momentum: '--momentum',
+  schedule: '--schedule',
+  stepSize: '--step-size',
+  gamma: '--gamma',
+  piecewise: '--piecewise',
+  loss: '--loss',
+  focalGamma: '--focal-gamma',
+  focalAlpha: '--focal-alpha',
+  sampler: '--sampler',
+  patience: '--patience',
+};
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/**
+ * Parses a duration such as `90s`, `20m`, `2h` or `1.5h` (a bare number is seconds) into
+ * seconds. A one-line AugmentError naming `flag` otherwise.
+ */
+export function parseDuration(text: string | number, flag = '--budget'): number {
+  const s = String(text).trim().toLowerCase();
+  const m = /^(\d+(?:\.\d+)?|\.\d+)\s*(s|m|h)?$/.exec(s);
+  const seconds = m ? Number(m[1]) * DURATION_UNITS[m[2] ?? 's'] : NaN;
+  if (!(seconds > 0) || !Number.isFinite(seconds)) {
+    throw invalidParameter(flag, 'a duration such as 90s, 20m or 2h', String(text));
+  }
+  return seconds;
+}
