@@ -8,6 +8,15 @@
  *   in turn; after the last segment its rate is kept. The seed's schedule "3e-6 for 30
  *   epochs, 2e-6 for 50, then 1e-6 for 100" is `3e-6:30,2e-6:50,1e-6:100`. The piecewise
  *   string replaces `--lr`.
+ *
+ * Warm-up (`warmupEpochs` W > 0, any schedule): the rate is multiplied by min(1, t / W),
+ * where t is the training progress in epochs at the end of the step, so it rises linearly
+ * from almost 0 to the scheduled rate over the first W epochs (Goyal et al. 2017's gradual
+ * warm-up; torch's LambdaLR stepped per batch). `schedule(epoch, fraction)` is the rate of a
+ * step that ends `fraction` (0..1] of the way through `epoch`: a trainer that sets the rate
+ * per step passes (done + 1) / steps; one that sets it once per epoch leaves fraction = 1
+ * (epoch e then trains at min(1, (e + 1) / W) of the rate). Without warm-up the fraction is
+ * ignored.
  */
 import { AugmentError, invalidParameter } from '../errors.ts';
 
@@ -23,9 +32,12 @@ export interface ScheduleOptions {
   gamma?: number;
   /** piecewise: `lr:epochs,...`. */
   piecewise?: string;
+  /** Linear warm-up over this many epochs (default 0: none); may be fractional. */
+  warmupEpochs?: number;
 }
 
-export type Schedule = (epoch: number) => number;
+/** Rate of a step ending `fraction` (default 1) of the way through 0-based `epoch`. */
+export type Schedule = (epoch: number, fraction?: number) => number;
 
 export interface PiecewiseSegment {
   lr: number;
@@ -78,8 +90,24 @@ export function piecewiseSchedule(segments: readonly PiecewiseSegment[]): Schedu
   };
 }
 
+/** Multiplies a schedule by the linear warm-up min(1, (epoch + fraction) / warmupEpochs). */
+export function withWarmup(base: (epoch: number) => number, warmupEpochs: number): Schedule {
+  if (typeof warmupEpochs !== 'number' || !Number.isFinite(warmupEpochs) || warmupEpochs < 0) {
+    throw invalidParameter('--warmup-epochs', 'a number >= 0 (epochs)', warmupEpochs);
+  }
+  if (warmupEpochs === 0) return (epoch) => base(epoch);
+  return (epoch, fraction = 1) => {
+    const f = Math.min(1, Math.max(0, fraction));
+    return base(epoch) * Math.min(1, (epoch + f) / warmupEpochs);
+  };
+}
+
 /** Builds the schedule, validating its options (AugmentError on a bad one). */
 export function createSchedule(o: ScheduleOptions): Schedule {
+  return withWarmup(baseSchedule(o), o.warmupEpochs ?? 0);
+}
+
+function baseSchedule(o: ScheduleOptions): (epoch: number) => number {
   switch (o.schedule) {
     case 'constant':
       return () => o.lr;
