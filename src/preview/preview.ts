@@ -3,10 +3,12 @@
  * of the recipe would make from them (same seeds, so the very same pixels), each copy
  * labelled with its ops and sampled parameters.
  */
-import { rename, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import { AugmentError } from '../errors.ts';
+import { existingFolder, outputFile, wholeNumber } from '../commands/flags.ts';
 import { rngFor, createRng } from '../rng.ts';
 import { loadRecipe, type Recipe } from '../recipe/load.ts';
 import { scanCacheFile, scanSource } from '../dataset/scan.ts';
@@ -39,18 +41,24 @@ export interface PreviewResult {
 
 export async function previewRecipe(recipeRef: string | Recipe, opts: PreviewOptions): Promise<PreviewResult> {
   const cwd = opts.cwd ?? process.cwd();
+  // every flag and path is checked before the scan (a typo costs nothing and writes nothing)
+  const n = wholeNumber('-n', opts.n ?? 8, { min: 1 });
+  const copies = wholeNumber('--copies', opts.copies ?? 6, { min: 1 });
+  const tile = wholeNumber('tile', opts.tile ?? 128, { min: 16, max: 1024 });
   const recipe = typeof recipeRef === 'string' ? await loadRecipe(recipeRef, cwd) : recipeRef;
-  const sourceRoot = resolve(cwd, opts.source ?? recipe.source);
-  const scan = await scanSource(sourceRoot, { cacheFile: scanCacheFile(defaultVariantDir('', cwd), sourceRoot) });
-  if (opts.class && !scan.classes.includes(opts.class))
-    throw new AugmentError('BAD_ARGUMENT', `--class ${opts.class}: no such class in ${sourceRoot} (classes: ${scan.classes.join(', ')})`);
+  const sourceRoot = await existingFolder(opts.source === undefined ? `${recipe.file}: source` : '--source', opts.source ?? recipe.source, cwd);
+  const out = await outputFile('--out', opts.out, { extensions: ['.png'], outside: [{ path: sourceRoot, what: 'the source' }], cwd });
+  // the build's scan cache speeds a preview up where builds ran; a preview alone makes no folders
+  const variantsRoot = defaultVariantDir('', cwd);
+  const scan = await scanSource(sourceRoot, { cacheFile: existsSync(variantsRoot) ? scanCacheFile(variantsRoot, sourceRoot) : undefined });
+  if (opts.class !== undefined && !scan.classes.includes(opts.class))
+    throw new AugmentError('BAD_ARGUMENT', `--class ${opts.class.trim() ? opts.class : JSON.stringify(opts.class)}: no such class in ${sourceRoot} (classes: ${scan.classes.join(', ')})`);
   const plan = planBuild(recipe, splitFiles(scan.files, recipe.split));
   let jobs = plan.jobs.filter((j) => j.split === 'train' && (!opts.class || j.class === opts.class));
   const withCopies = jobs.filter((j) => j.outputs.length > 1);
   if (withCopies.length) jobs = withCopies;
-  const rows = rngFor(recipe.seed, 'preview', opts.class ?? '').shuffle(jobs).slice(0, opts.n ?? 8).sort((a, b) => (a.source < b.source ? -1 : 1));
-  const copies = Math.max(1, opts.copies ?? 6);
-  const tile = opts.tile ?? 128;
+  if (jobs.length === 0) throw new AugmentError('BAD_DATASET', `${sourceRoot}: no train images${opts.class ? ` in class ${opts.class}` : ''} to preview`);
+  const rows = rngFor(recipe.seed, 'preview', opts.class ?? '').shuffle(jobs).slice(0, n).sort((a, b) => (a.source < b.source ? -1 : 1));
   const label = 34;
   const cells: Array<{ img: RawImage; text: string }[]> = [];
   for (const job of rows) cells.push(await rowFor(recipe, sourceRoot, job, copies));
@@ -75,11 +83,15 @@ export async function previewRecipe(recipeRef: string | Recipe, opts: PreviewOpt
       composites.push({ input: Buffer.from(svgText(tile, label, text, 10, 'middle')), left, top: top + tile });
     }
   }
-  const out = resolve(cwd, opts.out);
   const buf = await sharp({ create: { width: W, height: H, channels: 3, background: 'white' } }).composite(composites).png().toBuffer();
   const tmp = `${out}.${process.pid}.tmp`;
-  await writeFile(tmp, buf);
-  await rename(tmp, out);
+  try {
+    await writeFile(tmp, buf);
+    await rename(tmp, out);
+  } catch (e) {
+    await unlink(tmp).catch(() => {}); // never a half-written sheet left beside it
+    throw e;
+  }
   return { file: out, rows: cells.length, columns };
 }
 
