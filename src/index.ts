@@ -39,3 +39,6 @@ export { countDataset, collectStats, discoverDatasets, formatStatsTable, renderS
 export { evaluate, DEFAULT_EVALUATE_SETTINGS, type EvaluateOptions, type EvaluateResult, type EvaluateSettings } from './train/evaluate.ts';
 export { createModel, listModels, registerModel } from './train/models/registry.ts';
 export { macroF1, classificationMetrics, confusionMatrix } from './train/metrics.ts';
+
+// the HTML report of a run
+export { writeReport, type ReportOptions, type ReportResult } from './report/index.ts';

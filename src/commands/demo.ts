@@ -2,7 +2,8 @@
  * `augment demo` (`npm run demo`): the whole job on the bundled sample data, in one command.
  * Renders the tabler icons (if absent), builds every shipped recipe, prints the class
  * histograms before and after (and writes them as a PNG), then ranks a few variants with a
- * quick evaluate (narrow resnet18, 10 epochs: a few minutes on 2 cores; the --quick preset of evaluate).
+ * quick evaluate (narrow resnet18, 10 epochs: a few minutes on 2 cores; the --quick preset of evaluate),
+ * and ends with the run's HTML report (src/report/), printing its path.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ interface Args {
 
 export const command: CommandModule<{}, Args> = {
   command: 'demo',
-  describe: 'Sample data -> build every shipped recipe -> stats -> quick evaluate leaderboard',
+  describe: 'Sample data -> build every shipped recipe -> stats -> quick evaluate leaderboard -> HTML report',
   builder: (y) =>
     y
       .option('evaluate', { type: 'boolean', default: true, describe: 'end with a quick evaluate (--no-evaluate to skip)' })
@@ -61,6 +62,12 @@ export const command: CommandModule<{}, Args> = {
     if (!a.evaluate) return;
     say(`\n== 4. quick evaluate: ${a.variants.join(', ')} (${QUICK_PRESET.model} x${QUICK_PRESET.width}, ${QUICK_PRESET.epochs} epochs, ${QUICK_PRESET.imageSize} px)`);
     const { command: evaluate } = await import('./evaluate.ts');
-    await (evaluate.handler as any)({ variants: a.variants, quick: true, variantsRoot: join(a.data, 'variants'), _: [], $0: 'augment' });
+    const run = join(a.data, 'runs', new Date().toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-'));
+    await (evaluate.handler as any)({ variants: a.variants, quick: true, variantsRoot: join(a.data, 'variants'), run, report: false, _: [], $0: 'augment' });
+
+    say('\n== 5. report');
+    const { writeReport } = await import('../report/index.ts');
+    const { file } = await writeReport(run);
+    say(`report: ${file}`);
   },
 };
