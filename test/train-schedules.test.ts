@@ -63,13 +63,13 @@ test('warm-up: linear over warmupEpochs, per step or per epoch, on any schedule'
   close(s(0, 0.25), 1e-3 * 0.125);
   close(s(0, 1), 1e-3 * 0.5);
   close(s(1, 0.5), 1e-3 * 0.75);
-  close(s(1), 1e-3, 'per-epoch callers: epoch 1 ends the warm-up');
-  close(s(0), 5e-4, 'per-epoch callers: epoch 0 at half the rate');
+  close(s(1), 1e-3); // per-epoch callers: epoch 1 ends the warm-up
+  close(s(0), 5e-4); // per-epoch callers: epoch 0 at half the rate
   close(s(5, 0.1), 1e-3);
   const st = createSchedule({ schedule: 'step', lr: 1, stepSize: 1, gamma: 0.5, warmupEpochs: 0.5 });
-  close(st(0, 0.25), 0.5, 'half-way through a half-epoch warm-up');
+  close(st(0, 0.25), 0.5); // half-way through a half-epoch warm-up
   close(st(0, 1), 1);
-  close(st(1, 0.1), 0.5, 'the step schedule continues after the warm-up');
+  close(st(1, 0.1), 0.5); // the step schedule continues after the warm-up
   assert.deepEqual([0, 1, 7].map((e) => createSchedule({ schedule: 'constant', lr: 2, warmupEpochs: 0 })(e, 0.01)), [2, 2, 2], 'no warm-up ignores the fraction');
   for (const bad of [-1, Number.NaN, Infinity]) {
     assert.throws(
