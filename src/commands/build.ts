@@ -1,10 +1,11 @@
 import type { CommandModule } from 'yargs';
+import { optionalWholeNumber, outputFolder } from './flags.ts';
 
 interface Args {
   recipe: string[];
   source?: string;
   out?: string;
-  concurrency?: number;
+  concurrency?: string;
   strict: boolean;
   json: boolean;
   shard?: string;
@@ -19,7 +20,7 @@ export const command: CommandModule<{}, Args> = {
       .positional('recipe', { type: 'string', array: true, demandOption: true, describe: 'recipe name (./recipes, then shipped) or path to a .yaml' })
       .option('source', { type: 'string', describe: "source dataset folder (overrides the recipe's source)" })
       .option('out', { type: 'string', describe: 'output variant folder (one recipe only)' })
-      .option('concurrency', { alias: 'j', type: 'number', describe: 'worker threads (default: all cores)' })
+      .option('concurrency', { alias: 'j', type: 'string', describe: 'worker threads (default: all cores)' })
       .option('strict', { type: 'boolean', default: false, describe: 'unreadable source images are fatal instead of excluded' })
       .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
       .option('shard', { type: 'string', describe: 'make only shard K of N (0-based, e.g. 0/3); then augment merge VARIANT_DIR' })
@@ -36,6 +37,8 @@ export const command: CommandModule<{}, Args> = {
       import('../errors.ts'),
     ]);
     if (a.out && a.recipe.length > 1) throw new AugmentError('BAD_ARGUMENT', '--out takes one recipe at a time');
+    const concurrency = optionalWholeNumber('-j/--concurrency', a.concurrency, { min: 1 }); // H8: flags.ts parsers
+    if (a.out !== undefined) await outputFolder('--out', a.out);
     const shard = parseShardFlags({ shard: a.shard, shards: a.shards });
     if (shard && a.recipe.length > 1) throw new AugmentError('BAD_ARGUMENT', '--shard/--shards take one recipe at a time');
     const ac = new AbortController();
@@ -52,7 +55,7 @@ export const command: CommandModule<{}, Args> = {
           const res = await buildVariant(r, {
             source: a.source,
             out: a.out,
-            concurrency: a.concurrency,
+            concurrency,
             strict: a.strict,
             signal: ac.signal,
             shard,
