@@ -236,7 +236,7 @@ async function printResult(
     const { table: _t, ...json } = result;
     process.stdout.write(`${JSON.stringify(report ? { ...json, report } : json, null, 1)}\n`);
   } else if (result.dryRun) {
-    process.stdout.write(`${result.table}\n\ndry run: nothing trained, no run folder written\n`);
+    process.stdout.write(`dry run: nothing trained, no run folder written (the plan is above)\n`);
   } else {
     process.stdout.write(`\n${result.table}\n\nrun folder: ${result.runDir}\n${report ? `report: ${report}\n` : ''}`);
   }

@@ -76,6 +76,8 @@ export interface EvaluateOptions {
   cacheDir?: string;
   /** Train only this shard's units into the shared run folder (no leaderboard: `mergeEvaluate`). */
   shard?: Shard;
+  /** Use these rates instead of measuring (tests; a machine measured before). */
+  rates?: Rates;
   /** A `progress:` log line at least this often during decoding and training (0 or absent: none). */
   heartbeatSeconds?: number;
 }
@@ -133,11 +135,10 @@ interface Measured {
 
 async function measurePlan(plan: Plan, o: EvaluateOptions, createModel: ModelFactory, backend: string, budgetSeconds: number | undefined, units: Unit[], log: (l: string) => void): Promise<Measured> {
   const s = plan.settings;
-  log(`plan: measuring ${s.model} (width ${s.width}, ${s.imageSize} px, batch ${s.batchSize}) on this machine...`);
-  const model = await measureModel(() => createModel(s.model, { numClasses: plan.classes.length, imageSize: s.imageSize, width: s.width, seed: 1 }), s, plan.classes.length);
+  if (!o.rates) log(`plan: measuring ${s.model} (width ${s.width}, ${s.imageSize} px, batch ${s.batchSize}) on this machine...`);
+  const model = o.rates ?? await measureModel(() => createModel(s.model, { numClasses: plan.classes.length, imageSize: s.imageSize, width: s.width, seed: 1 }), s, plan.classes.length);
   const v0 = plan.variants[0];
-  const allPaths = [...new Set(plan.variants.flatMap((v) => [...v.splits.train, ...v.splits.valid, ...v.splits.test].map((f) => f.path)))];
-  const decodePer = await measureDecode([...v0.splits.valid, ...v0.splits.train].map((f) => f.path), s.imageSize);
+  const decodePer = o.rates?.decodeSecondsPerImage ?? (await measureDecode([...v0.splits.valid, ...v0.splits.train].map((f) => f.path), s.imageSize));
   const rates: Rates = { ...model, decodeSecondsPerImage: decodePer };
   const size = (name: string) => plan.variants.find((v) => v.name === name)!.splits.train.length;
   const validImages = v0.splits.valid.length;
@@ -147,8 +148,9 @@ async function measurePlan(plan: Plan, o: EvaluateOptions, createModel: ModelFac
     s,
   );
   const trainOf = (us: Unit[]) => us.reduce((a, u) => a + unitSeconds({ trainImages: size(u.variant), validImages, testImages, epochs: u.epochs }, rates), 0);
-  // valid/test files are shared by every variant: the content-keyed cache decodes them once
-  const imagesToDecode = allPaths.length;
+  // at most: every train split, and valid/test once (the variants share them; the cache is
+  // keyed by content, so what an earlier run decoded is not decoded again)
+  const imagesToDecode = plan.variants.reduce((a, v) => a + v.splits.train.length, 0) + validImages + testImages;
   const dec = decodeSeconds(imagesToDecode, decodePer);
   const train = trainOf(budgetSeconds ? gridAll : units);
   const summary: PlanSummary = {

@@ -210,7 +210,7 @@ export function planLines(p: PlanSummary): string[] {
     );
   } else {
     lines.push(
-      `plan: estimated ${formatSeconds(p.estimatedSeconds)} (decode ${p.imagesToDecode} images ~${formatSeconds(p.decodeSeconds)}, training ~${formatSeconds(p.trainSeconds)}; early stopping can end sooner)` +
+      `plan: estimated ${formatSeconds(p.estimatedSeconds)} (decoding up to ${p.imagesToDecode} images ~${formatSeconds(p.decodeSeconds)}, none if cached; training ~${formatSeconds(p.trainSeconds)}; early stopping can end sooner)` +
         (p.estimatedSeconds > 3600 ? '; --budget 20m races the variants within a time limit instead' : ''),
     );
   }
