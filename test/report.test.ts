@@ -16,6 +16,8 @@ import { buildVariant } from '../src/build/build.ts';
 import { AugmentError } from '../src/errors.ts';
 import { findChromium, latestFinishedRun, openReport, writeReport } from '../src/report/index.ts';
 import { esc } from '../src/report/page.ts';
+import { csvLine } from '../src/report/run.ts';
+import { pickSheetRows } from '../src/report/variant.ts';
 import { prefixSvgIds } from '../src/report/svg.ts';
 import { rngFor } from '../src/rng.ts';
 import { evaluate, type ModelFactory } from '../src/train/evaluate.ts';
@@ -136,11 +138,38 @@ test('a missing or unfinished run folder is one line naming the file', async () 
   assert.match(cli.stderr, /^augment: .*metrics\.json not found/);
 });
 
+test('--screenshot without a browser: one line naming the binary, the report itself still written', async () => {
+  const out = join(root, 'no-browser.html');
+  const env = { ...process.env, AUGMENT_CHROMIUM: join(root, 'no-such-chromium') };
+  const cli = await execFileP(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'report', runDir, '--out', out, '--screenshot', join(root, 'x.png')], { env }).catch((e) => e);
+  assert.equal(cli.code, 2);
+  assert.match(cli.stderr, /^augment: chromium not found at .*no-such-chromium \(AUGMENT_CHROMIUM\): apt-get install chromium/);
+  assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
+  assert.ok((await stat(out)).isFile());
+  await assert.rejects(stat(join(root, 'x.png')), /ENOENT/);
+});
+
 test('augment report RUN --out FILE (the CLI)', async () => {
   const out = join(root, 'cli-report.html');
   const { stdout } = await execFileP(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'report', runDir, '--out', out]);
   assert.equal(stdout.trim(), `report: ${out}`);
   assert.ok((await stat(out)).size > 10_000);
+});
+
+test('epochs.csv cells with commas and quotes; contact-sheet rows rarest class first', () => {
+  assert.deepEqual(csvLine('a,"b,c","d""e",'), ['a', 'b,c', 'd"e', '']);
+  const e = (cls: string, source: string, copy: number) => ({ out: `train/${cls}/${source}-${copy}.png`, split: 'train', class: cls, source, copy, ops: [] }) as any;
+  const entries = [e('big', 'b1', 0), e('big', 'b1', 1), e('small', 's1', 0), e('small', 's1', 2), e('small', 's1', 1), e('small', 's2', 0), e('small', 's2', 1), e('plain', 'p1', 0)];
+  const rows = pickSheetRows(entries, 3, { big: 10, small: 2, plain: 1 });
+  // "plain" has no copies; "small" is rarer than "big": one source each in turn, then a second of "small"
+  assert.deepEqual(
+    rows.map((r) => [r.cls, r.source, r.copies.map((c) => c.copy)]),
+    [
+      ['small', 's1', [1, 2]],
+      ['small', 's2', [1]],
+      ['big', 'b1', [1]],
+    ],
+  );
 });
 
 test('svg ids are made unique per chart', () => {

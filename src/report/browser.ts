@@ -64,7 +64,10 @@ async function loadPlaywright(): Promise<typeof import('playwright-core')> {
 /** Opens `file` (an HTML report) in headless chromium with every network request blocked. */
 export async function openReport(file: string, o: OpenOptions = {}): Promise<OpenedReport> {
   const executablePath = findChromium();
-  if (!executablePath) throw new AugmentError('NOT_FOUND', `chromium not found at ${DEFAULT_CHROMIUM}: apt-get install chromium (or set AUGMENT_CHROMIUM to a chromium binary)`);
+  if (!executablePath) {
+    const where = process.env.AUGMENT_CHROMIUM ? `${process.env.AUGMENT_CHROMIUM} (AUGMENT_CHROMIUM)` : DEFAULT_CHROMIUM;
+    throw new AugmentError('NOT_FOUND', `chromium not found at ${where}: apt-get install chromium (or set AUGMENT_CHROMIUM to a chromium binary)`);
+  }
   const { chromium } = await loadPlaywright();
   const profile = await mkdtemp(join(tmpdir(), 'augment-chromium-'));
   let context: BrowserContext;

@@ -42,8 +42,14 @@ function statusText(row: LeaderRow): string {
   return 'ranked';
 }
 
+/** A chart figure; a chart that cannot be drawn becomes a note (the rest of the page still gets written). */
 async function chart(id: string, spec: (w: number) => VegaLiteSpec, widths: [number, number], caption: string): Promise<string> {
-  const svgs = await renderAtWidths(spec, widths);
+  let svgs: Map<number, string>;
+  try {
+    svgs = await renderAtWidths(spec, widths);
+  } catch (e) {
+    return `<p class="note chart-failed" data-chart-failed="${esc(id)}">The chart ${esc(id)} could not be drawn: ${esc((e as Error).message)}</p>`;
+  }
   return `<figure class="chart" data-chart="${esc(id)}"><div class="w-wide" style="max-width:${widths[0]}px">${svgs.get(widths[0])}</div><div class="w-narrow">${svgs.get(widths[1])}</div><figcaption>${caption}</figcaption></figure>`;
 }
 
