@@ -256,6 +256,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       try {
         for (const idx of batches(order, st.batchSize)) {
           checkAbort(o.signal, `${label} epoch ${e + 1}`);
+          if (st.warmupEpochs && e < st.warmupEpochs) setLearningRate(optimizer, schedule(e, (done + 1) / totalBatches)); // warm-up: per step
           const b = trainReader.read(idx);
           const lossT = tf.tidy(() => {
             const x = tf.tensor4d(b.x, [b.n, s, s, 3]);

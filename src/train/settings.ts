@@ -25,6 +25,8 @@ export interface TrainSettings {
   sampler: SamplerName;
   /** Stop after this many epochs without a better valid macro-F1 (0: never stop early). */
   patience: number;
+  /** Linear warm-up of the rate over this many epochs, per step (0 or absent: none; src/train/schedules.ts). */
+  warmupEpochs?: number;
 }
 
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
@@ -98,6 +100,7 @@ export const SETTING_FLAGS: Record<keyof EvaluateSettings, string> = {
   focalAlpha: '--focal-alpha',
   sampler: '--sampler',
   patience: '--patience',
+  warmupEpochs: '--warmup-epochs',
 };
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600 };
