@@ -4,7 +4,8 @@
  * declarations (tsconfig.build.json; `rewriteRelativeImportExtensions` turns the sources'
  * `./x.ts` specifiers into `./x.js`), then every other file under src/ (wasm kernels, `.mjs`
  * worker entries, ...) copied to the same place under dist/, so that code finding an asset
- * next to itself (`new URL('./x.mjs', import.meta.url)`) finds it in either tree.
+ * next to itself (`new URL('./x.mjs', import.meta.url)`) finds it in either tree. Everything it
+ * prints goes to stderr (tsc's diagnostics too), so `npm pack --json` stays JSON.
  * Built into a fresh temporary folder that replaces dist/ only when everything succeeded: a
  * failed build (a type error) leaves the previous dist/ as it was, and no stale file of an older
  * build survives (the CLI loads its commands by listing dist/commands/). Run by `npm run build` and by `prepare` (so
@@ -24,7 +25,7 @@ const fresh = join(root, `.dist-${process.pid}.tmp`);
 
 rmSync(fresh, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', fresh], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', fresh], { stdio: [0, 2, 2] });
 if (r.status !== 0) {
   rmSync(fresh, { recursive: true, force: true });
   process.stderr.write(`build-dist: tsc failed (exit ${r.status ?? r.signal}); dist/ left as it was\n`);
@@ -47,4 +48,4 @@ const copyAssets = (dir) => {
 copyAssets(src);
 rmSync(dist, { recursive: true, force: true });
 renameSync(fresh, dist);
-process.stdout.write(`build-dist: compiled src/ into dist/, copied ${copied} other files\n`);
+process.stderr.write(`build-dist: compiled src/ into dist/, copied ${copied} other files\n`);
