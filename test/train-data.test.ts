@@ -19,7 +19,10 @@ import {
   batches,
   type SplitCache,
 } from '../src/train/data.ts';
+import { resizeMany, resizeOne, stackedResizeStatus, stackPlan } from '../src/train/decode-image.ts';
 import { contentKeys } from '../src/train/decode-keys.ts';
+import { createRaw } from '../src/image/raw.ts';
+import { rngFor } from '../src/rng.ts';
 import { closeDecodePool } from '../src/train/decode-pool.ts';
 import { tempDir, writeVariant } from './helpers/variants.ts';
 
@@ -152,6 +155,23 @@ test('decode cache: worker threads and the main thread give the same bytes as a 
   await assertSameAsDirect(viaWorkers, v.splits.train);
   await assertSameAsDirect(viaMain, v.splits.train);
   await closeDecodePool();
+});
+
+test('batched resize: byte-identical to one sharp call per image, on noise images of several geometries', async () => {
+  const rng = rngFor('resize-many');
+  const noise = (w: number, h: number) => createRaw(w, h, Uint8Array.from({ length: w * h * 3 }, () => rng.int(0, 255)));
+  // [width, height, size]: factors 2, 2.29, 1.33, 3.76, 3.13 vertical (and 4.7 horizontal), odd edges; 224 -> 32 is not stacked
+  for (const [w, h, size] of [[64, 64, 32], [64, 64, 28], [64, 64, 48], [64, 64, 17], [300, 100, 32], [65, 65, 32], [224, 224, 32], [20, 20, 20]]) {
+    const images = Array.from({ length: 9 }, () => noise(w, h));
+    const many = await resizeMany(images, size);
+    for (const [k, img] of images.entries()) {
+      assert.deepEqual(Buffer.from(many[k]), Buffer.from(await resizeOne(img, size)), `${w}x${h} -> ${size}, image ${k}`);
+    }
+    assert.equal(stackPlan(w, h, size) !== null, h / size < 4 && size < w && size < h);
+  }
+  const status = stackedResizeStatus();
+  for (const g of ['64x64>32', '64x64>28', '64x64>48', '64x64>17', '300x100>32', '65x65>32']) assert.equal(status[g], true, `stacked resize used for ${g} (its self-check passed)`);
+  assert.equal(status['224x224>32'], undefined, 'not stacked: one call per image');
 });
 
 test('decode cache: two variants sharing valid/test decode them once; a changed file is decoded again', async () => {

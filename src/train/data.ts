@@ -29,6 +29,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import fg from 'fast-glob';
+import pLimit from 'p-limit';
 import { AugmentError } from '../errors.ts';
 import { rngFor } from '../rng.ts';
 import { IMAGE_EXTENSIONS } from '../dataset/scan.ts';
@@ -134,16 +135,18 @@ export async function readVariant(dir: string, name = basename(resolve(dir))): P
   }
   const label = new Map(classes.map((c, i) => [c, i]));
   const splits = {} as Record<Split, VariantFile[]>;
+  const limit = pLimit(16); // stat calls in flight: a file system's per-file latency, overlapped
   for (const split of SPLIT_NAMES) {
-    const files: VariantFile[] = [];
-    for (const cls of classes) {
-      for (const rel of byClass[split].get(cls)!) {
-        const path = join(dir, split, ...rel.split('/'));
-        const st = await stat(path);
-        files.push({ rel, path, label: label.get(cls)!, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
-      }
-    }
-    splits[split] = files;
+    const listed = classes.flatMap((cls) => byClass[split].get(cls)!.map((rel) => ({ rel, cls })));
+    splits[split] = await Promise.all(
+      listed.map(({ rel, cls }) =>
+        limit(async (): Promise<VariantFile> => {
+          const path = join(dir, split, ...rel.split('/'));
+          const st = await stat(path);
+          return { rel, path, label: label.get(cls)!, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
+        }),
+      ),
+    );
   }
   let info: unknown;
   try {

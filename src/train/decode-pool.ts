@@ -14,15 +14,14 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { WorkerPool } from '../build/pool.ts';
 import { AugmentError, type ErrorCode } from '../errors.ts';
-import { decodeBufferToSize, readImageFile } from './decode-image.ts';
-import { sha256Hex } from './decode-keys.ts';
+import { decodeChunk } from './decode-image.ts';
 import type { DecodeReply, DecodeRequest } from './decode-worker.ts';
 
 export type DecodeWhere = 'workers' | 'main';
 
 /** Fewer images than this are decoded on the main thread (starting threads costs more). */
 export const WORKER_MIN_IMAGES = 64;
-const CHUNK = 16;
+const CHUNK = 32;
 const IDLE_CLOSE_MS = 2000;
 
 /**
@@ -134,18 +133,20 @@ export async function decodeFiles(paths: readonly string[], imageSize: number, o
 
 async function decodeHere(paths: readonly string[], imageSize: number, o: DecodeFilesOptions): Promise<void> {
   const limit = pLimit(Math.max(1, o.threads));
+  const chunks: number[][] = [];
+  for (let s = 0; s < paths.length; s += CHUNK) chunks.push(Array.from({ length: Math.min(CHUNK, paths.length - s) }, (_, k) => s + k));
   await Promise.all(
-    paths.map((path, i) =>
+    chunks.map((idx) =>
       limit(async () => {
         if (o.signal?.aborted) return;
-        try {
-          const buf = await readImageFile(path);
-          const px = await decodeBufferToSize(buf, path, imageSize);
-          o.onDecoded(i, sha256Hex(buf), px);
-        } catch (e) {
-          if (!(e instanceof AugmentError)) throw e;
-          o.onFailed(i, e);
-        }
+        const got = await decodeChunk(
+          idx.map((i) => paths[i]),
+          imageSize,
+        );
+        got.forEach((r, j) => {
+          if ('pixels' in r) o.onDecoded(idx[j], r.sha256, r.pixels);
+          else o.onFailed(idx[j], new AugmentError(r.code as ErrorCode, r.error));
+        });
       }),
     ),
   );

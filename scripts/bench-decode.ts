@@ -1,0 +1,219 @@
+/**
+ * Decode throughput: 64 px PNG icons to 32 px tensors, augment's decode cache against a plain
+ * PyTorch/PIL loader, side by side in one run, on the same files. Every case is a whole
+ * process, run in rounds A B C ... A B C ... (alternating, so machine noise hits all alike);
+ * each reports its in-process time (start-up excluded) and the parent times the process
+ * (start-up included). Medians over the rounds.
+ *
+ * Cases:
+ *   - augment, worker threads: ensureSplitCache into an empty cache, decoding on N threads
+ *     (read + sha256 + decode + lanczos3 resize per image), N = defaultDecodeThreads();
+ *   - augment, main thread: the same, decoding from the main thread (PNG inflate in JS there,
+ *     sharp's resize on libuv's threads), N in flight;
+ *   - augment, warm cache: the same fill again over a cache that holds every image (decodes 0);
+ *   - PIL loop: Image.open -> convert('RGB') -> resize((32, 32), LANCZOS) -> numpy, one process;
+ *   - torch DataLoader: torchvision ImageFolder with the time-to-answer anchor's transform
+ *     (Resize((32, 32)), ToTensor, Normalize(0.5, 0.5)), batch 64, num_workers N.
+ *
+ * usage: node --import tsx scripts/bench-decode.ts [--src data/tabler] [--size 32] [--rounds 3] [--write-doc]
+ * The source is rendered with the tabler sample (64 px) when missing. Python: /usr/bin/python3
+ * with Debian's python3-pil python3-numpy (python3-torch python3-torchvision for the loader).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const python = '/usr/bin/python3';
+
+// ---------------------------------------------------------------------------------------
+// child: one augment fill, timed from inside
+
+if (args[0] === '--child') {
+  const [, where, variantDir, cacheDir, size] = args;
+  const { readVariant, ensureSplitCache } = await import('../src/train/data.ts');
+  const { closeDecodePool, defaultDecodeThreads } = await import('../src/train/decode-pool.ts');
+  const t0 = performance.now();
+  const v = await readVariant(variantDir);
+  const c = await ensureSplitCache(v, 'train', Number(size), cacheDir, { decodeIn: where as 'workers' | 'main' });
+  const seconds = (performance.now() - t0) / 1000;
+  await closeDecodePool();
+  process.stdout.write(`${JSON.stringify({ images: c.n, decoded: c.decoded, seconds, threads: defaultDecodeThreads() })}\n`);
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------------------------------
+// parent
+
+const PIL_LOOP = `
+import sys, time, os
+t0 = time.perf_counter()
+from PIL import Image
+import numpy as np
+root, size = sys.argv[1], int(sys.argv[2])
+files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if f.endswith('.png'))
+t1 = time.perf_counter()
+out = np.empty((len(files), size, size, 3), np.uint8)
+for i, p in enumerate(files):
+    with Image.open(p) as im:
+        out[i] = np.asarray(im.convert('RGB').resize((size, size), Image.LANCZOS))
+t2 = time.perf_counter()
+print('{"images": %d, "seconds": %.4f}' % (len(files), t2 - t1))
+`;
+
+const TORCH_LOADER = `
+import sys, time
+import torch
+from torchvision import datasets, transforms
+root, size, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch.set_num_threads(workers)
+tf = transforms.Compose([transforms.Resize((size, size)), transforms.ToTensor(), transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
+t1 = time.perf_counter()
+ds = datasets.ImageFolder(root, transform=tf, loader=lambda p: datasets.folder.default_loader(p).convert('RGB'))
+dl = torch.utils.data.DataLoader(ds, batch_size=64, shuffle=False, num_workers=workers)
+n = 0
+for x, y in dl:
+    n += x.shape[0]
+t2 = time.perf_counter()
+print('{"images": %d, "seconds": %.4f}' % (n, t2 - t1))
+`;
+
+interface Result {
+  images: number;
+  seconds: number;
+  decoded?: number;
+  threads?: number;
+}
+
+function timed(cmd: string, argv: string[]): Promise<{ r: Result; wall: number }> {
+  return new Promise((resolveP, reject) => {
+    const t0 = performance.now();
+    const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => {
+      const wall = (performance.now() - t0) / 1000;
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) return reject(new Error(`${cmd} ${argv.join(' ')}: exit ${code}: ${err.slice(-2000)}`));
+      try {
+        resolveP({ r: JSON.parse(line), wall });
+      } catch {
+        reject(new Error(`${cmd}: unexpected output: ${out.slice(-500)}`));
+      }
+    });
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const src = resolve(opt('src', 'data/tabler'));
+const size = Number(opt('size', '32'));
+const rounds = Number(opt('rounds', '3'));
+const writeDoc = args.includes('--write-doc');
+if (!existsSync(src)) {
+  const { renderTablerSample } = await import('../src/sample/index.ts');
+  console.log(`rendering the tabler sample (64 px) into ${src}`);
+  await renderTablerSample({ out: src, size: 64 });
+}
+const { defaultDecodeThreads } = await import('../src/train/decode-pool.ts');
+const threads = defaultDecodeThreads();
+
+const work = await mkdtemp(join(tmpdir(), 'augment-bench-decode-'));
+// a variant whose three splits are the sample's class folders (only train is decoded)
+const variant = join(work, 'variant');
+await mkdir(variant);
+for (const s of ['train', 'valid', 'test']) await symlink(src, join(variant, s));
+const warmCache = join(work, 'warm-cache');
+const me = ['--import', 'tsx', import.meta.filename, '--child'];
+await timed(process.execPath, [...me, 'main', variant, warmCache, String(size)]);
+await writeFile(join(work, 'pil_loop.py'), PIL_LOOP);
+await writeFile(join(work, 'torch_loader.py'), TORCH_LOADER);
+const has = (mod: string) => {
+  try {
+    execFileSync(python, ['-c', `import ${mod}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+interface Case {
+  name: string;
+  run: (round: number) => Promise<{ r: Result; wall: number }>;
+}
+const cases: Case[] = [
+  { name: `augment, ${threads} worker threads`, run: (k) => timed(process.execPath, [...me, 'workers', variant, join(work, `cache-w${k}`), String(size)]) },
+  { name: `augment, main thread (${threads} in flight, sharp's threads)`, run: (k) => timed(process.execPath, [...me, 'main', variant, join(work, `cache-m${k}`), String(size)]) },
+  { name: 'augment, warm cache (every image reused)', run: () => timed(process.execPath, [...me, 'main', variant, warmCache, String(size)]) },
+];
+if (has('PIL') && has('numpy')) cases.push({ name: 'PIL loop (LANCZOS), 1 process', run: () => timed(python, [join(work, 'pil_loop.py'), src, String(size)]) });
+else console.log('skipping the PIL loop: no python3-pil / python3-numpy');
+if (has('torch') && has('torchvision')) cases.push({ name: `torch DataLoader, ${threads} workers`, run: () => timed(python, [join(work, 'torch_loader.py'), src, String(size), String(threads)]) });
+else console.log('skipping the torch DataLoader: no python3-torch / python3-torchvision');
+
+const got = new Map<string, { inside: number[]; wall: number[]; images: number; decoded?: number }>();
+for (let k = 0; k < rounds; k++) {
+  for (const c of cases) {
+    const { r, wall } = await c.run(k);
+    const g = got.get(c.name) ?? { inside: [], wall: [], images: r.images, decoded: r.decoded };
+    g.inside.push(r.seconds);
+    g.wall.push(wall);
+    got.set(c.name, g);
+    console.log(`round=${k + 1} case="${c.name}" images=${r.images}${r.decoded !== undefined ? ` decoded=${r.decoded}` : ''} seconds=${r.seconds.toFixed(3)} wall=${wall.toFixed(3)}`);
+  }
+}
+await rm(work, { recursive: true, force: true });
+
+const torchName = cases.find((c) => c.name.startsWith('torch'))?.name;
+const ref = torchName ? got.get(torchName)! : undefined;
+const lines = [
+  `| case | images | images/s, start-up excluded | images/s, whole process | process s (median) |${ref ? ' vs torch DataLoader (excl. / incl.) |' : ''}`,
+  `|---|---|---|---|---|${ref ? '---|' : ''}`,
+];
+for (const [name, g] of got) {
+  const inside = g.images / median(g.inside);
+  const whole = g.images / median(g.wall);
+  const ratio = ref ? ` ${(inside / (ref.images / median(ref.inside))).toFixed(2)}x / ${(whole / (ref.images / median(ref.wall))).toFixed(2)}x |` : '';
+  lines.push(`| ${name} | ${g.images} | ${inside.toFixed(0)} | ${whole.toFixed(0)} | ${median(g.wall).toFixed(2)} |${ratio}`);
+}
+console.log(lines.join('\n'));
+
+if (writeDoc) {
+  const docFile = join(import.meta.dirname, '..', 'docs', 'BENCHMARKS.md');
+  const doc = await readFile(docFile, 'utf8');
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const section = [
+    '## Decode throughput',
+    '',
+    `Command: \`node --import tsx scripts/bench-decode.ts --rounds ${rounds} --write-doc\``,
+    `Machine: ${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, measured ${new Date().toISOString().slice(0, 10)};`,
+    'the machine was shared with other jobs (noisy): compare the ratios, taken in one run, alternating the cases, medians of the rounds.',
+    '',
+    `The tabler sample (${got.values().next().value?.images ?? '?'} PNG icons, 64 px) to ${size} px RGB. augment cases run`,
+    '`ensureSplitCache` into an empty cache folder as a whole process (`node --import tsx`: its TypeScript',
+    'compile is part of the start-up), including the sha256 of every file (the sample has no build',
+    'manifest) and writing the pack; "start-up excluded" starts before `readVariant`. The PIL loop',
+    'and the torch DataLoader (the time-to-answer anchor\'s transform: Resize, ToTensor, Normalize;',
+    'batch 64) decode the same files; their "start-up excluded" starts after the imports (the',
+    'DataLoader\'s worker start is included: it is part of every epoch).',
+    '',
+    ...lines,
+    '',
+  ].join('\n');
+  const start = doc.indexOf('## Decode throughput');
+  const next = start >= 0 ? doc.indexOf('\n## ', start + 1) : -1;
+  const out = start < 0 ? `${doc.trimEnd()}\n\n${section}` : `${doc.slice(0, start)}${section}${next >= 0 ? doc.slice(next + 1) : ''}`;
+  await writeFile(docFile, out);
+  console.log(`wrote the "Decode throughput" section of ${docFile}`);
+}
