@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitFiles, groupKeyOf, resolveSplit, compileGroupPattern } from '../src/dataset/split.ts';
+import { splitFiles, groupKeyOf, resolveSplit, compileGroupPattern, splitWithGroups, splitFingerprint } from '../src/dataset/split.ts';
+import { DEFAULT_MAX_GROUP, DEFAULT_NEAR_DISTANCE, nearPairs } from '../src/dataset/dedupe.ts';
+import { rngFor } from '../src/rng.ts';
 import type { SourceFile } from '../src/dataset/scan.ts';
 import { tempDir, removeDir } from './helpers/dataset.ts';
 
@@ -70,5 +72,86 @@ test('the split file is written once and reused; a changed source gets a new one
     assert.notEqual(changed.file, first.file);
   } finally {
     await removeDir(dir);
+  }
+});
+
+// content: `pixels` equal = the same picture; `phash` = 8 dihedral hashes of 16 hex digits
+const hex16 = (seed: number) => Array.from({ length: 16 }, (_, i) => ((seed * 2654435761 + i * 40503) >>> (i % 7)) & 15).map((v) => v.toString(16)).join('');
+const flipBits = (h: string, bits: number[]) => {
+  const b = BigInt('0x' + h);
+  return bits.reduce((x, k) => x ^ (1n << BigInt(k)), b).toString(16).padStart(16, '0');
+};
+const withContent = (f: SourceFile, pixels: string, hash: string): SourceFile => ({ ...f, pixels, phash: hash.repeat(8) });
+
+test('exact and near duplicates share a split, across classes too; off keeps them apart by chance only', () => {
+  const all = files({ a: 40, b: 40 }).map((f, i) => withContent(f, `p${i}`, hex16(i + 1)));
+  // a/f0 and a/f1: the same pixels; a/f2 ~ b/f2 (2 bits apart): near, across classes
+  all[1] = withContent(all[1], 'p0', hex16(1));
+  all[42] = withContent(all[42], 'p42', flipBits(hex16(3), [0, 9]));
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const s = splitFiles(all, { ratios: [0.6, 0.2, 0.2], seed });
+    const where = (rel: string) => (['train', 'valid', 'test'] as const).find((sp) => Object.values(s[sp]).some((l) => l.includes(rel)));
+    assert.equal(where('a/f0.png'), where('a/f1.png'), `seed ${seed}: exact pair split`);
+    assert.equal(where('a/f2.png'), where('b/f2.png'), `seed ${seed}: near pair across classes split`);
+    // stratification holds: 8 valid and 8 test per class
+    assert.deepEqual([s.valid.a.length, s.test.a.length, s.valid.b.length, s.test.b.length], [8, 8, 8, 8]);
+  }
+  const { groups } = splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1 });
+  assert.deepEqual(groups, [['a/f0.png', 'a/f1.png'], ['a/f2.png', 'b/f2.png']]);
+  assert.deepEqual(splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1, duplicates: 'exact' }).groups, [['a/f0.png', 'a/f1.png']]);
+  assert.deepEqual(splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1, duplicates: 'off' }).groups, []);
+  assert.deepEqual(splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1, nearDistance: 0 }).groups, [['a/f0.png', 'a/f1.png']]);
+});
+
+test('a flipped or rotated copy matches: any of the 8 dihedral hashes counts', () => {
+  const all = files({ a: 10 }).map((f, i) => withContent(f, `p${i}`, hex16(i + 7)));
+  // a/f5's own hash is a/f4's, but only as its 6th dihedral variant
+  const others = Array.from({ length: 8 }, (_, k) => (k === 5 ? hex16(4 + 7) : hex16(100 + k)));
+  all[5] = { ...all[5], phash: others.join('') };
+  assert.deepEqual(splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1 }).groups, [['a/f4.png', 'a/f5.png']]);
+});
+
+test('a chain of near duplicates larger than maxGroup is linked again at smaller distances', () => {
+  // f(k) differs from f(k+1) in 2 bits: at distance 4 one chain of 20; no piece may exceed maxGroup
+  let h = hex16(99);
+  const all = files({ a: 20, b: 20 }).map((f, i) => {
+    if (f.class === 'a') h = flipBits(h, [(i * 2) % 64, (i * 2 + 1) % 64]);
+    return withContent(f, `p${i}`, f.class === 'a' ? h : hex16(500 + i));
+  });
+  const loose = splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1, maxGroup: 1000 });
+  assert.deepEqual(loose.groups.map((g) => g.length), [20]);
+  const guarded = splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1, maxGroup: 8 });
+  assert.ok(guarded.groups.every((g) => g.length <= 8), `${guarded.groups.map((g) => g.length)}`);
+  assert.deepEqual([guarded.files.valid.a.length, guarded.files.test.a.length], [4, 4]);
+});
+
+test('the split fingerprint changes with the duplicate settings and with the pixels', () => {
+  const all = files({ a: 10 }).map((f, i) => withContent(f, `p${i}`, hex16(i)));
+  const o = { ratios: [0.6, 0.2, 0.2] as [number, number, number], seed: 42 };
+  const fp = splitFingerprint(all, o);
+  assert.equal(splitFingerprint(all, { ...o, duplicates: 'near', nearDistance: DEFAULT_NEAR_DISTANCE, maxGroup: DEFAULT_MAX_GROUP }), fp);
+  const others = [{ duplicates: 'exact' as const }, { duplicates: 'off' as const }, { nearDistance: 6 }, { maxGroup: 3 }].map((x) => splitFingerprint(all, { ...o, ...x }));
+  assert.equal(new Set([fp, ...others]).size, 5);
+  assert.notEqual(splitFingerprint([withContent(all[0], 'changed', hex16(0)), ...all.slice(1)], o), fp);
+});
+
+test('near pairs from the multi-index equal the all-pairs comparison', () => {
+  const rng = rngFor('near-pairs-test');
+  const hashes: Array<string | undefined> = [];
+  const made: string[][] = [];
+  for (let i = 0; i < 300; i++) {
+    const base = i % 3 === 0 ? Array.from({ length: 8 }, () => Array.from({ length: 16 }, () => rng.int(0, 15).toString(16)).join('')) : made[rng.int(0, made.length - 1)];
+    const own = i % 3 === 0 ? base : base.map((h) => flipBits(h, Array.from({ length: rng.int(0, 8) }, () => rng.int(0, 63))));
+    made.push(own);
+    hashes.push(i === 7 ? undefined : own.join(''));
+  }
+  const pop = (x: bigint) => x.toString(2).replace(/0/g, '').length;
+  const big = hashes.map((h) => h?.match(/.{16}/g)!.map((x) => BigInt('0x' + x)));
+  const dist: number[][] = big.map((a) => big.map((b) => (a && b ? Math.min(...b.map((x) => pop(a[0] ^ x))) : 99)));
+  for (const t of [0, 2, 3, 6, 20]) {
+    const want: Array<{ a: number; b: number; distance: number }> = [];
+    for (let a = 0; a < hashes.length; a++) for (let b = a + 1; b < hashes.length; b++) if (dist[a][b] <= t) want.push({ a, b, distance: dist[a][b] });
+    assert.deepEqual(nearPairs(hashes, t), want, `t = ${t}`);
+    assert.ok(want.length > 0);
   }
 });

@@ -12,6 +12,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import pLimit from 'p-limit';
 import { decodeImage } from '../image/decode.ts';
 import { deriveSeed } from '../rng.ts';
+import { perceptualHash, pixelHash } from './phash.ts';
 import { walkSource, type WalkNote, type WalkNoteKind } from './walk.ts';
 
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
@@ -26,6 +27,10 @@ export interface SourceFile {
   mtimeMs: number;
   width: number;
   height: number;
+  /** Hash of the decoded pixels (./phash.ts `pixelHash`): equal = the same picture. */
+  pixels?: string;
+  /** The 8 dihedral pHashes (./phash.ts `perceptualHash`), for near duplicates. */
+  phash?: string;
 }
 
 export interface UnreadableFile {
@@ -94,22 +99,49 @@ export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promi
   const unreadable: UnreadableFile[] = [];
   for (const c of checked) {
     if ('reason' in c) unreadable.push({ rel: c.rel, reason: c.reason });
-    else files.push({ class: c.class, rel: c.rel, size: c.size, mtimeMs: c.mtimeMs, width: c.width, height: c.height });
+    else files.push({ class: c.class, rel: c.rel, size: c.size, mtimeMs: c.mtimeMs, width: c.width, height: c.height, pixels: c.pixels, phash: c.phash });
   }
-  const withFiles = new Set(files.map((f) => f.class));
+  const conflicts = pictureConflicts(files);
+  const kept = conflicts.length ? files.filter((f) => !conflicts.some((c) => c.rels.has(f.rel))) : files;
+  const withFiles = new Set(kept.map((f) => f.class));
   const emptyClasses = walk.classes.filter((c) => !withFiles.has(c));
   const skipped: ScanNote[] = walk.notes.filter((n) => n.kind !== 'not-image');
+  for (const c of conflicts) skipped.push(c.note);
   for (const c of emptyClasses) skipped.push({ kind: 'empty-class', rel: c, reason: 'class folder with no readable image: not a class of the dataset' });
   skipped.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   const ignored: ScanNote[] = walk.notes.filter((n: WalkNote) => n.kind === 'not-image');
-  return { root, classes: walk.classes.filter((c) => withFiles.has(c)), files, unreadable, emptyClasses, skipped, ignored };
+  return { root, classes: walk.classes.filter((c) => withFiles.has(c)), files: kept, unreadable, emptyClasses, skipped, ignored };
 }
 
-type CheckResult = { size: number; mtimeMs: number; width: number; height: number } | { reason: string };
+/**
+ * The same picture (decoded pixels) in two classes: a label conflict. All its files are left out
+ * of every class (which label is right cannot be known, and keeping one copy per class would put
+ * one picture in two splits); reported by name.
+ */
+function pictureConflicts(files: readonly SourceFile[]): Array<{ rels: Set<string>; note: ScanNote }> {
+  const byPixels = new Map<string, SourceFile[]>();
+  for (const f of files) if (f.pixels) byPixels.set(f.pixels, [...(byPixels.get(f.pixels) ?? []), f]);
+  const out: Array<{ rels: Set<string>; note: ScanNote }> = [];
+  for (const list of byPixels.values()) {
+    const classes = [...new Set(list.map((f) => f.class))].sort();
+    if (classes.length < 2) continue;
+    const rels = list.map((f) => f.rel).sort();
+    out.push({
+      rels: new Set(rels),
+      note: { kind: 'label-conflict', rel: rels[0], also: rels.slice(1), reason: `the same picture (decoded pixels) in ${classes.length} classes (${classes.join(', ')}) as ${rels.join(', ')}: left out of every class` },
+    });
+  }
+  return out;
+}
+
+type CheckResult = { size: number; mtimeMs: number; width: number; height: number; pixels: string; phash: string } | { reason: string };
 type Cache = Record<string, { key: string; result: CheckResult }>;
 
+/** Bump when what a cache entry holds changes (2: pixel and perceptual hashes). */
+const CACHE_VERSION = 2;
+
 async function checkFile(abs: string, size: number, mtimeMs: number, pixelLimit: number, cache: Cache, rel: string): Promise<CheckResult> {
-  const key = `${size}:${mtimeMs}:${pixelLimit}`;
+  const key = `${CACHE_VERSION}:${size}:${mtimeMs}:${pixelLimit}`;
   const hit = cache[rel];
   if (hit && hit.key === key) return hit.result;
   const result = await decodeCheck(abs, size, mtimeMs, pixelLimit);
@@ -119,12 +151,12 @@ async function checkFile(abs: string, size: number, mtimeMs: number, pixelLimit:
 
 /**
  * Decodes the whole file once, the way a build will (so a file that passes here builds);
- * returns its size or a plain-words reason it cannot be used.
+ * returns its size and content hashes, or a plain-words reason it cannot be used.
  */
 export async function decodeCheck(abs: string, size: number, mtimeMs: number, pixelLimit: number): Promise<CheckResult> {
   try {
     const img = await decodeImage(abs, { limitInputPixels: pixelLimit });
-    return { size, mtimeMs, width: img.width, height: img.height };
+    return { size, mtimeMs, width: img.width, height: img.height, pixels: pixelHash(img), phash: perceptualHash(img) };
   } catch (e: any) {
     const msg = String(e?.message ?? e);
     return { reason: msg.startsWith(`${abs}: `) ? msg.slice(abs.length + 2) : msg };

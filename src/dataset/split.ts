@@ -1,25 +1,32 @@
 /**
  * Seeded, stratified, grouped train/valid/test split.
  *
- * Within each class, files are gathered into groups (the first capture of `group`, a regex
- * over the file's base name without extension; no pattern = one file per group), the groups
- * are shuffled with a seed derived from (split seed, class), and each group goes to the split
- * that is furthest below its target count. With single-file groups the counts are exact:
- * valid = round(n * rv), test = round(n * rt), train = the rest. A group never straddles splits.
+ * Files are joined into groups that never straddle splits: the recipe's name pattern
+ * (`group`: the first capture of a regex over the base name without extension, within one
+ * folder), exact duplicates (the same decoded pixels) and near duplicates (pHash within
+ * `nearDistance` bits, flips and 90-degree rotations matching), as `duplicates` says
+ * (./dedupe.ts). Within each class the groups are shuffled with a seed derived from (split seed,
+ * class), and each group goes to the split that is furthest below its target count. A group
+ * that spans classes (near duplicates under two labels; the same pixels under two labels never
+ * reach here, the scan leaves them out as label conflicts) is placed first, in an order seeded
+ * by the split seed, where the classes it touches are furthest below target together. With
+ * single-file groups the counts are exact: valid = round(n * rv), test = round(n * rt), train =
+ * the rest.
  *
- * The split is a pure function of (file list, ratios, seed, group pattern); it is also written
- * to a split file that every variant built from that source and seed points to.
+ * The split is a pure function of (file list with its content hashes, options); it is also
+ * written to a split file that every variant built from that source and seed points to.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { AugmentError } from '../errors.ts';
 import { deriveSeed, rngFor } from '../rng.ts';
 import type { SourceFile } from './scan.ts';
+import { DEFAULT_MAX_GROUP, DEFAULT_NEAR_DISTANCE, duplicateComponents, type DedupeOptions, type DuplicateMode } from './dedupe.ts';
 
 export const SPLITS = ['train', 'valid', 'test'] as const;
 export type SplitName = (typeof SPLITS)[number];
 
-export interface SplitOptions {
+export interface SplitOptions extends DedupeOptions {
   ratios: [number, number, number];
   seed: number;
   /** Regex source; the first capture group (or the whole match) of a base name is its group key. */
@@ -33,6 +40,11 @@ export interface SplitRecord {
   seed: number;
   ratios: [number, number, number];
   group: string | null;
+  duplicates: DuplicateMode;
+  nearDistance: number;
+  maxGroup: number;
+  /** Groups of two or more files that share a split (name pattern, exact and near duplicates), by path. */
+  groups: string[][];
   /** Fingerprint of the file list and options; a changed source gives a new split file. */
   fingerprint: string;
   files: SplitFiles;
@@ -59,54 +71,80 @@ export function compileGroupPattern(group: string | undefined, where = 'split.gr
 }
 
 export function splitFiles(files: readonly SourceFile[], opts: SplitOptions): SplitFiles {
+  return splitWithGroups(files, opts).files;
+}
+
+/** The split and the groups it kept together (two or more files each, paths sorted). */
+export function splitWithGroups(files: readonly SourceFile[], opts: SplitOptions): { files: SplitFiles; groups: string[][] } {
   const pattern = compileGroupPattern(opts.group);
-  const byClass = new Map<string, string[]>();
-  for (const f of files) {
-    const list = byClass.get(f.class) ?? [];
-    list.push(f.rel);
-    byClass.set(f.class, list);
-  }
-  const out: SplitFiles = { train: {}, valid: {}, test: {} };
+  const sorted = files.slice().sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  const keys = sorted.map((f) => groupKeyOf(f.rel, pattern));
+  const fixed: Array<[number, number]> = [];
+  const firstOf = new Map<string, number>();
+  keys.forEach((k, i) => {
+    const first = firstOf.get(k);
+    if (first === undefined) firstOf.set(k, i);
+    else fixed.push([first, i]);
+  });
+  const { components } = duplicateComponents(sorted, fixed, opts);
+
   const total = opts.ratios[0] + opts.ratios[1] + opts.ratios[2];
   const ratios = opts.ratios.map((r) => r / total);
-  for (const cls of [...byClass.keys()].sort()) {
-    const rels = byClass.get(cls)!.slice().sort();
-    const groups = new Map<string, string[]>();
-    for (const rel of rels) {
-      const k = groupKeyOf(rel, pattern);
-      const g = groups.get(k) ?? [];
-      g.push(rel);
-      groups.set(k, g);
-    }
-    const n = rels.length;
+  const classes = [...new Set(sorted.map((f) => f.class))].sort();
+  const state = new Map<string, { targets: number[]; counts: number[]; assigned: string[][] }>();
+  for (const cls of classes) {
+    const n = sorted.filter((f) => f.class === cls).length;
     const valid = Math.round(n * ratios[1]);
     const test = Math.round(n * ratios[2]);
-    const targets = [n - valid - test, valid, test];
-    const counts = [0, 0, 0];
-    const assigned: string[][] = [[], [], []];
-    const order = rngFor('split', opts.seed, cls).shuffle([...groups.keys()].sort());
-    for (const k of order) {
-      const g = groups.get(k)!;
-      // furthest below target (relative to the group size); ties: train, valid, test
-      let best = 0;
-      let bestGap = -Infinity;
-      for (let s = 0; s < 3; s++) {
-        const gap = targets[s] - counts[s] - (g.length - 1) / 2;
-        if (gap > bestGap + 1e-9) {
-          best = s;
-          bestGap = gap;
-        }
-      }
-      counts[best] += g.length;
-      assigned[best].push(...g);
-    }
-    SPLITS.forEach((s, i) => (out[s][cls] = assigned[i].sort()));
+    state.set(cls, { targets: [n - valid - test, valid, test], counts: [0, 0, 0], assigned: [[], [], []] });
   }
-  return out;
+  interface Group {
+    key: string;
+    rels: string[];
+    byClass: Map<string, string[]>;
+  }
+  const groups: Group[] = components.map((c) => {
+    const byClass = new Map<string, string[]>();
+    for (const i of c) byClass.set(sorted[i].class, [...(byClass.get(sorted[i].class) ?? []), sorted[i].rel]);
+    return { key: c.map((i) => keys[i]).sort()[0], rels: c.map((i) => sorted[i].rel), byClass };
+  });
+  // furthest below target over the classes the group touches (relative to its size); ties: train, valid, test
+  const place = (g: Group) => {
+    let best = 0;
+    let bestGap = -Infinity;
+    for (let s = 0; s < 3; s++) {
+      let gap = 0;
+      for (const [cls, rels] of g.byClass) {
+        const st = state.get(cls)!;
+        gap += st.targets[s] - st.counts[s] - (rels.length - 1) / 2;
+      }
+      if (gap > bestGap + 1e-9) {
+        best = s;
+        bestGap = gap;
+      }
+    }
+    for (const [cls, rels] of g.byClass) {
+      const st = state.get(cls)!;
+      st.counts[best] += rels.length;
+      st.assigned[best].push(...rels);
+    }
+  };
+  const inOrder = (list: Group[], ...seed: Array<string | number>) => {
+    const byKey = new Map(list.map((g) => [g.key, g]));
+    for (const k of rngFor('split', opts.seed, ...seed).shuffle([...byKey.keys()].sort())) place(byKey.get(k)!);
+  };
+  inOrder(groups.filter((g) => g.byClass.size > 1), '\u0000classes');
+  for (const cls of classes) inOrder(groups.filter((g) => g.byClass.size === 1 && g.byClass.has(cls)), cls);
+
+  const out: SplitFiles = { train: {}, valid: {}, test: {} };
+  for (const cls of classes) SPLITS.forEach((s, i) => (out[s][cls] = state.get(cls)!.assigned[i].sort()));
+  return { files: out, groups: groups.filter((g) => g.rels.length > 1).map((g) => g.rels) };
 }
 
 export function splitFingerprint(files: readonly SourceFile[], opts: SplitOptions): string {
-  return deriveSeed('split', JSON.stringify(opts.ratios), opts.seed, opts.group ?? '', ...files.map((f) => `${f.rel}:${f.size}`)).slice(0, 12);
+  const dedupe = `${opts.duplicates ?? 'near'}:${opts.nearDistance ?? DEFAULT_NEAR_DISTANCE}:${opts.maxGroup ?? DEFAULT_MAX_GROUP}`;
+  const list = files.map((f) => `${f.rel}:${f.size}:${f.pixels ?? ''}`).sort();
+  return deriveSeed('split', JSON.stringify(opts.ratios), opts.seed, opts.group ?? '', dedupe, ...list).slice(0, 12);
 }
 
 /**
@@ -127,13 +165,18 @@ export async function resolveSplit(
   } catch {
     /* absent or unreadable: write it anew */
   }
+  const split = splitWithGroups(files, opts);
   const record: SplitRecord = {
     source: sourceRoot,
     seed: opts.seed,
     ratios: opts.ratios,
     group: opts.group ?? null,
+    duplicates: opts.duplicates ?? 'near',
+    nearDistance: opts.nearDistance ?? DEFAULT_NEAR_DISTANCE,
+    maxGroup: opts.maxGroup ?? DEFAULT_MAX_GROUP,
+    groups: split.groups,
     fingerprint,
-    files: splitFiles(files, opts),
+    files: split.files,
   };
   await mkdir(splitsDir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;

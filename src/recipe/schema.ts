@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Rgb } from '../image/raw.ts';
+import { DEFAULT_MAX_GROUP, DEFAULT_NEAR_DISTANCE, DUPLICATE_MODES } from '../dataset/dedupe.ts';
 
 const NAMED_COLOURS: Record<string, Rgb> = { black: [0, 0, 0], white: [255, 255, 255], grey: [128, 128, 128], gray: [128, 128, 128] };
 
@@ -28,8 +29,19 @@ export const splitSchema = z
       .describe('train : valid : test, any scale'),
     seed: z.number().int().default(42),
     group: z.string().min(1).optional().describe('regex over the base name; its first capture group is the group key'),
+    duplicates: z
+      .enum(DUPLICATE_MODES, { error: `expected one of ${DUPLICATE_MODES.join(', ')}` })
+      .default('near')
+      .describe('near: exact and near duplicates share a split; exact: only the same pixels; off: neither'),
+    nearDistance: z
+      .number()
+      .int('must be a whole number of bits')
+      .min(0, 'must be 0 to 64 (differing pHash bits)')
+      .max(64, 'must be 0 to 64 (differing pHash bits)')
+      .default(DEFAULT_NEAR_DISTANCE),
+    maxGroup: z.number().int('must be a whole number').min(1, 'must be at least 1').default(DEFAULT_MAX_GROUP),
   })
-  .default({ ratios: [0.6, 0.2, 0.2], seed: 42 });
+  .default({ ratios: [0.6, 0.2, 0.2], seed: 42, duplicates: 'near', nearDistance: DEFAULT_NEAR_DISTANCE, maxGroup: DEFAULT_MAX_GROUP });
 
 export const undersampleSchema = z.union([
   z.strictObject({ largest: z.number().int().min(1, 'must be at least 1'), keep: fraction }),

@@ -22,7 +22,7 @@
  *     triangles/t6-rot.png       t6 rotated by 90 degrees (near)
  *     squares/s7-small.png       s7 resized to 40 px (near)
  *
- * Every picture is a seeded grid of coloured cells, so distinct pictures are far apart in any
+ * Every picture is a seeded smooth grid of colours, so distinct pictures are far apart in any
  * perceptual hash and copies are close. `trueClass` maps every real file to its label.
  */
 import { createHash } from 'node:crypto';
@@ -33,20 +33,17 @@ import { rngFor } from '../../src/rng.ts';
 
 export const CELL_IMAGE_SIZE = 48;
 
-/** A seeded picture: a 6 x 6 grid of random colours, `size` px square, raw RGB. */
-export function cellPixels(seed: string, size = CELL_IMAGE_SIZE): Buffer {
+/**
+ * A seeded picture: a 4 x 4 grid of random colours blown up to `size` px with a cubic filter,
+ * so smooth (perceptual hashes of distinct seeds differ in 8 or more of 64 bits; resized or
+ * re-encoded copies in 4 or fewer).
+ */
+export function cellImage(seed: string, size = CELL_IMAGE_SIZE): Sharp {
   const rng = rngFor('hostile-cells', seed);
-  const cells = Array.from({ length: 36 }, () => [rng.int(0, 255), rng.int(0, 255), rng.int(0, 255)]);
-  const px = Buffer.alloc(size * size * 3);
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++) {
-      const c = cells[Math.floor((y * 6) / size) * 6 + Math.floor((x * 6) / size)];
-      px.set(c, (y * size + x) * 3);
-    }
-  return px;
+  const px = Buffer.alloc(4 * 4 * 3);
+  for (let i = 0; i < px.length; i++) px[i] = rng.int(0, 255);
+  return sharp(px, { raw: { width: 4, height: 4, channels: 3 } }).resize(size, size, { kernel: 'cubic' });
 }
-
-export const cellImage = (seed: string) => sharp(cellPixels(seed), { raw: { width: CELL_IMAGE_SIZE, height: CELL_IMAGE_SIZE, channels: 3 } });
 
 export interface HostileTree {
   base: string;
@@ -119,10 +116,11 @@ export async function makeHostileTree(base: string, o: { withDuplicates?: boolea
     groups: [],
   };
   if (o.withDuplicates) {
+    // copies are made from the original's PNG bytes, as a user's copies are
     const copy = async (rel: string, seed: string, cls: string | null, f: (s: Sharp) => Sharp) => {
       const p = join(root, rel);
       await mkdir(dirname(p), { recursive: true });
-      await f(cellImage(seed)).toFile(p);
+      await f(sharp(await cellImage(seed).png().toBuffer())).toFile(p);
       if (cls) trueClass.set(p, cls);
     };
     await copy('circles/c2-copy.png', 'c2', 'circles', (s) => s.png());

@@ -1,0 +1,205 @@
+/**
+ * Which source files must share a split: exact duplicates (the same decoded pixels), near
+ * duplicates (perceptual hashes within `nearDistance` bits, flips and 90-degree rotations
+ * matching, see ./phash.ts) and the recipe's name-pattern groups (`split.group`), joined with
+ * union-find into components. A pure function of the file list and the options.
+ *
+ * Giant groups: near-duplicate links chain (a ~ b ~ c ...), and on small pictograms pHash
+ * chains a lot: on the 5,607 sample icons, 4 bits link a component of 181 files and 8 bits one
+ * of 2,729 (docs/BENCHMARKS.md, "Duplicate detection"). One group that large cannot be placed
+ * without wrecking the stratified ratios. So a component of more than `maxGroup` files is
+ * linked again at a smaller distance (2 bits less; pHash distances are even), piece by piece,
+ * until every piece fits or only exact duplicates and name groups hold it together (those are
+ * never cut: the same pixels in two splits is a certain leak, and a name pattern is the user's).
+ */
+import type { SourceFile } from './scan.ts';
+import { hashWords, popcount32 } from './phash.ts';
+
+export const DUPLICATE_MODES = ['near', 'exact', 'off'] as const;
+export type DuplicateMode = (typeof DUPLICATE_MODES)[number];
+
+export interface DedupeOptions {
+  /** `near` (default): exact and near duplicates share a split; `exact`: only the same pixels; `off`: neither. */
+  duplicates?: DuplicateMode;
+  /** Near duplicates: at most this many of the 64 pHash bits differ (after the best flip/rotation). */
+  nearDistance?: number;
+  /** A near-duplicate component larger than this is linked again at smaller distances. */
+  maxGroup?: number;
+}
+
+export const DEFAULT_NEAR_DISTANCE = 4;
+export const DEFAULT_MAX_GROUP = 8;
+
+export interface NearPair {
+  a: number;
+  b: number;
+  distance: number;
+}
+
+/**
+ * Every pair (a < b, indices into `hashes`) whose distance is at most `t`: a's own hash against
+ * b's 8 flips and rotations; entries without a hash (`undefined`) match nothing.
+ *
+ * Multi-index hashing (Norouzi et al.): cut the 64 bits into t + 1 chunks; two hashes within t
+ * bits agree exactly on at least one chunk (pigeonhole), so only files sharing a chunk value
+ * with a are compared, not all n^2 / 2 pairs (on the 5,607 sample icons at t = 4: about 0.1 s
+ * instead of 7 s). Above 15 bits the chunks get too short to help and it compares all pairs.
+ */
+export function nearPairs(hashes: ReadonlyArray<string | undefined>, t: number): NearPair[] {
+  const n = hashes.length;
+  const w = new Uint32Array(n * 16);
+  const has = new Uint8Array(n);
+  hashes.forEach((h, i) => {
+    if (!h) return;
+    w.set(hashWords(h), i * 16);
+    has[i] = 1;
+  });
+  const distance = (i: number, j: number) => {
+    const hi = w[i * 16];
+    const lo = w[i * 16 + 1];
+    let best = 65;
+    for (let s = j * 16, end = s + 16; s < end; s += 2) {
+      const d = popcount32(hi ^ w[s]) + popcount32(lo ^ w[s + 1]);
+      if (d < best) best = d;
+    }
+    return best;
+  };
+  const out: NearPair[] = [];
+  if (t < 0) return out;
+  if (t > 15) {
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++) {
+        if (!has[i] || !has[j]) continue;
+        const d = distance(i, j);
+        if (d <= t) out.push({ a: i, b: j, distance: d });
+      }
+    return out;
+  }
+  const m = t + 1;
+  const bounds = Array.from({ length: m + 1 }, (_, c) => Math.round((c * 64) / m));
+  const value = (i: number, s: number) => (BigInt(w[i * 16 + s * 2]) << 32n) | BigInt(w[i * 16 + s * 2 + 1]);
+  const chunk = (v: bigint, c: number) => Number((v >> BigInt(64 - bounds[c + 1])) & ((1n << BigInt(bounds[c + 1] - bounds[c])) - 1n));
+  const index = Array.from({ length: m }, () => new Map<number, number[]>());
+  for (let j = 0; j < n; j++) {
+    if (!has[j]) continue;
+    for (let s = 0; s < 8; s++) {
+      const v = value(j, s);
+      for (let c = 0; c < m; c++) {
+        const k = chunk(v, c);
+        const list = index[c].get(k);
+        if (list) list.push(j);
+        else index[c].set(k, [j]);
+      }
+    }
+  }
+  const seen = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    if (!has[i]) continue;
+    const v = value(i, 0);
+    const found: NearPair[] = [];
+    for (let c = 0; c < m; c++)
+      for (const j of index[c].get(chunk(v, c)) ?? []) {
+        if (j <= i || seen[j] === i) continue;
+        seen[j] = i;
+        const d = distance(i, j);
+        if (d <= t) found.push({ a: i, b: j, distance: d });
+      }
+    out.push(...found.sort((x, y) => x.b - y.b));
+  }
+  return out;
+}
+
+export class UnionFind {
+  private readonly parent: Int32Array;
+  constructor(n: number) {
+    this.parent = Int32Array.from({ length: n }, (_, i) => i);
+  }
+  find(x: number): number {
+    while (this.parent[x] !== x) {
+      this.parent[x] = this.parent[this.parent[x]];
+      x = this.parent[x];
+    }
+    return x;
+  }
+  union(a: number, b: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra !== rb) this.parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  }
+  /** Components as sorted index lists, ordered by their smallest index. */
+  components(members?: readonly number[]): number[][] {
+    const by = new Map<number, number[]>();
+    for (const i of members ?? Array.from(this.parent.keys())) {
+      const r = this.find(i);
+      const list = by.get(r);
+      if (list) list.push(i);
+      else by.set(r, [i]);
+    }
+    return [...by.values()].map((c) => c.sort((x, y) => x - y)).sort((x, y) => x[0] - y[0]);
+  }
+}
+
+export interface Components {
+  /** Every file index in exactly one component (singletons included), ordered by smallest index. */
+  components: number[][];
+  /** Exact-duplicate sets (the same pixels), of two or more files. */
+  exact: number[][];
+  /** Near pairs used (after the giant-group guard), a < b. */
+  near: NearPair[];
+  /** Components that the guard linked at a smaller distance than `nearDistance`. */
+  relinked: number;
+}
+
+/**
+ * Joins `files` (indices) by `fixed` pairs (name groups), the same pixels, and near pairs as
+ * the options say, keeping near-linked components within `maxGroup`.
+ */
+export function duplicateComponents(files: readonly SourceFile[], fixed: ReadonlyArray<[number, number]>, opts: DedupeOptions = {}): Components {
+  const mode = opts.duplicates ?? 'near';
+  const t0 = opts.nearDistance ?? DEFAULT_NEAR_DISTANCE;
+  const maxGroup = opts.maxGroup ?? DEFAULT_MAX_GROUP;
+  const n = files.length;
+  const base: Array<[number, number]> = [...fixed];
+  const exact: number[][] = [];
+  if (mode !== 'off') {
+    const byPixels = new Map<string, number[]>();
+    files.forEach((f, i) => {
+      if (!f.pixels) return;
+      const list = byPixels.get(f.pixels);
+      if (list) list.push(i);
+      else byPixels.set(f.pixels, [i]);
+    });
+    for (const set of byPixels.values())
+      if (set.length > 1) {
+        exact.push(set);
+        for (let k = 1; k < set.length; k++) base.push([set[0], set[k]]);
+      }
+    exact.sort((a, b) => a[0] - b[0]);
+  }
+  const all = mode === 'near' ? nearPairs(files.map((f) => f.phash), t0) : [];
+  const uf = new UnionFind(n);
+  for (const [a, b] of base) uf.union(a, b);
+  const used: NearPair[] = [];
+  let relinked = 0;
+  // link `members` with near pairs up to distance t; cut oversized pieces at t - 2
+  const link = (members: number[], pairs: NearPair[], t: number) => {
+    const local = new UnionFind(n);
+    for (const [a, b] of base) local.union(a, b);
+    const within = pairs.filter((p) => p.distance <= t);
+    for (const p of within) local.union(p.a, p.b);
+    for (const comp of local.components(members)) {
+      const set = new Set(comp);
+      const inside = within.filter((p) => set.has(p.a));
+      if (comp.length > maxGroup && t >= 0 && inside.length) {
+        relinked++;
+        link(comp, inside, t - 2);
+      } else {
+        used.push(...inside);
+        for (const p of inside) uf.union(p.a, p.b);
+      }
+    }
+  };
+  if (all.length) link(Array.from({ length: n }, (_, i) => i), all, t0);
+  used.sort((x, y) => x.a - y.a || x.b - y.b);
+  return { components: uf.components(), exact, near: used, relinked };
+}
