@@ -43,7 +43,7 @@ export async function main(argv: string[]): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       if (err) throw err;
-      throw Object.assign(new Error(msg), { usage: true });
+      throw Object.assign(new Error(msg.replace(/\s*\n\s*/g, ' ')), { usage: true }); // yargs' "Invalid values:\n  Argument: ..." as one line
     });
   for (const c of await loadCommands()) cli = cli.command(c);
   try {
