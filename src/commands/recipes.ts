@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { AugmentError } from '../errors.ts';
 import { listRecipes, loadRecipe } from '../recipe/load.ts';
 
 export const command: CommandModule<{}, { check: boolean }> = {
@@ -7,16 +8,17 @@ export const command: CommandModule<{}, { check: boolean }> = {
   describe: 'List the recipes found in ./recipes and shipped with augment (validating each)',
   builder: (y) => y.option('check', { type: 'boolean', default: false, describe: 'exit non-zero if any recipe is invalid' }) as any,
   handler: async (a) => {
-    let bad = 0;
-    for (const { name, file } of await listRecipes()) {
+    const bad: string[] = [];
+    const all = await listRecipes();
+    for (const { name, file } of all) {
       try {
         const r = await loadRecipe(file);
         console.log(`${name.padEnd(14)} ${r.description ?? ''}  (${relative(process.cwd(), file) || file})`);
       } catch (e: any) {
-        bad++;
+        bad.push(relative(process.cwd(), file) || file);
         console.log(`${name.padEnd(14)} INVALID: ${e.message}`);
       }
     }
-    if (bad && a.check) process.exitCode = 2;
+    if (bad.length && a.check) throw new AugmentError('BAD_RECIPE', `--check: ${bad.length} of ${all.length} recipes invalid (${bad.join(', ')})`);
   },
 };
