@@ -112,7 +112,7 @@ test('racing: the shuffled-label variant is raced out; the rungs are the planned
   const r = await evaluate(base({ runDir, budget, rates: SLOW, settings: { seeds: 3, epochs: 6 }, log: (l) => lines.push(l) }));
   // what the race was allowed to plan for these rates
   const spe = 36 / SLOW.trainImagesPerSecond + 15 / SLOW.evalImagesPerSecond;
-  const planned = planRace({ secondsPerEpoch: spe, secondsPerUnit: 30 / SLOW.evalImagesPerSecond, variants: 3, maxSeeds: 3, maxEpochs: 6, budgetSeconds: budget, eta: 3 });
+  const planned = planRace({ secondsPerEpoch: spe, secondsPerUnit: 15 / SLOW.evalImagesPerSecond, variants: 3, maxSeeds: 3, maxEpochs: 6, budgetSeconds: budget, eta: 3 });
   assert.equal(planned.fullGrid, false, 'the full grid does not fit: a real race');
   assert.ok(r.race, 'race in the result');
   assert.deepEqual(

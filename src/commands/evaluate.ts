@@ -8,6 +8,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { invalidParameter } from '../errors.ts';
 import { BACKENDS, parseBackend } from '../train/backend/names.ts';
 import { parseShardFlags } from '../cluster/shard.ts';
+import { MODEL_DEFAULTS } from '../train/model-defaults.ts';
 import { AugmentError } from '../errors.ts';
 import { DEFAULT_EVALUATE_SETTINGS, MODEL_NAMES, parseDuration, parseFocalAlpha, type EvaluateSettings } from '../train/settings.ts';
 import { parseLearningRate } from '../train/schedules.ts';
@@ -30,6 +31,7 @@ interface Args {
   focalAlpha?: string;
   sampler?: string;
   patience?: string;
+  warmupEpochs?: string;
   width?: string;
   imageSize?: string;
   backend?: string;
@@ -47,6 +49,12 @@ interface Args {
   merge?: boolean;
   report?: boolean;
 }
+
+/** The per-model rates (src/train/model-defaults.ts), for the help text. */
+const PER_MODEL_LR = Object.entries(MODEL_DEFAULTS)
+  .filter(([, d]) => d.settings.lr !== undefined)
+  .map(([m, d]) => `${m}: ${d.settings.lr}`)
+  .join(', ');
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -98,6 +106,7 @@ export function settingsFromArgs(a: Args): Partial<EvaluateSettings> {
     focalAlpha: parseFocalAlpha(a.focalAlpha),
     sampler: a.sampler as EvaluateSettings['sampler'] | undefined,
     patience: num('--patience', a.patience, 'a whole number >= 0'),
+    warmupEpochs: num('--warmup-epochs', a.warmupEpochs, 'a whole number >= 0'),
     width: num('--width', a.width, 'a number in (0, 8]'),
     imageSize: num('--image-size', a.imageSize, 'a whole number >= 8'),
   };
@@ -120,7 +129,7 @@ export const command: CommandModule<object, Args> = {
       .option('seeds', { type: 'string', describe: `Number of seeds per variant (default ${DEFAULT_EVALUATE_SETTINGS.seeds})` })
       .option('epochs', { type: 'string', describe: `Maximum epochs (default ${DEFAULT_EVALUATE_SETTINGS.epochs})` })
       .option('batch-size', { type: 'string', describe: `Batch size (default ${DEFAULT_EVALUATE_SETTINGS.batchSize})` })
-      .option('lr', { type: 'string', describe: `Learning rate (default ${DEFAULT_EVALUATE_SETTINGS.lr})` })
+      .option('lr', { type: 'string', describe: `Learning rate (default ${DEFAULT_EVALUATE_SETTINGS.lr}; ${PER_MODEL_LR} when not given)` })
       .option('optimizer', { type: 'string', choices: ['adam', 'sgd'], describe: 'Optimizer (default adam)' })
       .option('momentum', { type: 'string', describe: 'SGD momentum (default 0.9)' })
       .option('schedule', { type: 'string', choices: ['constant', 'step', 'piecewise'], describe: 'Learning-rate schedule (default constant)' })
@@ -132,6 +141,7 @@ export const command: CommandModule<object, Args> = {
       .option('focal-alpha', { type: 'string', describe: 'focal: alpha, one number or one per class (comma-separated)' })
       .option('sampler', { type: 'string', choices: ['uniform', 'weighted'], describe: 'uniform shuffle, or draw classes evenly (default uniform)' })
       .option('patience', { type: 'string', describe: `Early stopping: epochs without a better valid macro-F1 (0: off; default ${DEFAULT_EVALUATE_SETTINGS.patience})` })
+      .option('warmup-epochs', { type: 'string', describe: 'Linear learning-rate warm-up over this many epochs, per step (default 0)' })
       .option('width', { type: 'string', describe: 'Model channel multiplier (default 1)' })
       .option('image-size', { type: 'string', describe: `Image side in pixels (default ${DEFAULT_EVALUATE_SETTINGS.imageSize})` })
       .option('backend', { type: 'string', describe: `Force a backend: ${BACKENDS.join(', ')}` })
@@ -225,12 +235,9 @@ async function printResult(
   const ranked = !result.dryRun && !result.shard;
   if (ranked && a.report !== false) {
     // H6's writer (src/report/index.ts), loaded only when used
-    const where = new URL('../report/index.ts', import.meta.url).href;
-    const mod = (await import(where).catch(() => null)) as { writeReport?: (runDir: string) => Promise<{ file: string }> } | null;
-    if (mod?.writeReport) {
-      report = (await mod.writeReport(result.runDir)).file;
-      err(`report: ${report}`);
-    }
+    const { writeReport } = await import('../report/index.ts');
+    report = (await writeReport(result.runDir)).file;
+    err(`report: ${report}`);
   }
   if (a.json) {
     const { table: _t, ...json } = result;

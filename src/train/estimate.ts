@@ -111,9 +111,9 @@ export function epochSeconds(w: Omit<UnitWork, 'epochs' | 'testImages'>, r: Pick
   return w.trainImages / r.trainImagesPerSecond + w.validImages / r.evalImagesPerSecond;
 }
 
-/** Seconds of a unit's end: the selected weights on valid and test once more. */
+/** Seconds of a unit's end: the selected weights on the test split (their valid figures are kept from their epoch). */
 export function finishSeconds(w: Pick<UnitWork, 'validImages' | 'testImages'>, r: Pick<Rates, 'evalImagesPerSecond'>): number {
-  return (w.validImages + w.testImages) / r.evalImagesPerSecond;
+  return w.testImages / r.evalImagesPerSecond;
 }
 
 /** Seconds of a whole unit (an upper bound: early stopping can end it sooner). */

@@ -33,7 +33,7 @@ import { DEFAULT_DECODE_CACHE, ensureVariantCaches, type Split, type SplitCache,
 import { decodeSeconds, formatSeconds, measureDecode, measureModel, RateTracker, unitSeconds, type Rates } from './estimate.ts';
 import { buildLeaderboard, historyRows, leaderboardText, runSummaries, writeRunReports, type VariantOutcome } from './leaderboard.ts';
 import { createModel as registryCreateModel } from './models/index.ts';
-import { planLines, preparePlan, type Plan, type PlanSummary } from './plan.ts';
+import { modelDefaultsLine, planLines, preparePlan, type Plan, type PlanSummary } from './plan.ts';
 import { Heartbeat, silentProgress, tapProgress, type ProgressFactory } from './progress.ts';
 import { runRace, type RaceResult } from './race.ts';
 import { writeEpochsCsv, type LeaderboardRow } from './report.ts';
@@ -177,6 +177,8 @@ async function measurePlan(plan: Plan, o: EvaluateOptions, createModel: ModelFac
     ...(budgetSeconds ? { budgetSeconds } : {}),
     ...(o.shard ? { shard: { index: o.shard.index, count: o.shard.count } } : {}),
   };
+  const why = plan.stored ? null : modelDefaultsLine(o.settings ?? {});
+  if (why) summary.modelDefaults = why;
   return { rates, summary };
 }
 

@@ -106,6 +106,8 @@ interface StoredState {
   history: EpochRecord[];
   bestEpoch: number;
   bestValidMacroF1: number;
+  /** The valid evaluation of the best epoch (the selected weights): the end need not repeat it. */
+  bestValid?: SplitEvaluation;
   lastDir: string | null;
   bestDir: string | null;
   result?: Omit<FitResult, 'resumedAfterEpoch' | 'weightsDir' | 'testPredictions'> & { testPredictions?: number[] };
@@ -306,6 +308,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       if (improved) {
         state.bestEpoch = e + 1;
         state.bestValidMacroF1 = rec.validMacroF1;
+        state.bestValid = { loss: valid.loss, metrics: valid.metrics };
         sinceBest = 0;
         if (!ckpt) {
           if (best) tf.dispose(best);
@@ -337,7 +340,8 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     // Selected weights: best valid macro-F1.
     if (ckpt) await loadModelWeights(model, join(ckpt, state.bestDir!));
     else model.setWeights(best!);
-    const validBest = await evaluateSplit(model, o.data.valid, lossFn, st.batchSize, numClasses, o.signal);
+    // the selected weights' valid figures were computed when that epoch ended (older states: again)
+    const validBest = state.bestValid ?? (await evaluateSplit(model, o.data.valid, lossFn, st.batchSize, numClasses, o.signal));
     const test = await evaluateSplit(model, o.data.test, lossFn, st.batchSize, numClasses, o.signal);
     const result = {
       history: state.history,

@@ -12,6 +12,7 @@ import { AugmentError, invalidParameter } from '../errors.ts';
 import { formatSeconds } from './estimate.ts';
 import { DEFAULT_VARIANTS_ROOT, SAMPLERS, evalSplitDifference, listBuiltVariants, readVariant, resolveVariant, type Variant } from './data.ts';
 import { createLoss } from './losses.ts';
+import { defaultSettingsFor, MODEL_DEFAULTS } from './model-defaults.ts';
 import { OPTIMIZERS } from './optimizers.ts';
 import { exists, latestUnfinishedRun, readConfig, timestampName, type StoredConfig } from './run-folder.ts';
 import { createSchedule } from './schedules.ts';
@@ -54,6 +55,7 @@ export function resolveSettings(explicit: Partial<EvaluateSettings>, base: Evalu
   wholeNumber('seeds', s.seeds, 1);
   wholeNumber('patience', s.patience, 0);
   wholeNumber('imageSize', s.imageSize, 8);
+  if (s.warmupEpochs !== undefined) wholeNumber('warmupEpochs', s.warmupEpochs, 0);
   if (typeof s.width !== 'number' || !(s.width > 0) || s.width > 8) throw invalidParameter('--width', 'a number in (0, 8]', s.width);
   if (!OPTIMIZERS.includes(s.optimizer)) throw invalidParameter('--optimizer', `one of ${OPTIMIZERS.join(', ')}`, s.optimizer);
   if (!SAMPLERS.includes(s.sampler)) throw invalidParameter('--sampler', `one of ${SAMPLERS.join(', ')}`, s.sampler);
@@ -71,13 +73,23 @@ export function resolveSettings(explicit: Partial<EvaluateSettings>, base: Evalu
  * The settings a new run uses: the global defaults, then the model's own defaults
  * (`defaultSettingsFor`, e.g. a smaller learning rate for vgg16), then the flags given.
  */
-// H3's per-model defaults (src/train/model-defaults.ts) replace this once they land.
-const defaultSettingsFor = (_model: string): Partial<EvaluateSettings> => ({});
-
 export function settingsForNewRun(explicit: Partial<EvaluateSettings>): EvaluateSettings {
   const model = explicit.model ?? DEFAULT_EVALUATE_SETTINGS.model;
   const perModel = Object.fromEntries(Object.entries(defaultSettingsFor(model)).filter(([, v]) => v !== undefined));
   return resolveSettings(explicit, { ...DEFAULT_EVALUATE_SETTINGS, ...perModel, model });
+}
+
+/**
+ * The model's own defaults that a new run takes because their flags were not given, as a
+ * plan line (e.g. `vgg16's defaults: lr 0.0001 (why)`); null when none apply.
+ */
+export function modelDefaultsLine(explicit: Partial<EvaluateSettings>): string | null {
+  const model = explicit.model ?? DEFAULT_EVALUATE_SETTINGS.model;
+  const d = MODEL_DEFAULTS[model];
+  if (!d) return null;
+  const used = Object.entries(d.settings).filter(([k, v]) => v !== undefined && explicit[k as keyof EvaluateSettings] === undefined);
+  if (used.length === 0) return null;
+  return `${model}'s defaults: ${used.map(([k, v]) => `${SETTING_FLAGS[k as keyof EvaluateSettings]} ${v}`).join(', ')} (${d.why})`;
 }
 
 /** `--model` against the names the factory knows (the bundled list without loading tfjs). */
@@ -188,6 +200,8 @@ export interface PlanSummary {
   estimatedSeconds: number;
   budgetSeconds?: number;
   shard?: { index: number; count: number };
+  /** The model's own defaults in use (flags not given), with why. */
+  modelDefaults?: string;
 }
 
 /** The plan as log lines. */
@@ -202,6 +216,7 @@ export function planLines(p: PlanSummary): string[] {
     `plan: measured here: ${Math.round(p.measured.trainImagesPerSecond)} train img/s, ${Math.round(p.measured.evalImagesPerSecond)} eval img/s, ` +
       `decode ${(p.measured.decodeSecondsPerImage * 1000).toFixed(1)} ms/image`,
   ];
+  if (p.modelDefaults) lines.push(`plan: ${p.modelDefaults}`);
   if (p.shard) lines.push(`plan: shard ${p.shard.index}/${p.shard.count}: ${p.unitsHere} of the ${p.units} units`);
   if (p.mode === 'race') {
     lines.push(

@@ -83,8 +83,8 @@ export function scheduleRace(input: RaceInput, tracker: RateTracker): RaceSchedu
       const one = at(lo);
       throw new AugmentError(
         'BAD_ARGUMENT',
-        `--budget ${formatSeconds(input.budgetSeconds)} is too short for ${input.variants.length} variant(s) here: one unit's shortest run (${minImages} train images, a valid and a test pass) ` +
-          `takes ~${formatSeconds(one.spe + perUnit)}; give a longer --budget, fewer variants or a smaller --width/--image-size`,
+        `--budget ${formatSeconds(input.budgetSeconds)} is too short for ${input.variants.length} variant(s) here: one unit's shortest run (${minImages} train images, a valid and a test pass of ${input.validImages} and ${input.testImages}) ` +
+          `takes ~${formatSeconds(one.spe + perUnit)}; give a longer --budget, fewer variants, or a smaller model (--quick: resnet18 at width 0.125; or --width 0.25)`,
       );
     }
     hi = lo;
