@@ -6,6 +6,7 @@
  * split, not halfway through a build; results are cached by (path, size, mtime) so a second
  * scan of an unchanged source is only a stat per file.
  */
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -173,7 +174,8 @@ async function readCache(file: string): Promise<Cache> {
 
 async function writeCache(file: string, cache: Cache): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
+  // pid + random: shards on several machines (in containers, all pid 1) write this file at once
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, JSON.stringify(cache));
   await rename(tmp, file);
 }
