@@ -11,6 +11,7 @@ export { loadRecipe, parseRecipe, findRecipe, listRecipes, SHIPPED_RECIPES_DIR, 
 export { recipeSchema } from './recipe/schema.ts';
 export { scanSource, IMAGE_EXTENSIONS, type ScanResult, type SourceFile } from './dataset/scan.ts';
 export { splitFiles, resolveSplit, SPLITS, type SplitName, type SplitRecord } from './dataset/split.ts';
+export { auditDataset, formatAudit, AUDIT_FINDINGS_EXIT_CODE, type AuditReport, type AuditOptions } from './dataset/audit.ts';
 
 // building
 export { planBuild, type Plan, type SourceJob } from './build/plan.ts';

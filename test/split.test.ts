@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { splitFiles, groupKeyOf, resolveSplit, compileGroupPattern, splitWithGroups, splitFingerprint } from '../src/dataset/split.ts';
-import { DEFAULT_MAX_GROUP, DEFAULT_NEAR_DISTANCE, nearPairs } from '../src/dataset/dedupe.ts';
+import { DEFAULT_NEAR_DISTANCE, nearPairs } from '../src/dataset/dedupe.ts';
 import { rngFor } from '../src/rng.ts';
 import type { SourceFile } from '../src/dataset/scan.ts';
 import { tempDir, removeDir } from './helpers/dataset.ts';
@@ -112,24 +112,27 @@ test('a flipped or rotated copy matches: any of the 8 dihedral hashes counts', (
 });
 
 test('a chain of near duplicates larger than maxGroup is linked again at smaller distances', () => {
-  // f(k) differs from f(k+1) in 2 bits: at distance 4 one chain of 20; no piece may exceed maxGroup
-  let h = hex16(99);
-  const all = files({ a: 20, b: 20 }).map((f, i) => {
-    if (f.class === 'a') h = flipBits(h, [(i * 2) % 64, (i * 2 + 1) % 64]);
-    return withContent(f, `p${i}`, f.class === 'a' ? h : hex16(500 + i));
-  });
+  // a/f(2k) and a/f(2k+1) share a hash h(k); h(k+1) differs from h(k) in 2 bits: at distance 4 one chain of 20
+  const hs: string[] = [hex16(99)];
+  for (let k = 1; k < 10; k++) hs.push(flipBits(hs[k - 1], [k * 2, k * 2 + 1]));
+  const all = files({ a: 20, b: 20 }).map((f, i) => withContent(f, `p${i}`, f.class === 'a' ? hs[Math.floor(i / 2)] : hex16(500 + i)));
   const loose = splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1, maxGroup: 1000 });
   assert.deepEqual(loose.groups.map((g) => g.length), [20]);
+  // over 8: linked again at 2 bits (still the chain of 20), then at 0: the ten pairs
+  const pairs = Array.from({ length: 10 }, (_, k) => [`a/f${2 * k}.png`, `a/f${2 * k + 1}.png`]).sort((x, y) => (x[0] < y[0] ? -1 : 1));
   const guarded = splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1, maxGroup: 8 });
-  assert.ok(guarded.groups.every((g) => g.length <= 8), `${guarded.groups.map((g) => g.length)}`);
+  assert.deepEqual(guarded.groups.slice().sort((x, y) => (x[0] < y[0] ? -1 : 1)), pairs);
   assert.deepEqual([guarded.files.valid.a.length, guarded.files.test.a.length], [4, 4]);
+  // auto: half of a's 4 valid / 4 test files = 2
+  assert.deepEqual(splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1 }).groups.slice().sort((x, y) => (x[0] < y[0] ? -1 : 1)), pairs);
+  assert.deepEqual(splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1, maxGroup: 20 }).groups.map((g) => g.length), [20]);
 });
 
 test('the split fingerprint changes with the duplicate settings and with the pixels', () => {
   const all = files({ a: 10 }).map((f, i) => withContent(f, `p${i}`, hex16(i)));
   const o = { ratios: [0.6, 0.2, 0.2] as [number, number, number], seed: 42 };
   const fp = splitFingerprint(all, o);
-  assert.equal(splitFingerprint(all, { ...o, duplicates: 'near', nearDistance: DEFAULT_NEAR_DISTANCE, maxGroup: DEFAULT_MAX_GROUP }), fp);
+  assert.equal(splitFingerprint(all, { ...o, duplicates: 'near', nearDistance: DEFAULT_NEAR_DISTANCE, maxGroup: 'auto' }), fp);
   const others = [{ duplicates: 'exact' as const }, { duplicates: 'off' as const }, { nearDistance: 6 }, { maxGroup: 3 }].map((x) => splitFingerprint(all, { ...o, ...x }));
   assert.equal(new Set([fp, ...others]).size, 5);
   assert.notEqual(splitFingerprint([withContent(all[0], 'changed', hex16(0)), ...all.slice(1)], o), fp);

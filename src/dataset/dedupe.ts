@@ -23,12 +23,14 @@ export interface DedupeOptions {
   duplicates?: DuplicateMode;
   /** Near duplicates: at most this many of the 64 pHash bits differ (after the best flip/rotation). */
   nearDistance?: number;
-  /** A near-duplicate component larger than this is linked again at smaller distances. */
-  maxGroup?: number;
+  /**
+   * A near-linked component larger than this is linked again at smaller distances: a number, or
+   * a function of the component (file indices), as the split's "auto" rule is.
+   */
+  maxGroup?: number | ((members: readonly number[]) => number);
 }
 
 export const DEFAULT_NEAR_DISTANCE = 4;
-export const DEFAULT_MAX_GROUP = 8;
 
 export interface NearPair {
   a: number;
@@ -157,7 +159,7 @@ export interface Components {
 export function duplicateComponents(files: readonly SourceFile[], fixed: ReadonlyArray<[number, number]>, opts: DedupeOptions = {}): Components {
   const mode = opts.duplicates ?? 'near';
   const t0 = opts.nearDistance ?? DEFAULT_NEAR_DISTANCE;
-  const maxGroup = opts.maxGroup ?? DEFAULT_MAX_GROUP;
+  const maxGroup = opts.maxGroup ?? Infinity;
   const n = files.length;
   const base: Array<[number, number]> = [...fixed];
   const exact: number[][] = [];
@@ -181,16 +183,24 @@ export function duplicateComponents(files: readonly SourceFile[], fixed: Readonl
   for (const [a, b] of base) uf.union(a, b);
   const used: NearPair[] = [];
   let relinked = 0;
-  // link `members` with near pairs up to distance t; cut oversized pieces at t - 2
+  const capOf = typeof maxGroup === 'number' ? () => maxGroup : maxGroup;
+  // link `members` with near pairs up to distance t; pieces over their cap again at t - 2
   const link = (members: number[], pairs: NearPair[], t: number) => {
     const local = new UnionFind(n);
     for (const [a, b] of base) local.union(a, b);
     const within = pairs.filter((p) => p.distance <= t);
     for (const p of within) local.union(p.a, p.b);
+    const byRoot = new Map<number, NearPair[]>();
+    for (const p of within) {
+      const r = local.find(p.a);
+      const list = byRoot.get(r);
+      if (list) list.push(p);
+      else byRoot.set(r, [p]);
+    }
     for (const comp of local.components(members)) {
-      const set = new Set(comp);
-      const inside = within.filter((p) => set.has(p.a));
-      if (comp.length > maxGroup && t >= 0 && inside.length) {
+      const inside = byRoot.get(local.find(comp[0])) ?? [];
+      if (!inside.length) continue;
+      if (comp.length > capOf(comp)) {
         relinked++;
         link(comp, inside, t - 2);
       } else {

@@ -21,12 +21,18 @@ import { basename, extname, join } from 'node:path';
 import { AugmentError } from '../errors.ts';
 import { deriveSeed, rngFor } from '../rng.ts';
 import type { SourceFile } from './scan.ts';
-import { DEFAULT_MAX_GROUP, DEFAULT_NEAR_DISTANCE, duplicateComponents, type DedupeOptions, type DuplicateMode } from './dedupe.ts';
+import { DEFAULT_NEAR_DISTANCE, duplicateComponents, type DedupeOptions, type DuplicateMode } from './dedupe.ts';
 
 export const SPLITS = ['train', 'valid', 'test'] as const;
 export type SplitName = (typeof SPLITS)[number];
 
-export interface SplitOptions extends DedupeOptions {
+export interface SplitOptions extends Omit<DedupeOptions, 'maxGroup'> {
+  /**
+   * Largest near-linked group (./dedupe.ts). `auto` (default): half the smaller of a class's
+   * valid and test counts, for the smallest class the group touches (at least 2), so that one
+   * group cannot take more than half of a split's share of any class.
+   */
+  maxGroup?: number | 'auto';
   ratios: [number, number, number];
   seed: number;
   /** Regex source; the first capture group (or the whole match) of a base name is its group key. */
@@ -42,7 +48,7 @@ export interface SplitRecord {
   group: string | null;
   duplicates: DuplicateMode;
   nearDistance: number;
-  maxGroup: number;
+  maxGroup: number | 'auto';
   /** Groups of two or more files that share a split (name pattern, exact and near duplicates), by path. */
   groups: string[][];
   /** Fingerprint of the file list and options; a changed source gives a new split file. */
@@ -86,18 +92,28 @@ export function splitWithGroups(files: readonly SourceFile[], opts: SplitOptions
     if (first === undefined) firstOf.set(k, i);
     else fixed.push([first, i]);
   });
-  const { components } = duplicateComponents(sorted, fixed, opts);
-
   const total = opts.ratios[0] + opts.ratios[1] + opts.ratios[2];
   const ratios = opts.ratios.map((r) => r / total);
   const classes = [...new Set(sorted.map((f) => f.class))].sort();
   const state = new Map<string, { targets: number[]; counts: number[]; assigned: string[][] }>();
+  const perClass = new Map<string, number>();
+  for (const f of sorted) perClass.set(f.class, (perClass.get(f.class) ?? 0) + 1);
   for (const cls of classes) {
-    const n = sorted.filter((f) => f.class === cls).length;
+    const n = perClass.get(cls)!;
     const valid = Math.round(n * ratios[1]);
     const test = Math.round(n * ratios[2]);
     state.set(cls, { targets: [n - valid - test, valid, test], counts: [0, 0, 0], assigned: [[], [], []] });
   }
+  const autoCap = (members: readonly number[]) => {
+    let cap = Infinity;
+    for (const cls of new Set(members.map((i) => sorted[i].class))) {
+      const held = state.get(cls)!.targets.slice(1).filter((t) => t > 0);
+      if (held.length) cap = Math.min(cap, Math.min(...held) / 2);
+    }
+    return Math.max(2, Math.floor(cap));
+  };
+  const maxGroup = opts.maxGroup ?? 'auto';
+  const { components } = duplicateComponents(sorted, fixed, { ...opts, maxGroup: maxGroup === 'auto' ? autoCap : maxGroup });
   interface Group {
     key: string;
     rels: string[];
@@ -142,7 +158,7 @@ export function splitWithGroups(files: readonly SourceFile[], opts: SplitOptions
 }
 
 export function splitFingerprint(files: readonly SourceFile[], opts: SplitOptions): string {
-  const dedupe = `${opts.duplicates ?? 'near'}:${opts.nearDistance ?? DEFAULT_NEAR_DISTANCE}:${opts.maxGroup ?? DEFAULT_MAX_GROUP}`;
+  const dedupe = `${opts.duplicates ?? 'near'}:${opts.nearDistance ?? DEFAULT_NEAR_DISTANCE}:${opts.maxGroup ?? 'auto'}`;
   const list = files.map((f) => `${f.rel}:${f.size}:${f.pixels ?? ''}`).sort();
   return deriveSeed('split', JSON.stringify(opts.ratios), opts.seed, opts.group ?? '', dedupe, ...list).slice(0, 12);
 }
@@ -173,7 +189,7 @@ export async function resolveSplit(
     group: opts.group ?? null,
     duplicates: opts.duplicates ?? 'near',
     nearDistance: opts.nearDistance ?? DEFAULT_NEAR_DISTANCE,
-    maxGroup: opts.maxGroup ?? DEFAULT_MAX_GROUP,
+    maxGroup: opts.maxGroup ?? 'auto',
     groups: split.groups,
     fingerprint,
     files: split.files,

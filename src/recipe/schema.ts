@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { Rgb } from '../image/raw.ts';
-import { DEFAULT_MAX_GROUP, DEFAULT_NEAR_DISTANCE, DUPLICATE_MODES } from '../dataset/dedupe.ts';
+import { DEFAULT_NEAR_DISTANCE, DUPLICATE_MODES } from '../dataset/dedupe.ts';
 
 const NAMED_COLOURS: Record<string, Rgb> = { black: [0, 0, 0], white: [255, 255, 255], grey: [128, 128, 128], gray: [128, 128, 128] };
 
@@ -39,9 +39,12 @@ export const splitSchema = z
       .min(0, 'must be 0 to 64 (differing pHash bits)')
       .max(64, 'must be 0 to 64 (differing pHash bits)')
       .default(DEFAULT_NEAR_DISTANCE),
-    maxGroup: z.number().int('must be a whole number').min(1, 'must be at least 1').default(DEFAULT_MAX_GROUP),
+    maxGroup: z
+      .union([z.literal('auto', { error: 'expected "auto" or a whole number of files' }), z.number().int('must be a whole number or "auto"').min(1, 'must be at least 1 or "auto"')], { error: 'expected "auto" or a whole number of files' })
+      .default('auto')
+      .describe('largest near-duplicate group; auto: half the smaller of the valid and test counts of the smallest class it touches'),
   })
-  .default({ ratios: [0.6, 0.2, 0.2], seed: 42, duplicates: 'near', nearDistance: DEFAULT_NEAR_DISTANCE, maxGroup: DEFAULT_MAX_GROUP });
+  .default({ ratios: [0.6, 0.2, 0.2], seed: 42, duplicates: 'near', nearDistance: DEFAULT_NEAR_DISTANCE, maxGroup: 'auto' as const });
 
 export const undersampleSchema = z.union([
   z.strictObject({ largest: z.number().int().min(1, 'must be at least 1'), keep: fraction }),
