@@ -6,6 +6,7 @@
  * journal line per finished file) -> remove stale files -> sorted manifest + variant.json.
  * A killed build re-run resumes and ends byte-identical to an uninterrupted one.
  */
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readFile, rename, rm, stat, unlink, writeFile, mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -169,7 +170,7 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
       quality: recipe.output.quality,
       pixelLimit,
     };
-    const pool = new WorkerPool<WorkerRequest, WorkerReply>(new URL('./worker-entry.mjs', import.meta.url), concurrency, cfg);
+    const pool = new WorkerPool<WorkerRequest, WorkerReply>(new URL('./worker-entry.mjs', import.meta.url), concurrency, cfg, { depth: 2 }); // depth 2: no idle worker between chunks
     let done = 0;
     opts.onProgress?.({ phase: 'build', done, total });
     try {
@@ -335,7 +336,7 @@ function chunk<T extends { outputs: unknown[] }>(jobs: T[], outputsPerChunk: num
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`; // unique across machines (containers are all pid 1)
   await writeFile(tmp, JSON.stringify(value, null, 1) + '\n');
   await rename(tmp, file);
 }

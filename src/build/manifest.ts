@@ -5,6 +5,7 @@
  * only after its file was renamed into place; a torn last line after a kill is ignored); at the
  * end it is rewritten sorted by output path, so it is byte-identical at any concurrency.
  */
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -65,7 +66,7 @@ export class ManifestJournal {
 /** Replaces the manifest by `entries` sorted by output path (temp name, then rename). */
 export async function writeManifest(file: string, entries: Iterable<ManifestEntry>): Promise<void> {
   const sorted = [...entries].sort((a, b) => (a.out < b.out ? -1 : a.out > b.out ? 1 : 0));
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`; // unique across machines (containers are all pid 1)
   await writeFile(tmp, sorted.map((e) => JSON.stringify(e)).join('\n') + (sorted.length ? '\n' : ''));
   await rename(tmp, file);
 }
