@@ -192,7 +192,7 @@ export function confusionSpec(confusion: number[][], classes: string[], width: n
       y: { field: 'true', type: 'ordinal', sort: classes, title: 'true class', axis: { labelLimit: 90 } },
     },
     layer: [
-      { mark: 'rect', encoding: { color: { field: 'count', type: 'quantitative', scale: { scheme: 'blues', domain: [0, max] }, legend: cell * k > 160 ? { title: 'count' } : null } } },
+      { mark: 'rect', encoding: { color: { field: 'count', type: 'quantitative', scale: { scheme: 'blues', domain: [0, max] }, legend: width >= 500 ? { title: 'count' } : null } } },
       ...(cell >= 16
         ? [
             {
@@ -217,18 +217,41 @@ export interface PerClassInput {
   seeds: number[];
 }
 
+const LABEL_ALL = 12;
+const LABEL_WEAKEST = 6;
+
 /** Per-class test F1 against the class's train count; a pale line from the count before the build. */
 export function perClassSpec(points: PerClassInput[], width: number): VegaLiteSpec {
   const counts = points.flatMap((p) => [p.train, p.before ?? p.train]).filter((n) => n > 0);
   const log = counts.length > 0 && Math.max(...counts) / Math.min(...counts) > 8;
-  const x = { type: 'quantitative', title: 'train images of the class (after the build)', scale: log ? { type: 'log' } : { zero: false, nice: true } };
+  const lo = Math.min(...counts, Infinity);
+  const hi = Math.max(...counts, 1);
+  const domain = log ? [lo / 1.3, hi * 1.3] : [Math.max(0, lo - (hi - lo) * 0.08 - 1), hi + (hi - lo) * 0.08 + 1];
+  const x = { type: 'quantitative', title: 'train images of the class (after the build)', scale: log ? { type: 'log', domain, nice: false } : { type: 'linear', domain, nice: false, zero: false } };
   const y = { field: 'f1', type: 'quantitative', title: 'test F1', scale: { domain: [0, 1] } };
   const moved = points.filter((p) => p.before !== undefined && p.before !== p.train && p.before > 0);
   const seeds = points.flatMap((p) => p.seeds.map((f1) => ({ class: p.class, train: p.train, f1 })));
-  // labels of classes at the same place alternate above and below their point
-  const labelled = [...points]
+  // with many classes only the weakest few are named (the ones oversampling is meant to help)
+  const named = points.length <= LABEL_ALL ? points : [...points].sort((a, b) => a.f1 - b.f1).slice(0, LABEL_WEAKEST);
+  // greedy placement: a label that would sit on an earlier one moves below, then further away
+  const xFrac = (n: number) => (log ? (Math.log(n) - Math.log(domain[0])) / (Math.log(domain[1]) - Math.log(domain[0])) : (n - domain[0]) / (domain[1] - domain[0]));
+  const plotWidth = Math.max(100, width - 80);
+  const placed: Array<{ x: number; y: number; half: number }> = [];
+  const labelled = [...named]
     .sort((a, b) => a.train - b.train || a.f1 - b.f1)
-    .map((p, i, all) => ({ ...p, dy: i > 0 && Math.abs(all[i - 1].train - p.train) <= 0.02 * Math.max(1, p.train) && Math.abs(all[i - 1].f1 - p.f1) < 0.08 && i % 2 === 1 ? 13 : -9 }));
+    .map((p) => {
+      const x = xFrac(Math.max(p.train, domain[0]));
+      const half = (p.class.length * 3.2) / plotWidth; // half a label's width, as a fraction of the plot
+      const steps = p.f1 < 0.15 ? [-9, -21, -33, -45, -57] : p.f1 > 0.85 ? [13, 25, 37, 49, -9] : [-9, 13, -21, 25, -33, 37];
+      let dy = steps[0];
+      for (const step of steps) {
+        dy = step;
+        const y = p.f1 - step / 220; // ~220 px of plot height per unit of F1
+        if (!placed.some((q) => Math.abs(q.x - x) < q.half + half && Math.abs(q.y - y) < 0.05)) break;
+      }
+      placed.push({ x, y: p.f1 - dy / 220, half });
+      return { ...p, dy };
+    });
   return {
     $schema: SCHEMA,
     width,

@@ -140,7 +140,7 @@ async function variantSection(m: RunMetrics, row: LeaderRow, v: VariantRecord | 
         `perclass:${name}`,
         (w) => perClassSpec(points, w),
         [HALF, NARROW],
-        `Test F1 of each class against its train images after the build (mean over seeds; small dots: each seed; dashed: from the count before the build). Does oversampling a class help it?`,
+        `Test F1 of each class against its train images after the build (mean over seeds; small dots: each seed; hollow and dashed: the count before the build)${classes.length > 12 ? '; the six weakest classes are named' : ''}. Does oversampling a class help it?`,
       ),
     );
   }
