@@ -187,6 +187,10 @@ export const command: CommandModule<object, Args> = {
       await printResult(result, a, err);
       return;
     }
+    // H8 (issue 10): settings ranges, variants and the run folder are refused before the backend starts
+    // (preparePlan checks and writes nothing; evaluate() runs it again)
+    const { preparePlan } = await import('../train/plan.ts');
+    await preparePlan({ variants: a.variants, variantsRoot: a.variantsRoot, runDir: a.run, resume: a.resume, settings, modelNames: MODEL_NAMES, join: Boolean(shard) });
     const backend = await initBackend({ force: a.backend, threads, log: err }); // prints the backend line first
 
     const ac = new AbortController();
