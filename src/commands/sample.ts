@@ -2,9 +2,7 @@
  * `augment sample <set>`: renders a bundled sample dataset into folder-per-class PNGs.
  */
 import type { CommandModule } from 'yargs';
-import { renderStreamlineSample, renderTablerSample } from '../sample/index.ts';
 import type { SampleResult } from '../sample/index.ts';
-import { formatSampleSummary, progressPrinter } from '../sample/report.ts';
 import { oneOf, optionalWholeNumber, outputFolder, wholeNumber } from './flags.ts';
 
 const SETS = ['tabler', 'streamline'] as const;
@@ -36,6 +34,11 @@ export const command: CommandModule<object, Args> = {
     const top = optionalWholeNumber('--top', argv.top);
     const out = argv.out ?? `data/${set}`;
     await outputFolder('--out', out);
+    // the renderers (resvg, the icon sets) load only now, after the flags were checked
+    const [{ renderStreamlineSample, renderTablerSample }, { formatSampleSummary, progressPrinter }] = await Promise.all([
+      import('../sample/index.ts'),
+      import('../sample/report.ts'),
+    ]);
     const progress = progressPrinter(process.stderr);
     let result: SampleResult;
     try {
