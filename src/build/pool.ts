@@ -1,15 +1,23 @@
 /**
- * A small worker-thread pool. p-limit bounds the chunks in flight to one per worker; each
- * chunk goes to an idle worker. Workers are started lazily and terminated by `close()`.
+ * A small worker-thread pool. At most `size` workers, started lazily, terminated by `close()`.
+ * Each worker holds up to `depth` chunks at once (default 1): with 2, the next chunk is already
+ * waiting in the worker's queue when it posts a reply, so it never sits idle while the main
+ * thread handles that reply and sends more (the worker must then take its messages one at a
+ * time, as src/build/worker.ts does, or be safe with two in progress). A chunk goes to the
+ * worker with the fewest in hand; a new worker starts while every started one is busy.
  * A chunk still queued when its signal aborts, or when the pool closes, is never sent: its
  * promise resolves to null.
  */
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 
+interface Slot {
+  worker: Worker;
+  pending: Map<number, { resolve: (rep: any) => void; reject: (e: Error) => void }>;
+}
+
 export class WorkerPool<Req extends { id: number }, Rep extends { id: number }> {
-  private readonly idle: Worker[] = [];
-  private readonly all: Worker[] = [];
+  private readonly slots: Slot[] = [];
   private readonly limit;
   private nextId = 1;
   private closed = false;
@@ -18,58 +26,54 @@ export class WorkerPool<Req extends { id: number }, Rep extends { id: number }> 
     private readonly entry: URL,
     private readonly size: number,
     private readonly workerData: unknown,
+    private readonly opts: { depth?: number } = {},
   ) {
-    this.limit = pLimit(size);
+    this.limit = pLimit(size * Math.max(1, opts.depth ?? 1));
   }
 
   run(payload: Omit<Req, 'id'>, signal?: AbortSignal): Promise<Rep | null> {
     return this.limit(() => (this.closed || signal?.aborted ? null : this.dispatch(payload)));
   }
 
-  private worker(): Worker {
-    const w = this.idle.pop();
-    if (w) return w;
-    const fresh = new Worker(this.entry, { workerData: this.workerData });
-    fresh.unref();
-    this.all.push(fresh);
-    return fresh;
+  private slot(): Slot {
+    let best: Slot | undefined;
+    for (const s of this.slots) if (!best || s.pending.size < best.pending.size) best = s;
+    if (best && (best.pending.size === 0 || this.slots.length >= this.size)) return best;
+    const worker = new Worker(this.entry, { workerData: this.workerData });
+    worker.unref();
+    const slot: Slot = { worker, pending: new Map() };
+    const failAll = (e: Error) => {
+      for (const p of slot.pending.values()) p.reject(e);
+      slot.pending.clear();
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+    };
+    worker.on('message', (rep: Rep) => {
+      const p = slot.pending.get(rep.id);
+      if (!p) return;
+      slot.pending.delete(rep.id);
+      p.resolve(rep);
+    });
+    worker.on('error', failAll);
+    worker.on('exit', (code) => failAll(new Error(`build worker exited (code ${code})`)));
+    this.slots.push(slot);
+    return slot;
   }
 
   private dispatch(payload: Omit<Req, 'id'>): Promise<Rep> {
-    const w = this.worker();
+    const slot = this.slot();
     const id = this.nextId++;
     return new Promise<Rep>((resolve, reject) => {
-      const onMessage = (rep: Rep) => {
-        if (rep.id !== id) return;
-        cleanup();
-        this.idle.push(w);
-        resolve(rep);
-      };
-      const onError = (e: Error) => {
-        cleanup();
-        reject(e);
-      };
-      const onExit = (code: number) => {
-        cleanup();
-        reject(new Error(`build worker exited (code ${code})`));
-      };
-      const cleanup = () => {
-        w.off('message', onMessage);
-        w.off('error', onError);
-        w.off('exit', onExit);
-      };
-      w.on('message', onMessage);
-      w.on('error', onError);
-      w.on('exit', onExit);
-      w.postMessage({ ...payload, id });
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ ...payload, id });
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.limit.clearQueue();
-    await Promise.all(this.all.map((w) => w.terminate()));
-    this.all.length = 0;
-    this.idle.length = 0;
+    const workers = this.slots.map((s) => s.worker);
+    await Promise.all(workers.map((w) => w.terminate()));
+    this.slots.length = 0;
   }
 }

@@ -5,11 +5,11 @@
  * Everything random comes from each output's own seed: scheduling never changes a byte.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
-import { decodeImage } from '../image/decode.ts';
+import { decodeImage, decodeImageBuffer } from '../image/decode.ts';
 import { encodeImage } from '../image/encode.ts';
 import type { RawImage, Rgb } from '../image/raw.ts';
 import { applyOps, sampleOps, type OpsSpec } from '../ops/compose.ts';
@@ -41,10 +41,18 @@ export interface WorkerReply {
 
 /** Makes one source's outputs; pure apart from the files it writes. Exported for in-thread use. */
 export async function runJob(cfg: WorkerConfig, job: SourceJob & { keys: string[] }): Promise<ManifestEntry[]> {
-  const src = await decodeImage(join(cfg.sourceRoot, ...job.source.split('/')), {
-    limitInputPixels: cfg.pixelLimit,
-    background: cfg.background,
-  });
+  const path = join(cfg.sourceRoot, ...job.source.split('/'));
+  const decodeOpts = { limitInputPixels: cfg.pixelLimit, background: cfg.background };
+  // One synchronous read (open, fstat, read, close on this thread) instead of fs/promises'
+  // trips through libuv's thread pool; a read that fails goes through decodeImage, which
+  // words the error as ever.
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    bytes = undefined;
+  }
+  const src = bytes ? await decodeImageBuffer(bytes, path, decodeOpts) : await decodeImage(path, decodeOpts);
   const entries: ManifestEntry[] = [];
   const dirsMade = new Set<string>();
   for (let i = 0; i < job.outputs.length; i++) {
@@ -99,7 +107,10 @@ if (parentPort) {
   sharp.concurrency(1); // one libvips thread per worker: the pool is the parallelism
   sharp.cache(false);
   const port = parentPort;
-  port.on('message', async (req: WorkerRequest) => {
+  // The pool keeps two chunks here (see ./pool.ts): they run one after the other, so the next
+  // one starts the moment a reply is posted.
+  let queue: Promise<void> = Promise.resolve();
+  const handle = async (req: WorkerRequest) => {
     const reply: WorkerReply = { id: req.id, entries: [], failures: [] };
     for (const job of req.jobs) {
       try {
@@ -109,5 +120,8 @@ if (parentPort) {
       }
     }
     port.postMessage(reply);
+  };
+  port.on('message', (req: WorkerRequest) => {
+    queue = queue.then(() => handle(req));
   });
 }
