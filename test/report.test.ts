@@ -214,6 +214,7 @@ test('in headless chromium, offline, at 1280 px and 390 px: every chart drawn, e
     m.leaderboard[1].status = 'raced-out';
     m.leaderboard[1].racedOutAtRung = 1;
     m.leaderboard[1].rank = null;
+    m.notes = ['baseline-or-random: a note from evaluate'];
   });
   const withCI = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8')).leaderboard.filter((l: any) => l.testMacroF1CI).length;
   assert.ok(withCI >= 1);
@@ -256,7 +257,8 @@ test('in headless chromium, offline, at 1280 px and 390 px: every chart drawn, e
       assert.ok(seen.images.every((i) => i.ok && i.w > 0), 'every thumbnail decoded and shown');
       assert.ok(seen.scrollWidth <= seen.innerWidth, `no sideways scrolling at ${width} px (${seen.scrollWidth})`);
       const text = await opened.page.locator('body').innerText();
-      assert.match(text, /raced out \(rung 1\)/);
+      assert.match(text, /raced out after rung 2/);
+      assert.match(text, /baseline-or-random: a note from evaluate/);
       assert.match(text, /test bootstrap CI/);
       if (width === 390) await opened.page.screenshot({ path: join(root, 'report-390.png'), fullPage: true });
     } finally {

@@ -37,7 +37,8 @@ export function rankText(row: LeaderRow, all: LeaderRow[]): string {
 }
 
 function statusText(row: LeaderRow): string {
-  if (row.status === 'raced-out') return row.racedOutAtRung !== undefined ? `raced out (rung ${row.racedOutAtRung})` : 'raced out';
+  // racedOutAtRung counts from 0, as evaluate's notes say "raced out after rung <n + 1>"
+  if (row.status === 'raced-out') return row.racedOutAtRung !== undefined ? `raced out after rung ${row.racedOutAtRung + 1}` : 'raced out';
   if (row.status === 'not-learned') return 'not learned';
   return 'ranked';
 }
@@ -166,6 +167,7 @@ main{max-width:1240px;margin:0 auto;padding:16px 20px 48px}
 h1{font-size:1.5rem;margin:.2em 0}h2{font-size:1.25rem;margin:1.6em 0 .4em;border-bottom:1px solid var(--line);padding-bottom:.2em}
 h3{font-size:1.12rem;margin:1.2em 0 .2em}h4{font-size:1rem;margin:1em 0 .3em}
 .lede,.note,figcaption,.summary{color:var(--muted)}.note,figcaption{font-size:.86rem}
+ul.notes{margin:.6em 0;padding-left:1.2em;font-size:.9rem}
 nav{display:flex;flex-wrap:wrap;gap:6px 14px;font-size:.9rem;margin:.6em 0}
 a{color:#1a5fb4}
 .chart{margin:.6em 0 1em;padding:0}.chart svg{display:block;max-width:100%;height:auto}
@@ -212,6 +214,7 @@ export async function renderPage(p: PageInput): Promise<string> {
     [WIDE, NARROW],
     `Each variant's test macro-F1: dots are single seeds, the thin line is mean ± sd over the seeds${hasCI ? ', the thick pale bar the test bootstrap interval' : ''}; the shaded band is the top variant's ${hasCI ? 'bootstrap interval' : 'mean ± sd'}: a variant whose interval reaches into it is not clearly behind. ${esc(m.tieRule ?? '')}`,
   );
+  const notes = Array.isArray(m.raw.notes) ? m.raw.notes.map(String) : [];
   const sections: string[] = [];
   for (const row of m.leaderboard) sections.push(await variantSection(m, row, byName.get(row.variant), p.epochs));
   const record = p.record.map((l) => `<tr><th>${esc(l.name)}</th><td>${l.code ? `<code>${esc(l.value)}</code>` : esc(l.value)}</td></tr>`).join('');
@@ -227,7 +230,7 @@ export async function renderPage(p: PageInput): Promise<string> {
 <header><h1>${esc(title)}</h1>
 <p class="lede">${esc(model)} · ${esc(seeds)} · ${m.leaderboard.length} variant${m.leaderboard.length === 1 ? '' : 's'} · ${m.classes.length} classes${m.finishedAt ? ` · finished ${esc(m.finishedAt)}` : ''}${m.backend ? ` · ${esc(m.backend)}` : ''}</p>
 <nav><a href="#leaderboard">Leaderboard</a>${m.leaderboard.map((r) => `<a href="#${variantAnchor(r.variant)}">${esc(r.variant)}</a>`).join('')}<a href="#record">Record</a></nav></header>
-<section id="leaderboard"><h2>Leaderboard</h2>${interval}${leaderTable(m)}</section>
+<section id="leaderboard"><h2>Leaderboard</h2>${interval}${leaderTable(m)}${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}</section>
 <section id="variants"><h2>Variants</h2>${sections.join('\n')}</section>
 <section id="record"><h2>Record of the experiment</h2>
 <table class="kv">${record}</table>

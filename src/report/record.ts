@@ -70,7 +70,6 @@ export function recordLines(raw: Record<string, any>, runDir: string): RecordLin
   lines.push({ name: 'augment version', value: version ? `${describeValue(version)} (report written by ${augmentVersion()})` : `run: not recorded; report written by augment ${augmentVersion()}` });
   if (raw.version !== undefined) lines.push({ name: 'metrics.json format', value: `version ${describeValue(raw.version)}` });
   if (raw.tieRule) lines.push({ name: 'tie rule', value: String(raw.tieRule) });
-  if (Array.isArray(raw.notes) && raw.notes.length) lines.push({ name: 'notes', value: raw.notes.map(String).join('; ') });
   if (raw.plan) lines.push({ name: 'plan', value: describeValue(raw.plan) });
   if (raw.data) lines.push({ name: 'decoded data', value: describeValue(raw.data) });
   if (raw.race) lines.push({ name: 'race', value: describeValue(raw.race) });
