@@ -161,3 +161,18 @@ test('a killed shard, run again, resumes and the merge is still byte-identical',
   const one = await buildVariant(recipe, { out: join(root, 'v', 'killed-one') });
   await same(out, one.variantDir);
 });
+
+test('--prepare scans and splits once, writing nothing into the variant folder; the shards then reuse the split', async () => {
+  const fresh = join(root, 'prep');
+  const recipe = await writeRecipe('r7');
+  const out = join(fresh, 'v');
+  const p = await buildVariant(recipe, { out, prepare: true });
+  assert.equal(p.prepared, true);
+  assert.equal(p.splitReused, false);
+  assert.ok(!existsSync(out), 'nothing in the variant folder');
+  assert.ok(existsSync(p.splitFile));
+  assert.deepEqual(await readdir(join(fresh, '.cache')).then((n) => n.filter((f) => f.startsWith('scan-')).length), 1, 'the decode-check cache is filled');
+  const r = await buildVariant(recipe, { out, shard: { index: 0, count: 2 } });
+  assert.equal(r.splitReused, true);
+  assert.equal(r.splitFile, p.splitFile);
+});

@@ -52,6 +52,12 @@ export interface BuildOptions {
    * and variant.json once every shard is done. See src/cluster/parts.ts.
    */
   shard?: Shard | null;
+  /**
+   * Scan the source (filling the decode-check cache) and write the split, then stop: run once
+   * before a large shard array so that its N shards each read the cache instead of decoding
+   * every source image N times. Writes nothing into the variant folder.
+   */
+  prepare?: boolean;
 }
 
 export interface BuildResult {
@@ -71,6 +77,8 @@ export interface BuildResult {
   failed: Array<{ source: string; reason: string }>;
   seconds: number;
   concurrency: number;
+  /** Set by `prepare`: the source was scanned and the split written; nothing was built. */
+  prepared?: boolean;
   /** Set for a sharded build: which shard, and how many outputs it owns. */
   shard?: Shard & { planned: number };
 }
@@ -95,7 +103,7 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     throw new AugmentError('UNSAFE_PATH', `${variantDir}: output folder contains the source ${sourceRoot}; choose another --out`);
   await refuseForeignFolder(variantDir);
   const shard = opts.shard ?? null;
-  if (shard) {
+  if (shard && !opts.prepare) {
     // `.shards/` first, before any train/ folder: a shard starting alongside sees a variant folder.
     await mkdir(join(variantDir, SHARDS_DIR), { recursive: true });
     await unlink(doneFile(variantDir, shard)).catch(() => {});
@@ -121,6 +129,10 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
 
   // 2. plan, and what is already done
   const plan = planBuild(recipe, split.record.files);
+  if (opts.prepare) {
+    const r = { name: recipe.name, variantDir, sourceRoot, splitFile: split.file, splitReused: split.reused, plan, written: 0, unchanged: 0, removed: 0 };
+    return { ...r, unreadable: scan.unreadable, skipped: scan.skipped, ignored: scan.ignored, failed: [], seconds: (performance.now() - t0) / 1000, concurrency, prepared: true };
+  }
   const allKeyed = keyJobs(recipe, scan, plan.jobs);
   for (const j of allKeyed) for (const o of j.outputs) assertInside(variantDir, o.out);
   const fingerprint = shard ? planFingerprint(allKeyed.flatMap((j) => j.outputs.map((o, i) => ({ out: o.out, key: j.keys[i] })))) : '';

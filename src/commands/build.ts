@@ -10,6 +10,7 @@ interface Args {
   json: boolean;
   shard?: string;
   shards?: string;
+  prepare: boolean;
 }
 
 export const command: CommandModule<{}, Args> = {
@@ -24,6 +25,7 @@ export const command: CommandModule<{}, Args> = {
       .option('strict', { type: 'boolean', default: false, describe: 'unreadable source images are fatal instead of excluded' })
       .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
       .option('shard', { type: 'string', describe: 'make only shard K of N (0-based, e.g. 0/3); then augment merge VARIANT_DIR' })
+      .option('prepare', { type: 'boolean', default: false, describe: 'scan the source and write the split only (run once before a large --shards array)' })
       .option('shards', { type: 'string', describe: 'N shards, K from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN) or AWS_BATCH_JOB_ARRAY_INDEX' })
       .example('augment build random_v3', 'build the shipped random_v3 recipe from data/tabler')
       .example('augment build recipes/mine.yaml --source ~/photos --out /tmp/mine -j 8', '')
@@ -59,11 +61,14 @@ export const command: CommandModule<{}, Args> = {
             strict: a.strict,
             signal: ac.signal,
             shard,
+            prepare: a.prepare,
             onProgress: (p) => p.phase === 'build' && bar.update(p.done, p.total),
           });
           bar.stop();
           results.push(res);
-          if (!a.json) console.log(summarizeBuild(res) + '\n');
+          if (!a.json && res.prepared)
+            console.log(`Prepared ${res.name}: scanned ${res.sourceRoot} (${res.plan.classes.length} classes), split ${res.splitReused ? 'reused' : 'written'}: ${res.splitFile}; ${res.plan.jobs.reduce((n, j) => n + j.outputs.length, 0)} outputs to build.\n`);
+          else if (!a.json) console.log(summarizeBuild(res) + '\n');
           if (!a.json && res.shard)
             console.log(`Shard ${res.shard.index}/${res.shard.count}: ${res.shard.planned} of the variant's outputs; when all ${res.shard.count} shards are done: augment merge ${res.variantDir}\n`);
         } finally {
