@@ -37,7 +37,7 @@ export { renderTablerSample, TABLER_GROUP_PATTERN } from './sample/index.ts';
 export { countDataset, collectStats, discoverDatasets, formatStatsTable, renderStatsChart, statsJson } from './stats/index.ts';
 
 // training and ranking
-export { evaluate, DEFAULT_EVALUATE_SETTINGS, type EvaluateOptions, type EvaluateResult, type EvaluateSettings } from './train/evaluate.ts';
+export { evaluate, mergeEvaluate, DEFAULT_EVALUATE_SETTINGS, type EvaluateOptions, type EvaluateResult, type EvaluateSettings, type MergeOptions } from './train/evaluate.ts';
 export { createModel, listModels, registerModel } from './train/models/registry.ts';
 export { macroF1, classificationMetrics, confusionMatrix } from './train/metrics.ts';
 

@@ -2,8 +2,8 @@
  * How long an evaluate will take, measured on this machine before anything is trained:
  *
  * - training: a few timed steps of the real model (same factory, width, image size, batch
- *   size, optimizer and loss as the run) on random inputs, after one warm-up step (which
- *   compiles kernels and allocates); images/s = batch / median step time;
+ *   size, optimizer and loss as the run) on random inputs, after two warm-up steps (which
+ *   compile kernels and allocate); images/s = batch / median step time;
  * - inference (the valid pass after each epoch, the final valid + test pass): a few timed
  *   forward batches the same way;
  * - decoding: a few real images of the run decoded and resized, per image, divided by the
@@ -44,7 +44,7 @@ export async function measureModel(
   createModel: () => tf.LayersModel,
   s: Pick<EvaluateSettings, 'batchSize' | 'imageSize' | 'optimizer' | 'lr' | 'momentum' | 'loss' | 'focalGamma' | 'focalAlpha'>,
   numClasses: number,
-  steps = 2,
+  steps = 3,
 ): Promise<Pick<Rates, 'trainImagesPerSecond' | 'evalImagesPerSecond'>> {
   const model = createModel();
   const optimizer = createOptimizer({ optimizer: s.optimizer, lr: s.lr, momentum: s.momentum });
@@ -68,8 +68,10 @@ export async function measureModel(
       p.dispose();
       return (performance.now() - t0) / 1000;
     };
+    // warm-up: kernels compile and memory grows during the first steps; a slow model (a step
+    // of many seconds) gets one warm-up step and one timed step, so the plan stays short
     const warm = await step();
-    // a slow model (a step of many seconds) is timed once after the warm-up: the plan stays short
+    if (warm <= 10) await step();
     const timed = warm > 10 ? 1 : steps;
     const train: number[] = [];
     for (let i = 0; i < timed; i++) train.push(await step());

@@ -253,6 +253,9 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
     throw e;
   }
   log(`run folder: ${runDir}`);
+  // the budget pays for the units; the plan's measurement and decoding are start-up
+  const unitsStartedAt = performance.now();
+  if (raceSeconds) log(`race: start-up (plan, data) took ${formatSeconds((unitsStartedAt - startedAt) / 1000)}; the ${formatSeconds(raceSeconds)} budget starts now`);
 
   // 3. Units.
   const tracker = new RateTracker(measured.rates);
@@ -265,7 +268,7 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
   const trainSize = (name: string) => variants.find((v) => v.name === name)!.splits.train.length;
   let current: { unit: Unit; predicted: number } | null = null;
   let pendingSeconds = 0; // grid: predicted seconds of the units not started yet
-  const deadline = raceSeconds ? startedAt + raceSeconds * 1000 : undefined;
+  const deadline = raceSeconds ? unitsStartedAt + raceSeconds * 1000 : undefined;
   const eta = (fraction: number) => {
     if (deadline) return `budget left ${formatSeconds(Math.max(0, (deadline - performance.now()) / 1000))}`;
     const rest = pendingSeconds + (current ? current.predicted * (1 - fraction) : 0);
@@ -294,6 +297,7 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
     signal: o.signal,
     backend,
     keepLastCheckpoint: Boolean(raceSeconds),
+    onEvalBatch: (u, split, d, n) => heartbeat.beat(() => `${unitLabel(u)}: ${split} pass ${d}/${n} images, ${eta(0)}`),
     onEpoch: async (u, history) => {
       epochsDone.set(unitIdentity(u), history[history.length - 1].epoch);
       liveHistory.set(unitIdentity(u), { variant: u.variant, seed: u.seed, epochs: u.epochs, rung: u.rung, history: [...history] });
@@ -314,7 +318,7 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
       const result = await runRace({
         ctx,
         tracker,
-        startedAt,
+        startedAt: unitsStartedAt,
         input: {
           variants: variants.map((v) => ({ name: v.name, trainSize: v.splits.train.length })),
           validImages,
@@ -322,7 +326,7 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
           maxSeeds: settings.seeds,
           maxEpochs: settings.epochs,
           budgetSeconds: raceSeconds,
-          spentSeconds: (performance.now() - startedAt) / 1000,
+          spentSeconds: 0,
         },
         onSchedule: (s) =>
           log(
@@ -336,7 +340,7 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
       outcomes = variants.map((v) => {
         const out = result.racedOut.get(v.name);
         return out
-          ? { variant: v.name, trainSize: v.splits.train.length, records: out.records, racedOutAtRung: out.rung }
+          ? { variant: v.name, trainSize: v.splits.train.length, records: out.records, racedOutAtRung: out.rung, racedOutWhy: out.why }
           : { variant: v.name, trainSize: v.splits.train.length, records: result.finalists.get(v.name) ?? [] };
       });
       race = { budgetSeconds: raceSeconds, ...(result.epochImages ? { epochImages: result.epochImages } : {}), ended: result.ended, rungs: result.rungs };

@@ -95,6 +95,8 @@ export interface FitOptions {
   lossReadEvery?: number;
   /** Keep the last epoch's checkpoint when the run finishes, so that more epochs can follow. */
   keepLastCheckpoint?: boolean;
+  /** After each batch of a valid or test pass (progress lines for long passes). */
+  onEvalBatch?: (split: 'valid' | 'test', imagesDone: number, total: number) => void;
   /** At most this many train images per epoch (default: the whole split). */
   epochImages?: number;
 }
@@ -151,6 +153,7 @@ export async function evaluateSplit(
   batchSize: number,
   numClasses: number,
   signal?: AbortSignal,
+  onBatch?: (imagesDone: number, total: number) => void,
 ): Promise<SplitEvaluation & { predictions: Int32Array }> {
   const reader = new BatchReader(cache);
   const s = cache.imageSize;
@@ -171,6 +174,7 @@ export async function evaluateSplit(
       tf.dispose([lossT, predT]);
       lossSum += l[0];
       predictions.set(p as Int32Array, idx[0]);
+      onBatch?.(idx[0] + b.n, cache.n);
       await yieldToEventLoop();
     }
   } finally {
@@ -283,7 +287,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
         throw err;
       }
       const trainSeconds = (performance.now() - started) / 1000;
-      const valid = await evaluateSplit(model, o.data.valid, lossFn, st.batchSize, numClasses, o.signal);
+      const valid = await evaluateSplit(model, o.data.valid, lossFn, st.batchSize, numClasses, o.signal, (d, n) => o.onEvalBatch?.('valid', d, n));
       const rec: EpochRecord = {
         epoch: e + 1,
         lr,
@@ -341,8 +345,8 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     if (ckpt) await loadModelWeights(model, join(ckpt, state.bestDir!));
     else model.setWeights(best!);
     // the selected weights' valid figures were computed when that epoch ended (older states: again)
-    const validBest = state.bestValid ?? (await evaluateSplit(model, o.data.valid, lossFn, st.batchSize, numClasses, o.signal));
-    const test = await evaluateSplit(model, o.data.test, lossFn, st.batchSize, numClasses, o.signal);
+    const validBest = state.bestValid ?? (await evaluateSplit(model, o.data.valid, lossFn, st.batchSize, numClasses, o.signal, (d, n) => o.onEvalBatch?.('valid', d, n)));
+    const test = await evaluateSplit(model, o.data.test, lossFn, st.batchSize, numClasses, o.signal, (d, n) => o.onEvalBatch?.('test', d, n));
     const result = {
       history: state.history,
       bestEpoch: state.bestEpoch,

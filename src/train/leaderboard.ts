@@ -21,6 +21,8 @@ export interface VariantOutcome {
   /** The records it is judged by (the full grid: every seed; racing: its last rung). */
   records: UnitRecord[];
   racedOutAtRung?: number;
+  /** Why the race dropped it, e.g. `valid macro-F1 0.05, clearly behind baseline`. */
+  racedOutWhy?: string;
 }
 
 export interface Leaderboard {
@@ -78,7 +80,7 @@ export function buildLeaderboard(outcomes: VariantOutcome[]): Leaderboard {
           `(best ${Math.max(...o.records.map((x) => x.learned.best)).toFixed(4)}, chance ${v.chance.toFixed(4)}, needs > ${(v.chance + v.margin).toFixed(4)}); ${NOT_LEARNED_REMEDY}`,
       );
     } else if (r.status === 'raced-out') {
-      notes.push(`${r.variant}: raced out after rung ${(r.racedOutAtRung ?? 0) + 1} (valid macro-F1 clearly behind, or over the next rung's number of variants); its figures are from that rung`);
+      notes.push(`${r.variant}: raced out after rung ${(r.racedOutAtRung ?? 0) + 1}${o.racedOutWhy ? ` (${o.racedOutWhy})` : ''}; its figures are from that rung`);
     }
   }
   if (rows.length > 0 && rows.every((r) => r.status === 'not-learned')) {

@@ -13,9 +13,11 @@
  *    the table's own tie rule on valid macro-F1 (seed spread and a bootstrap of the valid
  *    set), and the ones over the next rung's cap.
  * 3. The time: each unit's cost is predicted from the measurement, corrected by what the
- *    units so far actually took (`RateTracker`); a unit that cannot finish before the
- *    deadline is not started, and a rung that no longer fits is shrunk (fewer epochs, then
- *    fewer seeds) or not run. So the race ends near the budget, not past it.
+ *    units so far actually took (`RateTracker`). Each later rung is re-planned with the
+ *    corrected rates: it grows (more epochs first, then seeds, up to --epochs / --seeds) to
+ *    its share of the time left, or shrinks (fewer epochs, then fewer seeds) to fit, or is
+ *    not run. A unit that cannot finish before the deadline is not started. So the race
+ *    ends near the budget, not past it.
  * 4. The result: the variants still in the race are compared at the last rung that all of
  *    them completed; the others are 'raced-out' at the rung that dropped them.
  */
@@ -122,7 +124,7 @@ export interface RaceResult {
   /** Variants still in the race, with the records of the last rung all of them completed. */
   finalists: Map<string, UnitRecord[]>;
   /** Raced-out variants: the rung that dropped them and their records there. */
-  racedOut: Map<string, { rung: number; records: UnitRecord[] }>;
+  racedOut: Map<string, { rung: number; records: UnitRecord[]; why: string }>;
   rungs: RungReport[];
   epochImages?: number;
   /** Why the race ended. */
@@ -184,16 +186,25 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
     let epochs = planned.epochs;
     let seeds = planned.seeds;
     if (k > 0) {
+      // Re-planned with the rates measured so far: the rung may grow (to its share of the
+      // time left, by the plan's proportions; the last rung: all of it) or shrink to fit.
+      const rest = schedule.plan.rungs.slice(k);
+      const share = k === schedule.plan.rungs.length - 1 ? 1 : planned.seconds / Math.max(1e-9, rest.reduce((a, x) => a + x.seconds, 0));
+      const target = left() * share;
       const options: Array<[number, number]> = [];
-      for (let e = planned.epochs; e >= prevEpochs; e--) for (let s = planned.seeds; s >= prevSeeds; s--) if (e > prevEpochs || s > prevSeeds) options.push([e, s]);
-      const fit = options.find(([e, s]) => cost(e, s) <= left());
+      for (let e = input.maxEpochs; e >= prevEpochs; e--) for (let s = input.maxSeeds; s >= prevSeeds; s--) if (e > prevEpochs || s > prevSeeds) options.push([e, s]);
+      const grown = options.find(([e, s]) => e >= planned.epochs && s >= planned.seeds && cost(e, s) <= target);
+      const shrunk = options.filter(([e, s]) => e <= planned.epochs && s <= planned.seeds).find(([e, s]) => cost(e, s) <= left());
+      const fit = grown ?? shrunk;
       if (!fit) {
         ended = 'budget';
-        log(`race: stopping before rung ${k + 1}: its smallest form (~${formatSeconds(options.length ? cost(...options[options.length - 1]) : 0)}) does not fit the ${formatSeconds(Math.max(0, left()))} left`);
+        log(`race: stopping before rung ${k + 1}: even its smallest form does not fit the ${formatSeconds(Math.max(0, left()))} left`);
         break;
       }
       [epochs, seeds] = fit;
-      if (epochs !== planned.epochs || seeds !== planned.seeds) log(`race: rung ${k + 1} shrunk to ${seeds} seed(s) x ${epochs} epoch(s) to fit the ${formatSeconds(left())} left`);
+      if (epochs !== planned.epochs || seeds !== planned.seeds) {
+        log(`race: rung ${k + 1} re-planned from ${planned.seeds} seed(s) x ${planned.epochs} epoch(s) to ${seeds} x ${epochs} (measured rate x${tracker.factor.toFixed(2)} of the plan's, ${formatSeconds(left())} left)`);
+      }
     }
     log(`race: rung ${k + 1}/${schedule.plan.rungs.length}: ${alive.length} variant(s) x ${seeds} seed(s), ${epochs} epoch(s)${schedule.epochImages ? ` of ${schedule.epochImages} images` : ''} (~${formatSeconds(cost(epochs, seeds))})`);
     const t0 = performance.now();
@@ -245,8 +256,9 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
     );
     for (const d of decision.drop) {
       dropped.push(d);
-      racedOut.set(d.variant, { rung: k, records: here.get(d.variant)! });
-      log(`race: ${d.variant} raced out after rung ${k + 1} (valid macro-F1 ${d.mean.toFixed(4)}, ${d.reason === 'behind' ? `clearly behind ${decision.best}` : 'over the next rung\'s number of variants'})`);
+      const why = `valid macro-F1 ${d.mean.toFixed(4)}, ${d.reason === 'behind' ? `clearly behind ${decision.best}` : `lowest of those the next rung has room for (${schedule.plan.rungs[k + 1].variants})`}`;
+      racedOut.set(d.variant, { rung: k, records: here.get(d.variant)!, why });
+      log(`race: ${d.variant} raced out after rung ${k + 1} (${why})`);
     }
     alive = decision.keep;
     if (alive.length <= 1) {

@@ -57,6 +57,8 @@ export interface UnitContext {
   backend?: string;
   /** Keep the last checkpoint so that a later rung can continue the unit. */
   keepLastCheckpoint?: boolean;
+  /** After each batch of a valid or test pass. */
+  onEvalBatch?: (u: Unit, split: 'valid' | 'test', imagesDone: number, total: number) => void;
   /** After each finished epoch (epochs.csv, progress). */
   onEpoch?: (u: Unit, history: EpochRecord[]) => void | Promise<void>;
 }
@@ -90,6 +92,7 @@ export async function runUnit(ctx: UnitContext, u: Unit): Promise<UnitRecord> {
     signal: ctx.signal,
     keepLastCheckpoint: ctx.keepLastCheckpoint,
     epochImages: u.epochImages,
+    onEvalBatch: (split, d, n) => ctx.onEvalBatch?.(u, split, d, n),
     onEpoch: async (rec) => {
       partial.push(rec);
       await ctx.onEpoch?.(u, partial);
