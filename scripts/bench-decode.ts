@@ -24,6 +24,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { performance as perfHooks } from 'node:perf_hooks';
+
+const eventLoopUtilization = perfHooks.eventLoopUtilization;
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -45,6 +48,42 @@ if (args[0] === '--child') {
   const seconds = (performance.now() - t0) / 1000;
   await closeDecodePool();
   process.stdout.write(`${JSON.stringify({ images: c.n, decoded: c.decoded, seconds, threads: defaultDecodeThreads() })}\n`);
+  process.exit(0);
+}
+
+// in-process: decodeFiles only (no keys, no pack), worker threads vs this thread, alternating,
+// the pool started before timing
+if (args[0] === '--inproc') {
+  const [, srcDir, size, roundsArg] = args;
+  const fg = (await import('fast-glob')).default;
+  const { closeDecodePool, decodeFiles, defaultDecodeThreads, setDecodePoolIdleMs } = await import('../src/train/decode-pool.ts');
+  setDecodePoolIdleMs(3_600_000); // the same threads for every round
+  const files = (await fg('*/*.png', { cwd: srcDir, absolute: true })).sort();
+  const threads = defaultDecodeThreads();
+  const once = async (where: 'workers' | 'main') => {
+    let n = 0;
+    const elu0 = eventLoopUtilization();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await decodeFiles(files, Number(size), { where, threads, onDecoded: () => n++, onFailed: (_, e) => { throw e; } });
+    const cpu = process.cpuUsage(cpu0);
+    // seconds of wall time, CPU seconds of the whole process, and how busy the main thread was
+    return { n, seconds: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6, mainBusy: eventLoopUtilization(elu0).utilization };
+  };
+  await once('workers'); // start the threads, warm the page cache
+  const times: Record<string, number[]> = { workers: [], main: [] };
+  const cpu: Record<string, number[]> = { workers: [], main: [] };
+  const busy: Record<string, number[]> = { workers: [], main: [] };
+  for (let k = 0; k < Number(roundsArg); k++) {
+    for (const w of ['workers', 'main'] as const) {
+      const r = await once(w);
+      times[w].push(r.seconds);
+      cpu[w].push(r.cpu);
+      busy[w].push(r.mainBusy);
+    }
+  }
+  await closeDecodePool();
+  process.stdout.write(`${JSON.stringify({ images: files.length, threads, times, cpu, busy })}\n`);
   process.exit(0);
 }
 
@@ -175,6 +214,22 @@ for (let k = 0; k < rounds; k++) {
 }
 await rm(work, { recursive: true, force: true });
 
+const inprocRounds = Number(opt('inproc-rounds', '5'));
+type Series = Record<'workers' | 'main', number[]>;
+const inproc = (await timed(process.execPath, ['--import', 'tsx', import.meta.filename, '--inproc', src, String(size), String(inprocRounds)])).r as unknown as { images: number; threads: number; times: Series; cpu: Series; busy: Series };
+for (const w of ['workers', 'main'] as const) {
+  console.log(`inproc case="${w}" seconds=${inproc.times[w].map((t) => t.toFixed(3)).join(',')} cpu_s=${inproc.cpu[w].map((t) => t.toFixed(3)).join(',')} main_busy=${inproc.busy[w].map((t) => t.toFixed(2)).join(',')}`);
+}
+const inprocRow = (w: 'workers' | 'main', what: string) =>
+  `| ${what} | ${(inproc.images / median(inproc.times[w])).toFixed(0)} | ${(inproc.images / Math.min(...inproc.times[w])).toFixed(0)} | ${((median(inproc.cpu[w]) / inproc.images) * 1e6).toFixed(0)} | ${(median(inproc.busy[w]) * 100).toFixed(0)}% | ${inprocRounds} |`;
+const inprocLines = [
+  '| decode only, in one process (threads started) | images/s (median) | images/s (best round) | CPU µs per image (median) | main thread busy | rounds |',
+  '|---|---|---|---|---|---|',
+  inprocRow('workers', `${inproc.threads} worker threads (read + sha256 + decode + resize there)`),
+  inprocRow('main', `main thread, ${inproc.threads} chunks in flight (sharp's own threads for the resize)`),
+];
+console.log(inprocLines.join('\n'));
+
 const torchName = cases.find((c) => c.name.startsWith('torch'))?.name;
 const ref = torchName ? got.get(torchName)! : undefined;
 const lines = [
@@ -209,6 +264,10 @@ if (writeDoc) {
     'DataLoader\'s worker start is included: it is part of every epoch).',
     '',
     ...lines,
+    '',
+    'Worker threads against the main thread, decode only (`decodeFiles`), in one process, alternating:',
+    '',
+    ...inprocLines,
     '',
   ].join('\n');
   const start = doc.indexOf('## Decode throughput');

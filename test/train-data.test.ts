@@ -23,7 +23,7 @@ import { resizeMany, resizeOne, stackedResizeStatus, stackPlan } from '../src/tr
 import { contentKeys } from '../src/train/decode-keys.ts';
 import { createRaw } from '../src/image/raw.ts';
 import { rngFor } from '../src/rng.ts';
-import { closeDecodePool } from '../src/train/decode-pool.ts';
+import { closeDecodePool, decodeFiles, decodeWorkerFailure, startDecodePool } from '../src/train/decode-pool.ts';
 import { tempDir, writeVariant } from './helpers/variants.ts';
 
 let root: string;
@@ -148,6 +148,14 @@ test('decode cache: bytes equal a direct decode, reused when unchanged, bounded 
 test('decode cache: worker threads and the main thread give the same bytes as a direct decode', async () => {
   await writeVariant(root, 'wide', { train: 30, valid: 1, test: 1, size: 20 });
   const v = await readVariant(join(root, 'wide'));
+  const paths = v.splits.train.map((f) => f.path);
+  // started threads take every chunk; cold ones get help from this thread while they start
+  assert.equal(await startDecodePool(2), true, `decode workers start (${decodeWorkerFailure()})`);
+  const got = new Map<number, Buffer>();
+  const split = await decodeFiles(paths, 9, { where: 'workers', threads: 2, onDecoded: (i, _sha, px) => got.set(i, Buffer.from(px)), onFailed: (_i, e) => assert.fail(e) });
+  assert.deepEqual(split, { workers: 90, here: 0 });
+  for (const [i, p] of paths.entries()) assert.deepEqual(got.get(i), Buffer.from(await decodeToSize(p, 9)), `worker-decoded ${p}`);
+  await closeDecodePool();
   const viaWorkers = await ensureSplitCache(v, 'train', 9, join(root, 'cache-workers'), { decodeIn: 'workers', concurrency: 2 });
   const viaMain = await ensureSplitCache(v, 'train', 9, join(root, 'cache-main'), { decodeIn: 'main' });
   assert.equal(viaWorkers.decoded, 90);

@@ -212,7 +212,7 @@ export interface CacheOptions {
   cacheDir?: string;
   /** Decode threads (default: the cores this process may use, cgroup-aware, at most 8). */
   concurrency?: number;
-  /** Where to decode: worker threads, this thread, or `auto` (workers for 64+ images). */
+  /** Where to decode: worker threads (this thread helps while they start), this thread, or `auto` (workers for large fills: WORKER_MIN_IMAGES). */
   decodeIn?: 'auto' | DecodeWhere;
   /** (images ready, images in total), after each decoded image; once with (n, n) when all were cached. */
   onProgress?: (done: number, total: number) => void;
