@@ -12,6 +12,7 @@ import { MODEL_DEFAULTS } from '../train/model-defaults.ts';
 import { AugmentError } from '../errors.ts';
 import { DEFAULT_EVALUATE_SETTINGS, MODEL_NAMES, parseDuration, parseFocalAlpha, type EvaluateSettings } from '../train/settings.ts';
 import { parseLearningRate } from '../train/schedules.ts';
+import { outputFolder } from './flags.ts';
 
 interface Args {
   variants?: string[];
@@ -190,6 +191,8 @@ export const command: CommandModule<object, Args> = {
     // H8 (issue 10): settings ranges, variants and the run folder are refused before the backend starts
     // (preparePlan checks and writes nothing; evaluate() runs it again)
     const { preparePlan } = await import('../train/plan.ts');
+    if (a.run !== undefined && !a.resume) await outputFolder('--run', a.run); // not a file, and writable
+    if (a.cache !== undefined) await outputFolder('--cache', a.cache);
     await preparePlan({ variants: a.variants, variantsRoot: a.variantsRoot, runDir: a.run, resume: a.resume, settings, modelNames: MODEL_NAMES, join: Boolean(shard) });
     const backend = await initBackend({ force: a.backend, threads, log: err }); // prints the backend line first
 
