@@ -214,3 +214,17 @@ test('CLI: --dry-run --json has the plan; --model and --budget are checked befor
     assert.match(p.stderr, re, 'no backend line: the flag was checked first');
   }
 });
+
+test('the library picks the CLI backend when the caller started none (never tfjs cpu)', async () => {
+  const script = `
+    import { evaluate } from ${JSON.stringify(join(import.meta.dirname, '..', 'src', 'train', 'evaluate.ts'))};
+    import { tf } from ${JSON.stringify(join(import.meta.dirname, '..', 'src', 'train', 'tf.ts'))};
+    const r = await evaluate({ variantsRoot: ${JSON.stringify(variantsRoot)}, variants: ['good'], dryRun: true, cacheDir: ${JSON.stringify(join(root, 'cache'))},
+      settings: { model: 'resnet18', width: 0.0625, imageSize: 32, batchSize: 4, epochs: 1, seeds: 1 } });
+    process.stdout.write(JSON.stringify({ tf: tf.getBackend(), backend: r.backend }));`;
+  const p = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, AUGMENT_WASM_THREADS: '1' } });
+  const got = JSON.parse(p.stdout) as { tf: string; backend: string };
+  assert.notEqual(got.tf, 'cpu');
+  assert.ok(['wasm', 'webgpu', 'tensorflow'].includes(got.tf), got.tf);
+  assert.match(got.backend, /^(wasm|webgpu|node|node-gpu|tensorflow)/);
+});

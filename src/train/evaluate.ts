@@ -200,6 +200,9 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
     throw new AugmentError('BAD_ARGUMENT', `${runDir} holds a raced (--budget) run; shards cannot join it`);
   }
   const stored = plan.stored;
+  if (stored && budgetSeconds !== undefined && (stored.mode ?? 'grid') !== 'race') {
+    throw new AugmentError('BAD_ARGUMENT', `--budget: ${runDir} holds a full-grid run; resume it without --budget, or start a new --run`);
+  }
   const raceSeconds = budgetSeconds ?? (o.resume && stored?.mode === 'race' ? stored.budgetSeconds : undefined);
   const backend = await selectedBackend(o, log);
   const units = raceSeconds ? [] : gridUnits(
