@@ -109,6 +109,11 @@ test('a flipped or rotated copy matches: any of the 8 dihedral hashes counts', (
   const others = Array.from({ length: 8 }, (_, k) => (k === 5 ? hex16(4 + 7) : hex16(100 + k)));
   all[5] = { ...all[5], phash: others.join('') };
   assert.deepEqual(splitWithGroups(all, { ratios: [0.6, 0.2, 0.2], seed: 1 }).groups, [['a/f4.png', 'a/f5.png']]);
+  // and the other way round: the order of the files does not matter
+  const o = { ratios: [0.6, 0.2, 0.2] as [number, number, number], seed: 1 };
+  assert.deepEqual(splitWithGroups([...all].reverse(), o), splitWithGroups(all, o));
+  const swapped = all.map((f, i) => (i === 4 ? { ...f, rel: 'a/z4.png' } : f)); // now a/f5 comes first
+  assert.deepEqual(splitWithGroups(swapped, o).groups, [['a/f5.png', 'a/z4.png']]);
 });
 
 test('a chain of near duplicates larger than maxGroup is linked again at smaller distances', () => {
@@ -138,7 +143,7 @@ test('the split fingerprint changes with the duplicate settings and with the pix
   assert.notEqual(splitFingerprint([withContent(all[0], 'changed', hex16(0)), ...all.slice(1)], o), fp);
 });
 
-test('near pairs from the multi-index equal the all-pairs comparison', () => {
+test('near pairs from the multi-index equal the all-pairs comparison, in both directions', () => {
   const rng = rngFor('near-pairs-test');
   const hashes: Array<string | undefined> = [];
   const made: string[][] = [];
@@ -150,7 +155,8 @@ test('near pairs from the multi-index equal the all-pairs comparison', () => {
   }
   const pop = (x: bigint) => x.toString(2).replace(/0/g, '').length;
   const big = hashes.map((h) => h?.match(/.{16}/g)!.map((x) => BigInt('0x' + x)));
-  const dist: number[][] = big.map((a) => big.map((b) => (a && b ? Math.min(...b.map((x) => pop(a[0] ^ x))) : 99)));
+  const oneWay = (a: bigint[], b: bigint[]) => Math.min(...b.map((x) => pop(a[0] ^ x)));
+  const dist: number[][] = big.map((a) => big.map((b) => (a && b ? Math.min(oneWay(a, b), oneWay(b, a)) : 99)));
   for (const t of [0, 2, 3, 6, 20]) {
     const want: Array<{ a: number; b: number; distance: number }> = [];
     for (let a = 0; a < hashes.length; a++) for (let b = a + 1; b < hashes.length; b++) if (dist[a][b] <= t) want.push({ a, b, distance: dist[a][b] });

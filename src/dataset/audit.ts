@@ -23,7 +23,7 @@ import { AugmentError } from '../errors.ts';
 import { readManifest, MANIFEST_NAME } from '../build/manifest.ts';
 import { readVariantInfo } from '../build/build.ts';
 import { scanSource, type ScanNote, type SourceFile } from './scan.ts';
-import { SPLITS, splitWithGroups, type SplitName } from './split.ts';
+import { SPLITS, compileGroupPattern, groupKeyOf, splitWithGroups, type SplitName } from './split.ts';
 import { DEFAULT_NEAR_DISTANCE, duplicateComponents, type DuplicateMode } from './dedupe.ts';
 
 export interface AuditOptions {
@@ -101,7 +101,9 @@ type Item = SourceFile & { split: SplitName; path: string };
 
 async function auditSplits(shown: string, dir: string, splits: SplitName[], settings: AuditReport['settings'], opts: AuditOptions): Promise<AuditReport> {
   const manifest = await readManifest(join(dir, MANIFEST_NAME));
-  const originals = manifest.size ? new Set([...manifest.values()].filter((e) => e.copy === 0).map((e) => e.out)) : null;
+  const info = await readVariantInfo(dir);
+  // an augment variant: its originals (copy 0) under their source paths, as its split saw them
+  const sourceOf = new Map([...manifest.values()].filter((e) => e.copy === 0).map((e) => [e.out, e.source]));
   const items: Item[] = [];
   const skipped: ScanNote[] = [];
   const ignored: ScanNote[] = [];
@@ -110,13 +112,14 @@ async function auditSplits(shown: string, dir: string, splits: SplitName[], sett
     const scan = await scanSource(join(dir, split), { concurrency: opts.concurrency, onProgress: opts.onProgress });
     for (const f of scan.files) {
       const path = `${split}/${f.rel}`;
-      if (split === 'train' && originals && !originals.has(path)) copies++;
-      else items.push({ ...f, split, path });
+      if (manifest.size && !sourceOf.has(path)) copies++;
+      else items.push({ ...f, rel: sourceOf.get(path) ?? path, split, path });
     }
     const prefix = (n: ScanNote): ScanNote => ({ ...n, rel: `${split}/${n.rel}`, ...(n.also ? { also: n.also.map((a) => `${split}/${a}`) } : {}) });
     skipped.push(...scan.skipped.map(prefix));
     ignored.push(...scan.ignored.map(prefix));
   }
+  items.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   // the same picture under two classes in two splits (within one split the scan found it)
   const crossSplit: AuditReport['conflicts'] = [];
   const byPixels = new Map<string, Item[]>();
@@ -130,23 +133,47 @@ async function auditSplits(shown: string, dir: string, splits: SplitName[], sett
     crossSplit.push({ paths, classes, reason: `the same picture (decoded pixels) in ${classes.length} classes (${classes.join(', ')})` });
   }
   const kept = items.filter((i) => !conflicted.has(i.path));
-  // caps as the split set them: half the smaller of a class's valid and test counts
+  // the recipe's name groups, and group caps from the split's own targets (its counts before
+  // undersampling, when variant.json has them), as the split formed its groups
+  const pattern = compileGroupPattern(info?.recipe?.split?.group);
+  const fixed: Array<[number, number]> = [];
+  const firstOf = new Map<string, number>();
+  kept.forEach((it, i) => {
+    if (!pattern) return;
+    const k = `${it.split}:${groupKeyOf(it.rel, pattern)}`;
+    const first = firstOf.get(k);
+    if (first === undefined) firstOf.set(k, i);
+    else fixed.push([first, i]);
+  });
+  const ratios: number[] = info?.recipe?.split?.ratios ?? [0.6, 0.2, 0.2];
+  const total = ratios[0] + ratios[1] + ratios[2];
   const held = new Map<string, number[]>();
   for (const it of kept) {
     const c = held.get(it.class) ?? [0, 0, 0];
     c[SPLITS.indexOf(it.split)]++;
     held.set(it.class, c);
   }
+  const targetsOf = (cls: string): number[] => {
+    const before = info?.before;
+    const n = before ? SPLITS.reduce((k, s) => k + (before[s]?.[cls] ?? 0), 0) : 0;
+    return n > 0 ? [Math.round((n * ratios[1]) / total), Math.round((n * ratios[2]) / total)] : held.get(cls)!.slice(1);
+  };
   const autoCap = (members: readonly number[]) => {
     let cap = Infinity;
     for (const cls of new Set(members.map((i) => kept[i].class))) {
-      const counts = held.get(cls)!.slice(1).filter((n) => n > 0);
+      const counts = targetsOf(cls).filter((n) => n > 0);
       if (counts.length) cap = Math.min(cap, Math.min(...counts) / 2);
     }
     return Math.max(2, Math.floor(cap));
   };
-  const { components } = duplicateComponents(kept, [], { ...settings, maxGroup: settings.maxGroup === 'auto' ? autoCap : settings.maxGroup });
-  const groups = components.filter((c) => c.length > 1).map((c) => describe(c.map((i) => kept[i]), (f) => ({ path: f.path, class: f.class, split: f.split })));
+  const dedupe = { ...settings, maxGroup: settings.maxGroup === 'auto' ? autoCap : settings.maxGroup };
+  const { components } = duplicateComponents(kept, [], dedupe);
+  const withNames = duplicateComponents(kept, fixed, dedupe);
+  // report content groups (name groups only where content joined them)
+  const contentJoined = new Set(components.filter((c) => c.length > 1).flat());
+  const groups = withNames.components
+    .filter((c) => c.length > 1 && c.some((i) => contentJoined.has(i)))
+    .map((c) => describe(c.map((i) => kept[i]), (f) => ({ path: f.path, class: f.class, split: f.split })));
   return finish(shown, 'splits', copies, items.length, settings, groups, crossSplit, skipped, ignored);
 }
 

@@ -11,8 +11,9 @@
  *   multiplies column v by (-1)^v; a transpose swaps u and v), so all 8 hashes come from one
  *   DCT. Stored as 8 x 16 hex digits, the untransformed one first.
  *
- * `nearDistance(a, b)` is the fewest differing bits between a's own hash and any of b's 8: 0
- * for b = a flipped or rotated by 90 degrees (up to resampling), about 32 for unrelated images.
+ * `nearDistance(a, b)` is the fewest differing bits between one image's own hash and any of the
+ * other's 8, both ways round: 0 for b = a flipped or rotated by 90 degrees (up to resampling),
+ * about 32 for unrelated images.
  */
 import { createHash } from 'node:crypto';
 import type { RawImage } from '../image/raw.ts';
@@ -127,12 +128,12 @@ export function popcount32(x: number): number {
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
-/** Fewest differing bits between a's own hash and any of b's 8 (a flip or rotation of b). */
+/** Fewest differing bits between one's own hash and any of the other's 8 flips and rotations, both ways round. */
 export function nearDistance(a: Uint32Array, b: Uint32Array): number {
-  let best = 64;
-  for (let s = 0; s < 16; s += 2) {
-    const d = popcount32(a[0] ^ b[s]) + popcount32(a[1] ^ b[s + 1]);
-    if (d < best) best = d;
-  }
-  return best;
+  const oneWay = (x: Uint32Array, y: Uint32Array) => {
+    let best = 64;
+    for (let s = 0; s < 16; s += 2) best = Math.min(best, popcount32(x[0] ^ y[s]) + popcount32(x[1] ^ y[s + 1]));
+    return best;
+  };
+  return Math.min(oneWay(a, b), oneWay(b, a));
 }

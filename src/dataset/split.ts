@@ -157,10 +157,13 @@ export function splitWithGroups(files: readonly SourceFile[], opts: SplitOptions
   return { files: out, groups: groups.filter((g) => g.rels.length > 1).map((g) => g.rels) };
 }
 
+/** Bump when the same inputs give another split (2: content groups, symmetric near distance). */
+const SPLIT_VERSION = 2;
+
 export function splitFingerprint(files: readonly SourceFile[], opts: SplitOptions): string {
   const dedupe = `${opts.duplicates ?? 'near'}:${opts.nearDistance ?? DEFAULT_NEAR_DISTANCE}:${opts.maxGroup ?? 'auto'}`;
   const list = files.map((f) => `${f.rel}:${f.size}:${f.pixels ?? ''}`).sort();
-  return deriveSeed('split', JSON.stringify(opts.ratios), opts.seed, opts.group ?? '', dedupe, ...list).slice(0, 12);
+  return deriveSeed('split', SPLIT_VERSION, JSON.stringify(opts.ratios), opts.seed, opts.group ?? '', dedupe, ...list).slice(0, 12);
 }
 
 /**
