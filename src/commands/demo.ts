@@ -8,12 +8,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { invalidParameter } from '../errors.ts';
 import { QUICK_PRESET } from './evaluate.ts';
 
 interface Args {
   evaluate: boolean;
   variants: string[];
   data: string;
+  epochs?: string;
 }
 
 export const command: CommandModule<{}, Args> = {
@@ -23,7 +25,8 @@ export const command: CommandModule<{}, Args> = {
     y
       .option('evaluate', { type: 'boolean', default: true, describe: 'end with a quick evaluate (--no-evaluate to skip)' })
       .option('variants', { type: 'string', array: true, default: ['baseline', 'random', 'random_v3'], describe: 'variants the quick evaluate ranks' })
-      .option('data', { type: 'string', default: 'data', describe: 'data folder' }) as any,
+      .option('data', { type: 'string', default: 'data', describe: 'data folder' })
+      .option('epochs', { type: 'string', describe: `epochs of the quick evaluate (default ${QUICK_PRESET.epochs}; fewer for a faster, rougher ranking)` }) as any,
   handler: async (a) => {
     const [{ buildVariant }, { summarizeBuild }, { listRecipes }, { renderTablerSample }, { collectStats, formatStatsTable, renderStatsChart }, { createProgress }] =
       await Promise.all([
@@ -34,6 +37,7 @@ export const command: CommandModule<{}, Args> = {
         import('../stats/index.ts'),
         import('../terminal/progress.ts'),
       ]);
+    if (a.epochs !== undefined && !(/^\d+$/.test(String(a.epochs).trim()) && Number(a.epochs) >= 1)) throw invalidParameter('--epochs', 'a whole number >= 1', a.epochs);
     const say = (s: string) => process.stdout.write(s + '\n');
     const source = join(a.data, 'tabler');
     say(`== 1. sample data: ${source}`);
@@ -60,10 +64,10 @@ export const command: CommandModule<{}, Args> = {
     say(`chart: ${chart}`);
 
     if (!a.evaluate) return;
-    say(`\n== 4. quick evaluate: ${a.variants.join(', ')} (${QUICK_PRESET.model} x${QUICK_PRESET.width}, ${QUICK_PRESET.epochs} epochs, ${QUICK_PRESET.imageSize} px)`);
+    say(`\n== 4. quick evaluate: ${a.variants.join(', ')} (${QUICK_PRESET.model} x${QUICK_PRESET.width}, ${a.epochs ?? QUICK_PRESET.epochs} epochs, ${QUICK_PRESET.imageSize} px)`);
     const { command: evaluate } = await import('./evaluate.ts');
     const run = join(a.data, 'runs', new Date().toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-'));
-    await (evaluate.handler as any)({ variants: a.variants, quick: true, variantsRoot: join(a.data, 'variants'), run, report: false, _: [], $0: 'augment' });
+    await (evaluate.handler as any)({ variants: a.variants, quick: true, variantsRoot: join(a.data, 'variants'), run, report: false, epochs: a.epochs, _: [], $0: 'augment' });
 
     say('\n== 5. report');
     const { writeReport } = await import('../report/index.ts');

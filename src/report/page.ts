@@ -228,7 +228,7 @@ export async function renderPage(p: PageInput): Promise<string> {
 <title>${esc(title)}</title><style>${CSS}</style></head>
 <body><main>
 <header><h1>${esc(title)}</h1>
-<p class="lede">${esc(model)} · ${esc(seeds)} · ${m.leaderboard.length} variant${m.leaderboard.length === 1 ? '' : 's'} · ${m.classes.length} classes${m.finishedAt ? ` · finished ${esc(m.finishedAt)}` : ''}${m.backend ? ` · ${esc(m.backend)}` : ''}</p>
+<p class="lede">${esc(model)} · ${esc(seeds)} · ${m.leaderboard.length} variant${m.leaderboard.length === 1 ? '' : 's'} · ${m.classes.length} classes${m.finishedAt ? ` · finished ${esc(m.finishedAt)}` : ''}${m.backend ? ` · ${esc(m.backend.split(' (')[0])}` : ''}</p>
 <nav><a href="#leaderboard">Leaderboard</a>${m.leaderboard.map((r) => `<a href="#${variantAnchor(r.variant)}">${esc(r.variant)}</a>`).join('')}<a href="#record">Record</a></nav></header>
 <section id="leaderboard"><h2>Leaderboard</h2>${interval}${leaderTable(m)}${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}</section>
 <section id="variants"><h2>Variants</h2>${sections.join('\n')}</section>
