@@ -1,10 +1,11 @@
 /** encodeImage: PNG is sync, deterministic and lossless; jpeg/webp go through sharp. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImageBuffer } from '../src/image/decode.ts';
 import { encodeImage } from '../src/image/encode.ts';
-import { crc32, crc32Js } from '../src/image/png.ts';
+import { crc32, crc32Js, encodePng, flatPicture } from '../src/image/png.ts';
 import { createRaw } from '../src/image/raw.ts';
 import { icon, maxDiff, pattern, sharpRaw } from './helpers/images.ts';
 
@@ -17,6 +18,26 @@ test('PNG round-trips exactly through sharp and through our decoder, at every le
       assert.equal(maxDiff(await decodeImageBuffer(png, 'x.png'), img), 0);
     }
   }
+});
+
+test('every PNG filter and zlib strategy round-trips; "auto" leaves a flat icon unfiltered and Up-filters a gradient', async () => {
+  const flat = await icon(64);
+  const busy = pattern(64, 64);
+  assert.equal(flatPicture(flat), true);
+  assert.equal(flatPicture(busy), false);
+  const filterBytes = (png: Buffer) => {
+    const inflated = inflateSync(png.subarray(8 + 25 + 8, png.length - 12 - 4));
+    return new Set(Array.from({ length: 64 }, (_, y) => inflated[y * (64 * 3 + 1)]));
+  };
+  assert.deepEqual(filterBytes(encodePng(flat, { filter: 'auto' })), new Set([0]));
+  assert.deepEqual(filterBytes(encodePng(busy, { filter: 'auto' })), new Set([0, 2]));
+  for (const img of [flat, busy, pattern(5, 3), pattern(1, 1)])
+    for (const filter of ['auto', 'up', 'sub', 'none'] as const)
+      for (const strategy of ['default', 'rle', 'filtered'] as const) {
+        const png = encodePng(img, { filter, strategy, level: 2 });
+        assert.equal(maxDiff(await sharpRaw(sharp(png)), img), 0, `${img.width}x${img.height} ${filter} ${strategy}`);
+        assert.equal(maxDiff(await decodeImageBuffer(png, 'x.png'), img), 0);
+      }
 });
 
 test('PNG output is deterministic and the header says 8-bit RGB', async () => {

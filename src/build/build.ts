@@ -24,7 +24,7 @@ import { SHARDS_DIR, doneFile, partManifestFile, planFingerprint, removeOtherCou
 import type { WorkerConfig, WorkerReply, WorkerRequest } from './worker.ts';
 
 /** Bump when the bytes a given key produces change (codec or op implementation changes). */
-export const OUTPUT_FORMAT_VERSION = 1;
+export const OUTPUT_FORMAT_VERSION = 2; // 2: PNG filter chosen per picture, zlib level 2 (src/image/png.ts)
 export const VARIANT_FILE = 'variant.json';
 
 export interface BuildProgress {

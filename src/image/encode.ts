@@ -13,7 +13,7 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = ['png', 'jpeg', 'webp'];
 export interface EncodeOptions {
   /** JPEG / WebP quality 1-100 (default 90). */
   quality?: number;
-  /** PNG zlib level 0-9 (default 3: zlib's fast matcher; 6 is ~2x slower for ~10% fewer bytes). */
+  /** PNG zlib level 0-9 (default 2: zlib's fast matcher; 6 is ~1.5-2x the time for ~5-10% fewer bytes; scripts/bench-png.ts). */
   compressionLevel?: number;
 }
 

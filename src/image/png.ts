@@ -34,8 +34,8 @@ export function crc32Js(buf: Uint8Array): number {
 export const crc32: (buf: Uint8Array) => number =
   typeof (zlib as any).crc32 === 'function' ? (buf) => (zlib as any).crc32(buf) >>> 0 : crc32Js;
 
-/** Default zlib level for PNG output: levels 1-3 use zlib's fast matcher (see docs/BENCHMARKS.md). */
-export const DEFAULT_PNG_LEVEL = 3;
+/** Default zlib level for PNG output: levels 1-3 use zlib's fast matcher (scripts/bench-png.ts, docs/BENCHMARKS.md). */
+export const DEFAULT_PNG_LEVEL = 2;
 
 let scratch = new Uint8Array(0);
 function scratchOf(n: number): Uint8Array {
@@ -43,22 +43,42 @@ function scratchOf(n: number): Uint8Array {
   return scratch;
 }
 
+/** How `encodePng` compresses: zlib level and strategy, and the row filter. */
+export interface PngEncoding {
+  /** zlib level 0-9 (default DEFAULT_PNG_LEVEL). */
+  level?: number;
+  /** zlib strategy: 'default' (the matcher of `level`), 'rle' (runs only: Z_RLE), 'filtered'. */
+  strategy?: 'default' | 'rle' | 'filtered';
+  /**
+   * PNG row filter used on every row. 'auto' (the default): 'none' for a flat picture (most
+   * pixels repeat their left neighbour: icons, drawings, masks; deflate finds those runs as
+   * they are, and the Up differences only make them longer to code), 'up' for the rest
+   * (photographs: ~35% smaller than unfiltered). See `flatPicture`.
+   */
+  filter?: 'auto' | 'up' | 'sub' | 'none';
+}
+
+const STRATEGY = { default: zlib.constants.Z_DEFAULT_STRATEGY, rle: zlib.constants.Z_RLE, filtered: zlib.constants.Z_FILTERED } as const;
+const FILTER_BYTE = { none: 0, sub: 1, up: 2 } as const;
+
 /**
- * Encode 8-bit RGB to PNG. Every row uses the "Up" filter (difference to the row above):
- * as cheap as no filter, and deflate then finds the long runs that flat icons are made of.
- * Deterministic: same pixels and level give the same bytes.
+ * Encode 8-bit RGB to PNG. Every row uses one filter, "Up" by default (difference to the row
+ * above): as cheap as no filter, and deflate then finds the long runs that flat icons are made
+ * of. Deterministic: same pixels and encoding give the same bytes.
  */
-export function encodePng(img: RawImage, level: number = DEFAULT_PNG_LEVEL): Buffer {
+export function encodePng(img: RawImage, encoding: number | PngEncoding = DEFAULT_PNG_LEVEL): Buffer {
+  const { level = DEFAULT_PNG_LEVEL, strategy = 'default', filter: asked = 'auto' } = typeof encoding === 'number' ? { level: encoding } : encoding;
   const { width: w, height: h, data } = img;
+  const filter = asked === 'auto' ? (flatPicture(img) ? 'none' : 'up') : asked;
   const stride = w * 3;
   const n = h * (stride + 1);
-  const up = upFilter(data, stride);
+  const rows = filter === 'up' ? upFilter(data, stride) : filter === 'sub' ? subFilter(data, stride) : data;
   const raw = scratchOf(n);
   for (let y = 0; y < h; y++) {
-    raw[y * (stride + 1)] = y === 0 ? 0 : 2;
-    raw.set(up.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+    raw[y * (stride + 1)] = y === 0 && filter === 'up' ? 0 : FILTER_BYTE[filter];
+    raw.set(rows.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   }
-  const idat = zlib.deflateSync(raw.subarray(0, n), { level });
+  const idat = zlib.deflateSync(raw.subarray(0, n), { level, strategy: STRATEGY[strategy] });
   const out = Buffer.allocUnsafe(8 + 25 + 12 + idat.length + 12);
   SIGNATURE.copy(out, 0);
   let at = 8;
@@ -77,6 +97,25 @@ export function encodePng(img: RawImage, level: number = DEFAULT_PNG_LEVEL): Buf
   at = writeChunkHeader(out, at, 0, 'IEND');
   finishChunk(out, at - 4, 0);
   return out;
+}
+
+/**
+ * Whether at least half of the pixels equal their left neighbour, counted on every 4th row:
+ * the test of encodePng's 'auto' filter. A function of the pixels alone (deterministic).
+ */
+export function flatPicture(img: RawImage): boolean {
+  const { width: w, height: h, data } = img;
+  const stride = w * 3;
+  let same = 0;
+  let seen = 0;
+  for (let y = 0; y < h; y += 4) {
+    const row = y * stride;
+    for (let i = row + 3; i < row + stride; i += 3) {
+      if (data[i] === data[i - 3] && data[i + 1] === data[i - 2] && data[i + 2] === data[i - 1]) same++;
+    }
+    seen += w - 1;
+  }
+  return seen > 0 && same * 2 >= seen;
 }
 
 let upScratch = new Uint8Array(0);
@@ -103,6 +142,20 @@ function upFilter(data: Uint8Array, stride: number): Uint8Array {
     for (let i = words << 2; i < n; i++) out[i] = data[i] - data[i - stride];
   } else {
     for (let i = stride; i < n; i++) out[i] = data[i] - data[i - stride];
+  }
+  return out;
+}
+
+let subScratch = new Uint8Array(0);
+
+/** Row differences for the "Sub" filter: out[i] = data[i] - data[i - 3] within each row. */
+function subFilter(data: Uint8Array, stride: number): Uint8Array {
+  const n = data.length;
+  if (subScratch.length < n) subScratch = new Uint8Array(Math.max(n, subScratch.length * 2));
+  const out = subScratch;
+  for (let r = 0; r < n; r += stride) {
+    for (let i = r; i < r + 3 && i < n; i++) out[i] = data[i];
+    for (let i = r + 3; i < r + stride; i++) out[i] = data[i] - data[i - 3];
   }
   return out;
 }
