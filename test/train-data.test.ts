@@ -254,6 +254,9 @@ test('an image that fails to decode is named; what was decoded stays usable, not
   const fixed = await ensureSplitCache(await readVariant(join(root, 'bad-image')), 'train', 8, cacheDir);
   assert.deepEqual([fixed.decoded, fixed.reused], [1, 5]);
   await assertSameAsDirect(fixed, v.splits.train);
+  // a cache folder that cannot be made is one line naming it
+  await writeFile(join(root, 'not-a-folder'), 'x');
+  await assert.rejects(ensureSplitCache(v, 'train', 8, join(root, 'not-a-folder', 'cache')), augmentError('BAD_ARGUMENT', /decode cache folder .*not-a-folder\/cache: cannot create .*ENOTDIR/));
 });
 
 const child = join(import.meta.dirname, 'helpers', 'decode-cache-child.ts');

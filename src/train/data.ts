@@ -241,6 +241,12 @@ interface FillRequest {
  */
 async function fillCaches(reqs: FillRequest[], imageSize: number, cacheDir: string, o: CacheOptions): Promise<SplitCache[]> {
   const root = resolve(cacheDir);
+  const dir = packDir(root, imageSize);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e: any) {
+    throw new AugmentError('BAD_ARGUMENT', `decode cache folder ${root}: cannot create ${dir} (${e?.code ?? e?.message ?? e}); give a writable folder`);
+  }
   const keys = new Map<FillRequest, string[]>();
   const byVariant = new Map<Variant, FillRequest[]>();
   for (const r of reqs) byVariant.set(r.v, [...(byVariant.get(r.v) ?? []), r]);
@@ -252,8 +258,6 @@ async function fillCaches(reqs: FillRequest[], imageSize: number, cacheDir: stri
     );
     for (const r of rs) keys.set(r, k.keys[r.split]);
   }
-  const dir = packDir(root, imageSize);
-  await mkdir(dir, { recursive: true });
   const total = reqs.reduce((n, r) => n + r.v.splits[r.split].length, 0);
 
   return withFillLock(
