@@ -19,16 +19,21 @@ async function loadCommands(): Promise<any[]> {
   return mods.map((m) => m.command).filter(Boolean);
 }
 
+let terminated = false;
+
 /** One line on stderr and the exit status a scheduler can act on (see EXIT in src/errors.ts). */
 export function reportError(e: unknown): number {
   const { exitCode, message } = describeFailure(e);
   process.stderr.write(`augment: ${message}\n`);
-  return exitCode;
+  // A command that stopped cleanly because of SIGTERM reports "interrupted"; for a scheduler
+  // that is a preemption or a time limit: retryable.
+  return terminated && exitCode === EXIT.INTERRUPTED ? EXIT.RETRYABLE : exitCode;
 }
 
-// A scheduler's SIGTERM (preemption, time limit): a command that handles it (build) stops
-// cleanly and exits 75 itself; for any other, exit 75 ("retry me") at once.
+// A scheduler's SIGTERM (preemption, time limit): a command that handles it (build, evaluate)
+// stops cleanly and exits 75 (above); for any other, exit 75 ("retry me") at once.
 process.on('SIGTERM', () => {
+  terminated = true;
   if (process.listenerCount('SIGTERM') > 1) return;
   process.stderr.write('augment: terminated by SIGTERM; run the same command again to resume\n');
   process.exit(EXIT.RETRYABLE);

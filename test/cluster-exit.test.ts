@@ -125,10 +125,24 @@ test('exit 75: SIGTERM (a scheduler preempting the task) stops cleanly; the same
   if (e.code === EXIT.OK) return void assert.ok(true, 'the build finished before the signal landed');
   assert.equal(e.code, EXIT.RETRYABLE, e.stderr);
   oneLine(e, /terminated after \d+ of \d+ files; run the same command again to resume/);
+  const journal = await readFile(join(out, 'manifest.jsonl'), 'utf8');
   const resumed = await buildVariant(recipe, { out, concurrency: 2 });
-  assert.ok(resumed.unchanged > 0, 'finished files were kept');
+  assert.ok(resumed.unchanged > 0, `finished files were kept (journal: ${journal.split('\n').length - 1} lines; resumed: ${resumed.written} written, ${resumed.unchanged} kept; child: ${e.stderr})`);
   const clean = await buildVariant(recipe, { out: join(root, 'v', 'term-clean'), concurrency: 2 });
   assert.deepEqual([...(await treeHashes(out))], [...(await treeHashes(clean.variantDir))]);
+});
+
+test('exit 75: SIGTERM during evaluate (it stops like Ctrl-C, but tells the scheduler to retry)', async () => {
+  const variant = join(root, 'v', 'ok'); // built by the first test
+  const runDir = join(root, 'runs', 'term');
+  const { child, exited } = augment(['evaluate', variant, '--run', runDir, '--model', 'resnet18', '--width', '0.125', '--image-size', '16', '--epochs', '50', '--seeds', '1', '--backend', 'wasm', '--threads', '1', '--no-report']);
+  let running = true;
+  void exited.then(() => (running = false));
+  const { existsSync } = await import('node:fs');
+  while (running && !existsSync(join(runDir, 'config.json'))) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGTERM');
+  const e = await exited;
+  assert.equal(e.code, EXIT.RETRYABLE, e.stderr);
 });
 
 test('exit 130: Ctrl-C (SIGINT)', async () => {
