@@ -228,3 +228,23 @@ test('the library picks the CLI backend when the caller started none (never tfjs
   assert.ok(['wasm', 'webgpu', 'tensorflow'].includes(got.tf), got.tf);
   assert.match(got.backend, /^(wasm|webgpu|node|node-gpu|tensorflow)/);
 });
+
+test('a budget that cannot pay for one short unit fails before anything is written; a dry run shows the rungs', async () => {
+  const runDir = join(root, 'runs', 'too-short');
+  await assert.rejects(
+    evaluate(base({ runDir, budget: '2s', rates: SLOW })),
+    (e: unknown) => e instanceof AugmentError && e.code === 'BAD_ARGUMENT' && /^--budget 2 s is too short for 3 variant\(s\) here/.test(e.message) && !e.message.includes('\n'),
+  );
+  await assert.rejects(stat(runDir), /ENOENT/);
+  const dry = await evaluate(base({ runDir, budget: 200, rates: SLOW, dryRun: true, settings: { seeds: 3, epochs: 6 } }));
+  assert.equal(dry.plan.mode, 'race');
+  assert.deepEqual(
+    dry.plan.race!.rungs.map((r) => [r.epochs, r.seeds, r.variants]),
+    [
+      [2, 2, 3],
+      [6, 3, 2],
+    ],
+  );
+  assert.ok(dry.plan.estimatedSeconds <= 200 + dry.plan.decodeSeconds);
+  await assert.rejects(stat(runDir), /ENOENT/);
+});

@@ -35,7 +35,7 @@ import { buildLeaderboard, historyRows, leaderboardText, runSummaries, writeRunR
 import { createModel as registryCreateModel } from './models/index.ts';
 import { modelDefaultsLine, planLines, preparePlan, type Plan, type PlanSummary } from './plan.ts';
 import { Heartbeat, silentProgress, tapProgress, type ProgressFactory } from './progress.ts';
-import { runRace, type RaceResult } from './race.ts';
+import { runRace, scheduleLine, scheduleRace, type RaceInput, type RaceResult } from './race.ts';
 import { writeEpochsCsv, type LeaderboardRow } from './report.ts';
 import { displayPath, exists, readConfig, readUnitRecord, writeConfig, type RunSummary, type StoredConfig, type UnitRecord } from './run-folder.ts';
 import { MODEL_NAMES, parseDuration, type EvaluateSettings } from './settings.ts';
@@ -173,7 +173,7 @@ async function measurePlan(plan: Plan, o: EvaluateOptions, createModel: ModelFac
     imagesToDecode,
     decodeSeconds: dec,
     trainSeconds: train,
-    estimatedSeconds: budgetSeconds ? Math.min(budgetSeconds, dec + train) : dec + train,
+    estimatedSeconds: dec + train,
     ...(budgetSeconds ? { budgetSeconds } : {}),
     ...(o.shard ? { shard: { index: o.shard.index, count: o.shard.count } } : {}),
   };
@@ -211,7 +211,29 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
     o.shard,
   );
   const measured = await measurePlan(plan, o, createModel, backend, raceSeconds, units, log);
-  for (const line of planLines(measured.summary)) log(line);
+  const planText = planLines(measured.summary);
+  // the race's rungs are planned now, so that a budget too short fails before anything is written
+  const raceInput: RaceInput | undefined = raceSeconds
+    ? {
+        variants: variants.map((v) => ({ name: v.name, trainSize: v.splits.train.length })),
+        validImages: variants[0].splits.valid.length,
+        testImages: variants[0].splits.test.length,
+        maxSeeds: settings.seeds,
+        maxEpochs: settings.epochs,
+        budgetSeconds: raceSeconds,
+        spentSeconds: 0,
+      }
+    : undefined;
+  const raceSchedule = raceInput ? scheduleRace(raceInput, new RateTracker(measured.rates)) : undefined;
+  if (raceSchedule) {
+    planText.push(scheduleLine(raceSchedule).replace(/^race: /, 'plan: race '));
+    measured.summary.race = {
+      rungs: raceSchedule.plan.rungs.map((r) => ({ epochs: r.epochs, seeds: r.seeds, variants: r.variants, seconds: r.seconds })),
+      ...(raceSchedule.epochImages ? { epochImages: raceSchedule.epochImages } : {}),
+    };
+    measured.summary.estimatedSeconds = measured.summary.decodeSeconds + raceSchedule.plan.totalSeconds;
+  }
+  for (const line of planText) log(line);
   const base = {
     runDir,
     settings,
@@ -221,7 +243,7 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
     plan: measured.summary,
   };
   if (o.dryRun) {
-    return { ...base, leaderboard: [], tieRule: '', runs: [], data: { decoded: 0, reused: 0 }, notes: [], dryRun: true, table: planLines(measured.summary).join('\n') };
+    return { ...base, leaderboard: [], tieRule: '', runs: [], data: { decoded: 0, reused: 0 }, notes: [], dryRun: true, table: planText.join('\n') };
   }
 
   // 2. Data: decode every split (finds undecodable images before anything is trained).
@@ -322,21 +344,8 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
         ctx,
         tracker,
         startedAt: unitsStartedAt,
-        input: {
-          variants: variants.map((v) => ({ name: v.name, trainSize: v.splits.train.length })),
-          validImages,
-          testImages,
-          maxSeeds: settings.seeds,
-          maxEpochs: settings.epochs,
-          budgetSeconds: raceSeconds,
-          spentSeconds: 0,
-        },
-        onSchedule: (s) =>
-          log(
-            `race: ${s.plan.rungs.map((r, i) => `rung ${i + 1}: ${r.variants} variant(s) x ${r.seeds} seed(s) x ${r.epochs} epoch(s)`).join('; ')}` +
-              (s.epochImages ? `; 1 epoch = ${s.epochImages} train images (a whole epoch does not fit the budget)` : '') +
-              ` (~${formatSeconds(s.plan.totalSeconds)})`,
-          ),
+        input: raceInput!,
+        schedule: raceSchedule,
         onUnitStart: (unit, predicted) => (current = { unit, predicted }),
       });
       records.push(...result.records);

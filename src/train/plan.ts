@@ -196,10 +196,12 @@ export interface PlanSummary {
   imagesToDecode: number;
   decodeSeconds: number;
   trainSeconds: number;
-  /** decode + training of this process's units (an upper bound: early stopping can end units sooner). */
+  /** decode + training of this process's units, or of the race's planned rungs (an upper bound: early stopping can end units sooner). */
   estimatedSeconds: number;
   budgetSeconds?: number;
   shard?: { index: number; count: number };
+  /** --budget: the race's planned rungs (cumulative epochs, seeds, variants, predicted seconds). */
+  race?: { rungs: Array<{ epochs: number; seeds: number; variants: number; seconds: number }>; epochImages?: number };
   /** The model's own defaults in use (flags not given), with why. */
   modelDefaults?: string;
 }

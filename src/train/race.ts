@@ -29,6 +29,15 @@ import { runUnit, type Unit, type UnitContext } from './units.ts';
 
 export const RACE_ETA = 3;
 
+/** The schedule as one log line. */
+export function scheduleLine(s: RaceSchedule): string {
+  return (
+    `race: ${s.plan.rungs.map((r, i) => `rung ${i + 1}: ${r.variants} variant(s) x ${r.seeds} seed(s) x ${r.epochs} epoch(s)`).join('; ')}` +
+    (s.epochImages ? `; 1 epoch = ${s.epochImages} train images (a whole epoch does not fit the budget)` : '') +
+    ` (~${formatSeconds(s.plan.totalSeconds)})`
+  );
+}
+
 export interface RaceInput {
   variants: Array<{ name: string; trainSize: number }>;
   validImages: number;
@@ -139,8 +148,8 @@ export interface RaceRun {
   tracker: RateTracker;
   /** performance.now() at the start of the evaluate (the budget's clock). */
   startedAt: number;
-  /** Receives the schedule before the first unit runs. */
-  onSchedule?: (s: RaceSchedule) => void;
+  /** The rungs, when planned already (the plan does, before anything is written). */
+  schedule?: RaceSchedule;
   /** Before each unit (progress: which unit, how much is left). */
   onUnitStart?: (u: Unit, predictedSeconds: number) => void;
 }
@@ -148,8 +157,7 @@ export interface RaceRun {
 export async function runRace(r: RaceRun): Promise<RaceResult> {
   const { ctx, input, tracker } = r;
   const log = ctx.log;
-  const schedule = scheduleRace(input, tracker);
-  r.onSchedule?.(schedule);
+  const schedule = r.schedule ?? scheduleRace(input, tracker);
   const deadline = r.startedAt + input.budgetSeconds * 1000;
   const left = () => (deadline - performance.now()) / 1000;
   const sizes = new Map(input.variants.map((v) => [v.name, v.trainSize]));
