@@ -24,7 +24,7 @@ import { readManifest, MANIFEST_NAME } from '../build/manifest.ts';
 import { readVariantInfo } from '../build/build.ts';
 import { scanSource, type ScanNote, type SourceFile } from './scan.ts';
 import { SPLITS, compileGroupPattern, groupKeyOf, splitWithGroups, type SplitName } from './split.ts';
-import { DEFAULT_NEAR_DISTANCE, duplicateComponents, type DuplicateMode } from './dedupe.ts';
+import { DEFAULT_NEAR_DISTANCE, autoGroupCap, duplicateComponents, type DuplicateMode } from './dedupe.ts';
 
 export interface AuditOptions {
   /** `near` (default) or `exact`; default: the variant's recipe setting. */
@@ -158,14 +158,7 @@ async function auditSplits(shown: string, dir: string, splits: SplitName[], sett
     const n = before ? SPLITS.reduce((k, s) => k + (before[s]?.[cls] ?? 0), 0) : 0;
     return n > 0 ? [Math.round((n * ratios[1]) / total), Math.round((n * ratios[2]) / total)] : held.get(cls)!.slice(1);
   };
-  const autoCap = (members: readonly number[]) => {
-    let cap = Infinity;
-    for (const cls of new Set(members.map((i) => kept[i].class))) {
-      const counts = targetsOf(cls).filter((n) => n > 0);
-      if (counts.length) cap = Math.min(cap, Math.min(...counts) / 2);
-    }
-    return Math.max(2, Math.floor(cap));
-  };
+  const autoCap = autoGroupCap((i) => kept[i].class, targetsOf);
   const dedupe = { ...settings, maxGroup: settings.maxGroup === 'auto' ? autoCap : settings.maxGroup };
   const { components } = duplicateComponents(kept, [], dedupe);
   const withNames = duplicateComponents(kept, fixed, dedupe);

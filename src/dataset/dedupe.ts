@@ -32,6 +32,22 @@ export interface DedupeOptions {
 
 export const DEFAULT_NEAR_DISTANCE = 4;
 
+/**
+ * The `auto` group cap (split.maxGroup: auto): half the smaller of the valid and test targets of
+ * the smallest class a group touches, at least 2, so that one group cannot take more than half of
+ * any split's share of a class. `targetsOf(cls)` gives [valid, test]; zeros are ignored.
+ */
+export function autoGroupCap(classOf: (i: number) => string, targetsOf: (cls: string) => number[]): (members: readonly number[]) => number {
+  return (members) => {
+    let cap = Infinity;
+    for (const cls of new Set(members.map(classOf))) {
+      const held = targetsOf(cls).filter((t) => t > 0);
+      if (held.length) cap = Math.min(cap, Math.min(...held) / 2);
+    }
+    return Math.max(2, Math.floor(cap));
+  };
+}
+
 export interface NearPair {
   a: number;
   b: number;

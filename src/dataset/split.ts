@@ -21,7 +21,7 @@ import { basename, extname, join } from 'node:path';
 import { AugmentError } from '../errors.ts';
 import { deriveSeed, rngFor } from '../rng.ts';
 import type { SourceFile } from './scan.ts';
-import { DEFAULT_NEAR_DISTANCE, duplicateComponents, type DedupeOptions, type DuplicateMode } from './dedupe.ts';
+import { DEFAULT_NEAR_DISTANCE, autoGroupCap, duplicateComponents, type DedupeOptions, type DuplicateMode } from './dedupe.ts';
 
 export const SPLITS = ['train', 'valid', 'test'] as const;
 export type SplitName = (typeof SPLITS)[number];
@@ -104,14 +104,7 @@ export function splitWithGroups(files: readonly SourceFile[], opts: SplitOptions
     const test = Math.round(n * ratios[2]);
     state.set(cls, { targets: [n - valid - test, valid, test], counts: [0, 0, 0], assigned: [[], [], []] });
   }
-  const autoCap = (members: readonly number[]) => {
-    let cap = Infinity;
-    for (const cls of new Set(members.map((i) => sorted[i].class))) {
-      const held = state.get(cls)!.targets.slice(1).filter((t) => t > 0);
-      if (held.length) cap = Math.min(cap, Math.min(...held) / 2);
-    }
-    return Math.max(2, Math.floor(cap));
-  };
+  const autoCap = autoGroupCap((i) => sorted[i].class, (cls) => state.get(cls)!.targets.slice(1));
   const maxGroup = opts.maxGroup ?? 'auto';
   const { components } = duplicateComponents(sorted, fixed, { ...opts, maxGroup: maxGroup === 'auto' ? autoCap : maxGroup });
   interface Group {
