@@ -15,7 +15,9 @@
  * find them); the rendered sources are kept there for the next run.
  *
  * usage: node --import tsx scripts/bench-build.ts [--sizes 64,224] [--pairs 4] [--jobs 2]
- *          [--top 20] [--work DIR] [--write-doc]
+ *          [--top 20] [--scan cold|cached] [--work DIR] [--write-doc]
+ * --scan cached: augment's runs share one variants root, so after the warm-up its scan reads
+ * the decode-check cache (a second recipe built from the same source); default cold.
  * needs dist/ (`npm run build`) and Debian's python3-opencv.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -36,6 +38,11 @@ const pairs = Number(opt('pairs', '4'));
 const jobs = Number(opt('jobs', String(availableParallelism())));
 const top = Number(opt('top', '20'));
 const writeDoc = args.includes('--write-doc');
+// cold: each augment run in a fresh variants root (no scan cache, no split file: a first build);
+// cached: the runs share one variants root that the warm-up filled (a second recipe built from
+// the same source, as `augment build baseline random ...` does): the scan reads its cache.
+const scanMode = opt('scan', 'cold');
+if (scanMode !== 'cold' && scanMode !== 'cached') throw new Error('--scan cold|cached');
 const anchors = resolve(opt('anchors', process.env.AUGMENT_ANCHORS ?? join(repo, '..', 'shared', 'bench', 'anchors')));
 const work = resolve(opt('work', join(tmpdir(), 'augment-bench-build')));
 const python = '/usr/bin/python3';
@@ -129,12 +136,12 @@ for (const size of sizes) {
   await writeFile(recipeFile, JSON.stringify({ ...doc, source: src, split: { ...doc.split, ratios: [1, 0, 0] } })); // JSON is YAML
   let n = 0;
   const runA = async () => {
-    const root = join(work, 'runs', `augment-${n++}`);
-    await rm(root, { recursive: true, force: true });
+    const root = scanMode === 'cold' ? join(work, 'runs', `augment-${n}`) : join(work, 'runs', 'augment-shared');
+    const out = join(root, `v${n++}`);
+    await rm(scanMode === 'cold' ? root : out, { recursive: true, force: true });
     await settle();
-    const out = join(root, 'v');
     const r = await measure([process.execPath, bin, 'build', recipeFile, '--out', out, '-j', String(jobs)], out);
-    await rm(root, { recursive: true, force: true });
+    await rm(scanMode === 'cold' ? root : out, { recursive: true, force: true });
     return r;
   };
   const runB = async () => {
@@ -181,7 +188,7 @@ const cell = (rs: Run[]) => {
 };
 const rows: string[] = [];
 for (const r of results) {
-  rows.push(`| ${r.size} px | augment build, -j ${jobs} | ${cell(r.a).join(' | ')} | **${median(r.ratios).toFixed(2)}x** (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) |`);
+  rows.push(`| ${r.size} px | augment build, -j ${jobs}, ${scanMode} scan | ${cell(r.a).join(' | ')} | **${median(r.ratios).toFixed(2)}x** (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) |`);
   rows.push(`| ${r.size} px | OpenCV peer, ${jobs} processes | ${cell(r.b).join(' | ')} | |`);
 }
 const table = [
@@ -192,9 +199,10 @@ const table = [
 console.log('\n' + table);
 
 if (writeDoc) {
-  const cmd = `node --import tsx scripts/bench-build.ts --sizes ${sizes.join(',')} --pairs ${pairs} --jobs ${jobs} --top ${top} --write-doc`;
+  const cmd = `node --import tsx scripts/bench-build.ts --sizes ${sizes.join(',')} --pairs ${pairs} --jobs ${jobs} --top ${top} --scan ${scanMode} --write-doc`;
+  const heading = scanMode === 'cold' ? '## Build throughput' : '## Build throughput, scan cached';
   const section = [
-    '## Build throughput',
+    heading,
     '',
     `Command: \`${cmd}\` (needs \`npm run build\` and Debian's python3-opencv).`,
     `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${started}, load average ${load0.toFixed(1)} -> ${loadavg()[0].toFixed(1)}`,
@@ -203,7 +211,9 @@ if (writeDoc) {
     `The seed's \`random\` recipe (each image once plus min(7, max/n) - 1 six-transform copies) over the top-${top}`,
     'tabler categories, split 1:0:0 so that both tools write the same set of files, against',
     `\`opencv_random_build.py SRC OUT 7 ${jobs}\` (../shared/bench/anchors). Whole processes (augment: the compiled`,
-    `CLI, start-up, scan and split included; cold: fresh output and variants folder each run), one warm-up each, then`,
+    scanMode === 'cold'
+      ? 'CLI, start-up, scan and split included; cold: fresh output and variants folder each run, as a first build), one warm-up each, then'
+      : "CLI, start-up included; the runs share one variants folder, so the scan reads the decode-check cache the warm-up wrote, as a second recipe built from the same source does), one warm-up each, then",
     `${pairs} pairs alternating augment, peer, augment, peer, ... with \`sync\` and a 2 s pause before each run.`,
     'CPU = user + sys of the process and its children (/usr/bin/time); peak RSS = the sum over the process tree,',
     'sampled every 50 ms; bytes = the PNGs written. Ratio = augment files/s over peer files/s of each pair (above',
@@ -220,7 +230,7 @@ if (writeDoc) {
   ].join('\n');
   const docFile = join(repo, 'docs', 'BENCHMARKS.md');
   let text = await readFile(docFile, 'utf8');
-  const re = /## Build throughput\n[\s\S]*?(?=\n## |$)/;
+  const re = new RegExp(`${heading}\\n[\\s\\S]*?(?=\\n## |$)`);
   text = re.test(text) ? text.replace(re, section.trimEnd() + '\n') : text.trimEnd() + '\n\n' + section;
   await writeFile(docFile, text);
   console.log(`updated ${docFile}`);
