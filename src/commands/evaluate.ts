@@ -159,11 +159,18 @@ export const command: CommandModule<object, Args> = {
       .option('merge', { type: 'boolean', describe: 'Rank the units that shards trained into --run DIR (names the missing ones)' })
       .option('report', { type: 'boolean', default: true, describe: 'Write the HTML report into the run folder (--no-report to skip)' })
       .option('json', { type: 'boolean', describe: 'Print the result as JSON (with plan, data and leaderboard[].status)' })
-      .example('$0 evaluate --model vgg16 --lr 1e-4 --seeds 3', 'rank every built variant (vgg16 from scratch wants a small learning rate)')
+      .example('$0 evaluate --model vgg16 --seeds 3', 'rank every built variant (vgg16 trains at its own default lr 1e-4)')
       .example('$0 evaluate --quick baseline random random_v3', 'the README demo (a few minutes on 2 cores)')
       .example('$0 evaluate --quick --budget 5m', 'rank every built variant in about five minutes (racing)')
       .example('$0 evaluate --dry-run', 'print the plan and the measured estimate only')
-      .example('$0 evaluate --run data/runs/x --shard 0/2', 'one of two shards; then: $0 evaluate --merge --run data/runs/x'),
+      .example('$0 evaluate --run data/runs/x --shard 0/2', 'one of two shards; then: augment evaluate --merge --run data/runs/x')
+      .epilog(
+        'First a plan (stderr): units, epochs, images, and an estimate measured with a few training steps here. ' +
+          'The table: every variant is ranked, "not learned" (valid macro-F1 never rose above a constant predictor\'s: ' +
+          'try a lower --lr, more --epochs, or resnet18) or "raced out (rung k)" (--budget). ' +
+          'Ranked variants show test macro-F1 mean ± sd over the seeds and a 95% bootstrap interval over the test images; ' +
+          'two are tied unless both the seed spread (paired t-test by seed, p < 0.05) and the intervals say they differ.',
+      ),
   handler: async (a: ArgumentsCamelCase<Args>) => {
     const settings = settingsFromArgs(a); // bad flags fail before the backend starts
     if (settings.model !== undefined && !MODEL_NAMES.includes(settings.model)) throw invalidParameter('--model', `one of ${MODEL_NAMES.join(', ')}`, settings.model);
