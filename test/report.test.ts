@@ -125,6 +125,17 @@ test('an older metrics.json (no status, no intervals) renders every variant as r
   assert.doesNotMatch(html, /bootstrap CI/);
 });
 
+test('variant folders that moved away: the report says so and keeps the run\'s own charts', async () => {
+  const dir = await runWith('moved', (m) => {
+    for (const v of m.variants) v.dir = join(root, 'gone', v.name);
+  });
+  const html = await readFile((await writeReport(dir)).file, 'utf8');
+  const variants = metrics.leaderboard.map((l: any) => l.variant);
+  assert.deepEqual(chartIds(html), ['leaderboard', ...variants.flatMap((v: string) => [`curves:${v}`, `confusion:${v}`])]);
+  for (const v of variants) assert.ok(html.includes(esc(`no variant.json in ${join(root, 'gone', v)}`)), v);
+  assert.doesNotMatch(html, /could not be drawn/);
+});
+
 test('a missing or unfinished run folder is one line naming the file', async () => {
   await assert.rejects(writeReport(join(root, 'nowhere')), (e: unknown) => e instanceof AugmentError && e.code === 'NOT_FOUND' && /nowhere[/\\]metrics\.json not found/.test(e.message));
   const unfinished = join(root, 'unfinished');

@@ -104,17 +104,20 @@ async function variantSection(m: RunMetrics, row: LeaderRow, v: VariantRecord | 
   const classes = m.classes;
   const summary = `${rankText(row, m.leaderboard) === '–' ? '' : `rank ${rankText(row, m.leaderboard)} · `}${statusText(row)} · test macro-F1 ${row.seeds > 1 ? `${f4(row.meanTestMacroF1)} ± ${f4(row.sdTestMacroF1)} over ${row.seeds} seeds` : f4(row.meanTestMacroF1)}${row.testMacroF1CI ? ` · bootstrap ${f4(row.testMacroF1CI[0])}–${f4(row.testMacroF1CI[1])}` : ''}${row.tiedWith.length ? ` · tied with ${row.tiedWith.map(esc).join(', ')}` : ''}`;
   parts.push(`<h3><span class="dot" style="--c:${STATUS_COLOURS[row.status]}"></span>${esc(name)}</h3><p class="summary">${summary}</p>`);
-  if (v) {
+  const counted = v && v.countsFrom !== 'none' ? v : undefined;
+  if (v?.note) parts.push(`<p class="note">${esc(v.note)}</p>`);
+  if (counted) {
+    const c = counted;
     parts.push(
       await chart(
         `histogram:${name}`,
-        (w) => histogramSpec({ classes, before: v.before, train: v.train, valid: v.valid, test: v.test }, w),
+        (w) => histogramSpec({ classes, before: c.before, train: c.train, valid: c.valid, test: c.test }, w),
         [WIDE, NARROW],
-        `Images per class: the source's train split before the build${v.before ? '' : ' (not known for this variant)'}, the variant's train split after it, and the valid and test splits (never augmented). Counts from ${v.countsFrom === 'variant.json' ? 'variant.json' : 'the files'}.`,
+        `Images per class: the source's train split before the build${c.before ? '' : ' (not known for this variant)'}, the variant's train split after it, and the valid and test splits (never augmented). Counts from ${c.countsFrom === 'variant.json' ? 'variant.json' : 'the files'}.`,
       ),
     );
-    parts.push(`<h4>Contact sheet</h4>${sheetHtml(v)}`);
   }
+  if (v?.sheet.length) parts.push(`<h4>Contact sheet</h4>${sheetHtml(v)}`);
   const mine = epochs.filter((e) => e.variant === name);
   const runs = m.runs.filter((r) => r.variant === name);
   if (mine.length) {
@@ -128,7 +131,8 @@ async function variantSection(m: RunMetrics, row: LeaderRow, v: VariantRecord | 
     pair.push(await chart(`confusion:${name}`, (w) => confusionSpec(sum, classes, w), [HALF, NARROW], `Test confusion matrix of the selected weights, summed over ${confusions.length} seed${confusions.length === 1 ? '' : 's'}.`));
   }
   const perClass = runs.map((r) => r.testPerClassF1).filter((f): f is number[] => Array.isArray(f) && f.length === classes.length);
-  if (perClass.length && v) {
+  if (perClass.length && counted) {
+    const v = counted;
     const points: PerClassInput[] = classes.map((c, i) => ({
       class: c,
       train: v.train[c] ?? 0,
@@ -148,7 +152,6 @@ async function variantSection(m: RunMetrics, row: LeaderRow, v: VariantRecord | 
   if (pair.length) parts.push(`<div class="pair">${pair.join('')}</div>`);
   if (!runs.length) parts.push(`<p class="note">No finished run of this variant in metrics.json.</p>`);
   if (v) parts.push(recipeHtml(v));
-  if (v?.note) parts.push(`<p class="note">${esc(v.note)}</p>`);
   return `<section class="variant" id="${variantAnchor(name)}">${parts.join('\n')}</section>`;
 }
 
