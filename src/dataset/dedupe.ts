@@ -1,16 +1,18 @@
 /**
  * Which source files must share a split: exact duplicates (the same decoded pixels), near
  * duplicates (perceptual hashes within `nearDistance` bits, flips and 90-degree rotations
- * matching, see ./phash.ts; the result does not depend on the order of the files) and the recipe's name-pattern groups (`split.group`), joined with
- * union-find into components. A pure function of the file list and the options.
+ * matching, see ./phash.ts) and the recipe's name-pattern groups (`split.group`), joined with
+ * union-find into components. A pure function of the file list and the options; the result does
+ * not depend on the order of the files.
  *
- * Giant groups: near-duplicate links chain (a ~ b ~ c ...), and on small pictograms pHash
- * chains a lot: on the 5,607 sample icons, 4 bits link a component of 181 files and 8 bits one
- * of 2,729 (docs/BENCHMARKS.md, "Duplicate detection"). One group that large cannot be placed
- * without wrecking the stratified ratios. So a component of more than `maxGroup` files is
- * linked again at a smaller distance (2 bits less; pHash distances are even), piece by piece,
- * until every piece fits or only exact duplicates and name groups hold it together (those are
- * never cut: the same pixels in two splits is a certain leak, and a name pattern is the user's).
+ * Giant groups: near-duplicate links chain (a ~ b ~ c ...), and on small pictograms pHash chains
+ * a lot: on the 5,589 sample icons (with the recipes' name groups), 4 bits link a component of
+ * 338 files and 8 bits one of 3,433 (docs/BENCHMARKS.md, "Duplicate detection"). One group that
+ * large cannot be placed without wrecking the stratified ratios. So a component of more than
+ * `maxGroup` files is linked again at a smaller distance (2 bits less; pHash distances are even),
+ * piece by piece, until every piece fits or only exact duplicates and name groups hold it
+ * together (those are never cut: the same pixels in two splits is a certain leak, and a name
+ * pattern is the user's).
  */
 import type { SourceFile } from './scan.ts';
 import { hashWords, popcount32 } from './phash.ts';
@@ -62,8 +64,8 @@ export interface NearPair {
  *
  * Multi-index hashing (Norouzi et al.): cut the 64 bits into t + 1 chunks; two hashes within t
  * bits agree exactly on at least one chunk (pigeonhole), so only files sharing a chunk value
- * with a are compared, not all n^2 / 2 pairs (on the 5,607 sample icons at t = 4: well under a
- * second instead of 7 s). Above 15 bits the chunks get too short to help and it compares all pairs.
+ * with a are compared, not all n^2 / 2 pairs (on the 5,589 sample icons at t = 4 about 3x
+ * faster than all pairs: icons on white share many chunk values). Above 15 bits the chunks get too short to help and it compares all pairs.
  */
 export function nearPairs(hashes: ReadonlyArray<string | undefined>, t: number): NearPair[] {
   const n = hashes.length;
