@@ -16,6 +16,7 @@
  * The split is a pure function of (file list with its content hashes, options); it is also
  * written to a split file that every variant built from that source and seed points to.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { AugmentError } from '../errors.ts';
@@ -191,7 +192,7 @@ export async function resolveSplit(
     files: split.files,
   };
   await mkdir(splitsDir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`; // build shards write it at once (in containers all pid 1)
   await writeFile(tmp, JSON.stringify(record, null, 1) + '\n');
   await rename(tmp, file);
   return { record, file, reused: false };
