@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { existingFolder } from './flags.ts';
 
 interface Args {
   dir: string;
@@ -14,6 +15,7 @@ export const command: CommandModule<{}, Args> = {
       .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
       .example('augment merge /shared/variants/random_v3', 'after every augment build random_v3 --out /shared/variants/random_v3 --shard K/N finished') as any,
   handler: async (a) => {
+    await existingFolder(undefined, a.dir); // H8: a file or a typo is one line
     const { mergeShards } = await import('../cluster/merge.ts');
     const r = await mergeShards(a.dir);
     if (a.json) console.log(JSON.stringify(r, null, 1));
