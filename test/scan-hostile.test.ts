@@ -13,6 +13,7 @@ import { splitWithGroups } from '../src/dataset/split.ts';
 import { buildVariant } from '../src/build/build.ts';
 import { summarizeBuild } from '../src/build/summary.ts';
 import { parseRecipe } from '../src/recipe/load.ts';
+import { countClasses } from '../src/stats/count.ts';
 import type { ManifestEntry } from '../src/build/manifest.ts';
 import { tempDir, removeDir } from './helpers/dataset.ts';
 import { makeHostileTree, snapshotTree, type HostileTree } from './helpers/hostile.ts';
@@ -116,4 +117,11 @@ test('the build labels every image by its real class, puts each file in one spli
   for (const k of [...afterSnap.keys()]) if (k.startsWith('variants')) afterSnap.delete(k);
   for (const k of [...beforeSnap.keys()]) if (k.startsWith('variants')) beforeSnap.delete(k);
   assert.deepEqual([...afterSnap], [...beforeSnap]);
+});
+
+test('augment stats counts the hostile tree by the same walk: the loop adds nothing', async () => {
+  const counts = await countClasses(tree.root);
+  assert.equal(counts.triangles, scan.files.filter((f) => f.class === 'triangles').length);
+  assert.equal(counts.stars, 4);
+  assert.equal(counts.squares, scan.files.filter((f) => f.class === 'squares').length + 1); // + deep/c3.png, a content conflict the scan leaves out
 });

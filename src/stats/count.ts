@@ -12,7 +12,7 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import fg from 'fast-glob';
+import { walkSource } from '../dataset/walk.ts';
 import { AugmentError } from '../errors.ts';
 
 export const STATS_IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
@@ -76,12 +76,9 @@ export async function countClasses(root: string): Promise<ClassCounts> {
   classes.sort();
   const counts: ClassCounts = {};
   for (const c of classes) counts[c] = 0;
-  const files = await fg('*/**/*', { cwd: root, dot: false, onlyFiles: true, followSymbolicLinks: true, suppressErrors: true });
-  for (const f of files) {
-    if (!isImageName(f)) continue;
-    const cls = f.slice(0, f.indexOf('/'));
-    if (cls in counts) counts[cls]++;
-  }
+  if (classes.length === 0) return counts;
+  // the scan's own walk: a link loop (class/loop -> ..) is not counted again and again
+  for (const f of (await walkSource(root, root, { isImageName })).files) if (f.class in counts) counts[f.class]++;
   return counts;
 }
 
