@@ -35,7 +35,7 @@ import { buildLeaderboard, historyRows, leaderboardText, runSummaries, writeRunR
 import { createModel as registryCreateModel } from './models/index.ts';
 import { modelDefaultsLine, planLines, preparePlan, type Plan, type PlanSummary } from './plan.ts';
 import { Heartbeat, silentProgress, tapProgress, type ProgressFactory } from './progress.ts';
-import { runRace, scheduleLine, scheduleRace, type RaceInput, type RaceResult } from './race.ts';
+import { runRace, scheduleLine, scheduleRace, type RaceInput, type RaceResult, type RaceSchedule } from './race.ts';
 import { writeEpochsCsv, type LeaderboardRow } from './report.ts';
 import { displayPath, exists, readConfig, readUnitRecord, writeConfig, type RunSummary, type StoredConfig, type UnitRecord } from './run-folder.ts';
 import { MODEL_NAMES, parseDuration, type EvaluateSettings } from './settings.ts';
@@ -224,7 +224,13 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
         spentSeconds: 0,
       }
     : undefined;
-  const raceSchedule = raceInput ? scheduleRace(raceInput, new RateTracker(measured.rates)) : undefined;
+  let raceSchedule: RaceSchedule | undefined;
+  try {
+    raceSchedule = raceInput ? scheduleRace(raceInput, new RateTracker(measured.rates)) : undefined;
+  } catch (e) {
+    for (const line of planText) log(line); // the plan that did not fit
+    throw e;
+  }
   if (raceSchedule) {
     planText.push(scheduleLine(raceSchedule).replace(/^race: /, 'plan: race '));
     measured.summary.race = {
