@@ -21,8 +21,8 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance as perfHooks } from 'node:perf_hooks';
 
@@ -42,12 +42,17 @@ if (args[0] === '--child') {
   const [, where, variantDir, cacheDir, size] = args;
   const { readVariant, ensureSplitCache } = await import('../src/train/data.ts');
   const { closeDecodePool, defaultDecodeThreads } = await import('../src/train/decode-pool.ts');
+  const { contentKeys } = await import('../src/train/decode-keys.ts');
   const t0 = performance.now();
   const v = await readVariant(variantDir);
+  const t1 = performance.now();
+  await contentKeys(v, ['train'], cacheDir); // hashes every file (no manifest) into the memo the fill then reads
+  const t2 = performance.now();
   const c = await ensureSplitCache(v, 'train', Number(size), cacheDir, { decodeIn: where as 'workers' | 'main' });
   const seconds = (performance.now() - t0) / 1000;
   await closeDecodePool();
-  process.stdout.write(`${JSON.stringify({ images: c.n, decoded: c.decoded, seconds, threads: defaultDecodeThreads() })}\n`);
+  const phases = { listSeconds: (t1 - t0) / 1000, keysSeconds: (t2 - t1) / 1000, fillSeconds: (performance.now() - t2) / 1000 };
+  process.stdout.write(`${JSON.stringify({ images: c.n, decoded: c.decoded, seconds, ...phases, threads: defaultDecodeThreads() })}\n`);
   process.exit(0);
 }
 
@@ -128,6 +133,9 @@ interface Result {
   seconds: number;
   decoded?: number;
   threads?: number;
+  listSeconds?: number;
+  keysSeconds?: number;
+  fillSeconds?: number;
 }
 
 function timed(cmd: string, argv: string[]): Promise<{ r: Result; wall: number }> {
@@ -169,10 +177,17 @@ const { defaultDecodeThreads } = await import('../src/train/decode-pool.ts');
 const threads = defaultDecodeThreads();
 
 const work = await mkdtemp(join(tmpdir(), 'augment-bench-decode-'));
-// a variant whose three splits are the sample's class folders (only train is decoded)
+// a variant whose train split is the sample (a link to it); valid and test hold one linked image per class
 const variant = join(work, 'variant');
 await mkdir(variant);
-for (const s of ['train', 'valid', 'test']) await symlink(src, join(variant, s));
+await symlink(src, join(variant, 'train'));
+for (const cls of (await readdir(src, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)) {
+  const first = (await readdir(join(src, cls))).filter((f) => f.endsWith('.png')).sort()[0];
+  for (const s of ['valid', 'test']) {
+    await mkdir(join(variant, s, cls), { recursive: true });
+    await symlink(join(src, cls, first), join(variant, s, cls, first));
+  }
+}
 const warmCache = join(work, 'warm-cache');
 const me = ['--import', 'tsx', import.meta.filename, '--child'];
 await timed(process.execPath, [...me, 'main', variant, warmCache, String(size)]);
@@ -201,15 +216,20 @@ else console.log('skipping the PIL loop: no python3-pil / python3-numpy');
 if (has('torch') && has('torchvision')) cases.push({ name: `torch DataLoader, ${threads} workers`, run: () => timed(python, [join(work, 'torch_loader.py'), src, String(size), String(threads)]) });
 else console.log('skipping the torch DataLoader: no python3-torch / python3-torchvision');
 
-const got = new Map<string, { inside: number[]; wall: number[]; images: number; decoded?: number }>();
+const got = new Map<string, { inside: number[]; wall: number[]; fill: number[]; images: number; decoded?: number }>();
+const rawRows: string[] = [];
+const loadBefore = loadavg()[0];
 for (let k = 0; k < rounds; k++) {
   for (const c of cases) {
     const { r, wall } = await c.run(k);
-    const g = got.get(c.name) ?? { inside: [], wall: [], images: r.images, decoded: r.decoded };
+    const g = got.get(c.name) ?? { inside: [], wall: [], fill: [], images: r.images, decoded: r.decoded };
     g.inside.push(r.seconds);
+    if (r.fillSeconds !== undefined) g.fill.push(r.fillSeconds);
     g.wall.push(wall);
     got.set(c.name, g);
-    console.log(`round=${k + 1} case="${c.name}" images=${r.images}${r.decoded !== undefined ? ` decoded=${r.decoded}` : ''} seconds=${r.seconds.toFixed(3)} wall=${wall.toFixed(3)}`);
+    const phases = r.listSeconds !== undefined ? ` list_s=${r.listSeconds.toFixed(3)} keys_s=${r.keysSeconds!.toFixed(3)} fill_s=${r.fillSeconds!.toFixed(3)}` : '';
+    console.log(`round=${k + 1} case="${c.name}" images=${r.images}${r.decoded !== undefined ? ` decoded=${r.decoded}` : ''} seconds=${r.seconds.toFixed(3)}${phases} wall=${wall.toFixed(3)} load1=${loadavg()[0].toFixed(1)}`);
+    rawRows.push(`round=${k + 1} case="${c.name}" seconds=${r.seconds.toFixed(3)}${phases} wall=${wall.toFixed(3)} load1=${loadavg()[0].toFixed(1)}`);
   }
 }
 await rm(work, { recursive: true, force: true });
@@ -233,14 +253,15 @@ console.log(inprocLines.join('\n'));
 const torchName = cases.find((c) => c.name.startsWith('torch'))?.name;
 const ref = torchName ? got.get(torchName)! : undefined;
 const lines = [
-  `| case | images | images/s, start-up excluded | images/s, whole process | process s (median) |${ref ? ' vs torch DataLoader (excl. / incl.) |' : ''}`,
-  `|---|---|---|---|---|${ref ? '---|' : ''}`,
+  `| case | images | images/s, decode + pack only | images/s, start-up excluded | images/s, whole process | process s (median) |${ref ? ' vs torch DataLoader (excl. / incl.) |' : ''}`,
+  `|---|---|---|---|---|---|${ref ? '---|' : ''}`,
 ];
 for (const [name, g] of got) {
   const inside = g.images / median(g.inside);
   const whole = g.images / median(g.wall);
+  const fill = g.fill.length ? (g.images / median(g.fill)).toFixed(0) : '-';
   const ratio = ref ? ` ${(inside / (ref.images / median(ref.inside))).toFixed(2)}x / ${(whole / (ref.images / median(ref.wall))).toFixed(2)}x |` : '';
-  lines.push(`| ${name} | ${g.images} | ${inside.toFixed(0)} | ${whole.toFixed(0)} | ${median(g.wall).toFixed(2)} |${ratio}`);
+  lines.push(`| ${name} | ${g.images} | ${fill} | ${inside.toFixed(0)} | ${whole.toFixed(0)} | ${median(g.wall).toFixed(2)} |${ratio}`);
 }
 console.log(lines.join('\n'));
 
@@ -253,7 +274,7 @@ if (writeDoc) {
     '',
     `Command: \`node --import tsx scripts/bench-decode.ts --rounds ${rounds} --write-doc\``,
     `Machine: ${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, measured ${new Date().toISOString().slice(0, 10)};`,
-    'the machine was shared with other jobs (noisy): compare the ratios, taken in one run, alternating the cases, medians of the rounds.',
+    `the machine was shared with other jobs, heavily (1-minute load average ${loadBefore.toFixed(0)} at the start, ${loadavg()[0].toFixed(0)} at the end, on ${cpus().length} cores): compare the ratios, taken in one run, alternating the cases, medians of the rounds.`,
     '',
     `The tabler sample (${got.values().next().value?.images ?? '?'} PNG icons, 64 px) to ${size} px RGB. augment cases run`,
     '`ensureSplitCache` into an empty cache folder as a whole process (`node --import tsx`: its TypeScript',
@@ -268,6 +289,13 @@ if (writeDoc) {
     'Worker threads against the main thread, decode only (`decodeFiles`), in one process, alternating:',
     '',
     ...inprocLines,
+    '',
+    'Raw rows (list_s: `readVariant`, a stat per file; keys_s: reading and hashing every file, as a variant without a build manifest needs once; fill_s: `ensureSplitCache` then, decode + pack):',
+    '',
+    '```',
+    ...rawRows,
+    ...(['workers', 'main'] as const).map((w) => `inproc case="${w}" seconds=${inproc.times[w].map((t) => t.toFixed(3)).join(',')} cpu_s=${inproc.cpu[w].map((t) => t.toFixed(3)).join(',')}`),
+    '```',
     '',
   ].join('\n');
   const start = doc.indexOf('## Decode throughput');

@@ -72,7 +72,7 @@ export async function contentKeys(v: Variant, splits: readonly Split[], root: st
   const memo = await readMemo(mfile, v.dir);
   let memoChanged = false;
   const keys: Record<string, string[]> = {};
-  const limit = pLimit(8);
+  const limit = pLimit(16);
   for (const split of splits) {
     const files = v.splits[split];
     const out = new Array<string>(files.length);
@@ -104,9 +104,9 @@ export async function contentKeys(v: Variant, splits: readonly Split[], root: st
             throw new AugmentError('BAD_IMAGE', `${f.path}: cannot read it (${e?.code ?? e?.message ?? e})`);
           }
           out[i] = sha256Hex(buf);
-          // stat again: the key must belong to the size/mtime it is remembered under
-          const st = await stat(f.path).catch(() => undefined);
-          if (st && st.size === buf.length && Math.trunc(st.mtimeMs) === f.mtimeMs) {
+          // remembered under the size and mtime readVariant saw; a file rewritten since then
+          // has another mtime, so its next lookup misses and hashes it again
+          if (buf.length === f.size) {
             memo.files[`${split}/${f.rel}`] = [f.size, f.mtimeMs, out[i]];
             memoChanged = true;
           }
