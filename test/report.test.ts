@@ -99,9 +99,9 @@ test('report.html: self-contained, every section of the run', async () => {
   const imgs = [...html.matchAll(/<img src="([^"]+)"/g)].map((x) => x[1]);
   assert.ok(imgs.length >= 6, `contact sheets hold thumbnails (${imgs.length})`);
   for (const src of imgs) assert.match(src, /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/);
-  // one interval plot, then per variant: histogram, curves, confusion, per-class F1
+  // the interval plot and the per-class comparison, then per variant: histogram, curves, confusion, per-class F1
   const variants = metrics.leaderboard.map((l: any) => l.variant);
-  assert.deepEqual(chartIds(html), ['leaderboard', ...variants.flatMap((v: string) => [`histogram:${v}`, `curves:${v}`, `confusion:${v}`, `perclass:${v}`])]);
+  assert.deepEqual(chartIds(html), ['leaderboard', 'classes', ...variants.flatMap((v: string) => [`histogram:${v}`, `curves:${v}`, `confusion:${v}`, `perclass:${v}`])]);
   // the record of the experiment
   for (const s of ['wasm (report test)', join(root, 'random.yaml'), join(root, 'baseline.yaml'), 'augment version', 'command line', 'batchSize', metrics.tieRule]) {
     assert.ok(html.includes(esc(s)), `report mentions ${s}`);
@@ -131,7 +131,7 @@ test('variant folders that moved away: the report says so and keeps the run\'s o
   });
   const html = await readFile((await writeReport(dir)).file, 'utf8');
   const variants = metrics.leaderboard.map((l: any) => l.variant);
-  assert.deepEqual(chartIds(html), ['leaderboard', ...variants.flatMap((v: string) => [`curves:${v}`, `confusion:${v}`])]);
+  assert.deepEqual(chartIds(html), ['leaderboard', 'classes', ...variants.flatMap((v: string) => [`curves:${v}`, `confusion:${v}`])]);
   for (const v of variants) assert.ok(html.includes(esc(`no variant.json in ${join(root, 'gone', v)}`)), v);
   assert.doesNotMatch(html, /could not be drawn/);
 });
@@ -245,7 +245,7 @@ test('in headless chromium, offline, at 1280 px and 390 px: every chart drawn, e
       const seen = await inspect(opened.page);
       assert.deepEqual(opened.requests, [], 'the page fetched nothing');
       assert.deepEqual(opened.errors, [], 'no console errors');
-      assert.equal(seen.charts.length, 1 + 4 * metrics.leaderboard.length);
+      assert.equal(seen.charts.length, 2 + 4 * metrics.leaderboard.length);
       const byId = new Map<string, ChartSeen>(seen.charts.map((c) => [c.id, c]));
       for (const c of seen.charts) {
         assert.deepEqual(c.visible, [width >= 1000 ? 'w-wide' : 'w-narrow'], `${c.id} at ${width}: one rendering shown`);
@@ -257,6 +257,7 @@ test('in headless chromium, offline, at 1280 px and 390 px: every chart drawn, e
       assert.equal(lead.marks.symbol, metrics.runs.length, JSON.stringify(lead.marks));
       assert.equal(lead.marks.rule, metrics.leaderboard.length + withCI, JSON.stringify(lead.marks));
       assert.equal(lead.marks.rect, 1 + metrics.leaderboard.length, 'the top variant\'s band and a mean tick per variant');
+      assert.equal(byId.get('classes')!.marks.symbol, classes * metrics.leaderboard.length, 'a dot per (class, variant)');
       for (const v of metrics.leaderboard.map((l: any) => l.variant)) {
         assert.equal(byId.get(`histogram:${v}`)!.marks.rect, classes * 4, `histogram:${v}: train before/after, valid, test per class`);
         assert.equal(byId.get(`curves:${v}`)!.marks.line, 3 * runsOf(v), `curves:${v}: 3 curves per seed`);

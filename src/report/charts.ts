@@ -272,3 +272,34 @@ export function perClassSpec(points: PerClassInput[], width: number): VegaLiteSp
     config: BASE_CONFIG,
   };
 }
+
+export interface ClassByVariantInput {
+  class: string;
+  variant: string;
+  /** Mean test F1 over the seeds. */
+  f1: number;
+}
+
+/** Per-class test F1 of every variant side by side: one row per class (rarest first), one colour per variant. */
+export function classByVariantSpec(points: ClassByVariantInput[], classes: string[], variants: string[], width: number): VegaLiteSpec {
+  return {
+    $schema: SCHEMA,
+    width,
+    height: Math.max(60, classes.length * (width < 500 ? 18 : 20)),
+    autosize: { type: 'fit-x', contains: 'padding' },
+    padding: 6,
+    data: { values: points },
+    layer: [
+      { mark: { type: 'rule', color: '#ddd' }, encoding: { y: { field: 'class', type: 'nominal', sort: classes }, x: { aggregate: 'min', field: 'f1' }, x2: { aggregate: 'max', field: 'f1' } } },
+      {
+        mark: { type: 'circle', size: 52, opacity: 0.9 },
+        encoding: {
+          y: { field: 'class', type: 'nominal', sort: classes, title: null, axis: { labelLimit: 120 } },
+          x: { field: 'f1', type: 'quantitative', title: width < 500 ? 'test F1 (mean over seeds)' : 'test F1 of the class (mean over seeds)', scale: { domain: [0, 1] } },
+          color: { field: 'variant', type: 'nominal', sort: variants, scale: { domain: variants, range: SEED_COLOURS }, legend: { orient: 'top', title: null, direction: 'horizontal', ...(width < 500 ? { columns: 2 } : {}) } },
+        },
+      },
+    ],
+    config: BASE_CONFIG,
+  };
+}

@@ -4,7 +4,7 @@
  * and for a phone (~390 px). Every chart is a `<figure class="chart" data-chart="...">` holding
  * one SVG per width; the browser test counts the drawn marks in each.
  */
-import { HALF, NARROW, WIDE, confusionSpec, curvesSpec, histogramSpec, intervalSpec, perClassSpec, STATUS_COLOURS, type IntervalInput, type PerClassInput } from './charts.ts';
+import { HALF, NARROW, WIDE, classByVariantSpec, confusionSpec, curvesSpec, histogramSpec, intervalSpec, perClassSpec, STATUS_COLOURS, type ClassByVariantInput, type IntervalInput, type PerClassInput } from './charts.ts';
 import type { RecordLine } from './record.ts';
 import type { EpochRow, LeaderRow, RunMetrics, RunRow } from './run.ts';
 import { renderAtWidths } from './svg.ts';
@@ -155,6 +155,27 @@ async function variantSection(m: RunMetrics, row: LeaderRow, v: VariantRecord | 
   return `<section class="variant" id="${variantAnchor(name)}">${parts.join('\n')}</section>`;
 }
 
+/** Every variant's per-class test F1 side by side, classes rarest first (by the source's train counts). */
+async function classByVariantChart(m: RunMetrics, records: VariantRecord[]): Promise<string> {
+  const points: ClassByVariantInput[] = [];
+  const variants: string[] = [];
+  for (const row of m.leaderboard) {
+    const f = m.runs.filter((r) => r.variant === row.variant).map((r) => r.testPerClassF1).filter((x): x is number[] => Array.isArray(x) && x.length === m.classes.length);
+    if (!f.length) continue;
+    variants.push(row.variant);
+    m.classes.forEach((c, i) => points.push({ class: c, variant: row.variant, f1: f.reduce((a, x) => a + x[i], 0) / f.length }));
+  }
+  if (variants.length < 2) return '';
+  const before = records.find((r) => r.before)?.before;
+  const classes = [...m.classes].sort((a, b) => (before ? (before[a] ?? 0) - (before[b] ?? 0) : 0) || (a < b ? -1 : 1));
+  return `<h3>Per class</h3>${await chart(
+    'classes',
+    (w) => classByVariantSpec(points, classes, variants, w),
+    [WIDE, NARROW],
+    `Test F1 of each class for every variant (mean over seeds), ${before ? 'rarest class (in the source\'s train split) at the top' : 'classes by name'}: where oversampling or undersampling helps or hurts a class.`,
+  )}`;
+}
+
 function settingsTable(settings: Record<string, unknown>): string {
   const rows = Object.entries(settings)
     .filter(([, v]) => v !== undefined)
@@ -218,6 +239,7 @@ export async function renderPage(p: PageInput): Promise<string> {
     `Each variant's test macro-F1: dots are single seeds, the thin line is mean ± sd over the seeds${hasCI ? ', the thick pale bar the test bootstrap interval' : ''}; the shaded band is the top variant's ${hasCI ? 'bootstrap interval' : 'mean ± sd'}: a variant whose interval reaches into it is not clearly behind. ${esc(m.tieRule ?? '')}`,
   );
   const notes = Array.isArray(m.raw.notes) ? m.raw.notes.map(String) : [];
+  const byClass = await classByVariantChart(m, p.variants);
   const sections: string[] = [];
   for (const row of m.leaderboard) sections.push(await variantSection(m, row, byName.get(row.variant), p.epochs));
   const record = p.record.map((l) => `<tr><th>${esc(l.name)}</th><td>${l.code ? `<code>${esc(l.value)}</code>` : esc(l.value)}</td></tr>`).join('');
@@ -233,7 +255,7 @@ export async function renderPage(p: PageInput): Promise<string> {
 <header><h1>${esc(title)}</h1>
 <p class="lede">${esc(model)} · ${esc(seeds)} · ${m.leaderboard.length} variant${m.leaderboard.length === 1 ? '' : 's'} · ${m.classes.length} classes${m.finishedAt ? ` · finished ${esc(m.finishedAt)}` : ''}${m.backend ? ` · ${esc(m.backend.split(' (')[0])}` : ''}</p>
 <nav><a href="#leaderboard">Leaderboard</a>${m.leaderboard.map((r) => `<a href="#${variantAnchor(r.variant)}">${esc(r.variant)}</a>`).join('')}<a href="#record">Record</a></nav></header>
-<section id="leaderboard"><h2>Leaderboard</h2>${interval}${leaderTable(m)}${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}</section>
+<section id="leaderboard"><h2>Leaderboard</h2>${interval}${leaderTable(m)}${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}${byClass}</section>
 <section id="variants"><h2>Variants</h2>${sections.join('\n')}</section>
 <section id="record"><h2>Record of the experiment</h2>
 <table class="kv">${record}</table>
