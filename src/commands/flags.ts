@@ -173,6 +173,8 @@ export interface OutputOptions {
   extensions?: readonly string[];
   /** Folders the output must stay out of, e.g. the source dataset: `{ path, what: 'the source' }`. */
   outside?: ReadonlyArray<{ path: string; what: string }>;
+  /** The command makes missing folders above the file (mkdir -p): they need only be makeable. */
+  makeParents?: boolean;
   cwd?: string;
 }
 
@@ -190,9 +192,9 @@ export async function outputFile(flag: string, path: unknown, o: OutputOptions =
   else if (st && st.isDirectory()) throw new AugmentError('UNSAFE_PATH', `${flag} ${path}: is a folder; give a file name`);
   const parent = dirname(abs);
   const pst = await statOrNull(parent);
-  if (!pst) throw new AugmentError('NOT_FOUND', `${flag} ${path}: the folder ${parent} does not exist`);
-  if (pst === 'notdir' || !pst.isDirectory()) await nearestExisting(flag, path, parent);
-  await assertWritable(flag, path, parent);
+  if (!pst && !o.makeParents) throw new AugmentError('NOT_FOUND', `${flag} ${path}: the folder ${parent} does not exist`);
+  const existing = pst && pst !== 'notdir' && pst.isDirectory() ? parent : await nearestExisting(flag, path, parent);
+  await assertWritable(flag, path, existing);
   await assertOutside(flag, path, abs, o.outside);
   return abs;
 }

@@ -4,6 +4,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { invalidParameter } from '../errors.ts';
+import { outputFile } from './flags.ts';
 
 interface Args {
   run?: string;
@@ -32,6 +33,8 @@ export const command: CommandModule<object, Args> = {
       if (!/^\d+$/.test(String(a.width).trim()) || width < 200 || width > 4000) throw invalidParameter('--width', 'a whole number of CSS pixels in [200, 4000]', a.width);
     }
     if (a.screenshot !== undefined && !/\.png$/i.test(a.screenshot)) throw invalidParameter('--screenshot', 'a .png file name', a.screenshot);
+    if (a.out !== undefined) await outputFile('--out', a.out, { extensions: ['.html', '.htm'], makeParents: true }); // H8: flags.ts
+    if (a.screenshot !== undefined) await outputFile('--screenshot', a.screenshot, { extensions: ['.png'], makeParents: true });
     const { writeReport, latestFinishedRun } = await import('../report/index.ts'); // vega loads only here
     const run = a.run ?? (await latestFinishedRun(a.runsRoot));
     const r = await writeReport(run, { out: a.out, screenshot: a.screenshot, screenshotWidth: width });
