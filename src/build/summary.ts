@@ -31,7 +31,7 @@ export function summarizeBuild(r: BuildResult, cwd = process.cwd()): string {
   }
   const skipped = describeNotes(r.skipped ?? []);
   if (skipped) parts.push(`Left out of the source (listed in variant.json as "skipped"): ${skipped}.`);
-  if (r.ignored?.length) parts.push(`Ignored ${r.ignored.length} entr${r.ignored.length > 1 ? 'ies' : 'y'} that are not images: ${names(r.ignored.map((x) => x.rel))}.`);
+  if (r.ignored?.length) parts.push(`Ignored (not images): ${names(r.ignored.map((x) => x.rel))}.`);
   if (r.failed.length) parts.push(`${r.failed.length} source file(s) failed during the build and have no outputs: ${r.failed[0].reason}${r.failed.length > 1 ? '; ...' : ''}.`);
   return parts.join(' ');
 }
@@ -52,9 +52,9 @@ function names(rels: string[], most = 5): string {
   return rels.slice(0, most).join(', ') + (rels.length > most ? ` and ${rels.length - most} more` : '');
 }
 
-/** Scan notes grouped by kind, each entry named once: "link loops (...): a, b; empty class folders: c". */
+/** Scan notes grouped by kind, each entry named once: "link loops (not walked again): a, b; empty class folders: c". */
 export function describeNotes(notes: readonly ScanNote[]): string {
   const byKind = new Map<ScanNote['kind'], string[]>();
   for (const x of notes) byKind.set(x.kind, [...(byKind.get(x.kind) ?? []), x.kind === 'label-conflict' && x.also ? [x.rel, ...x.also].join(' = ') : x.rel]);
-  return [...byKind].map(([k, rels]) => `${rels.length} ${NOTE_TITLES[k]}: ${names(rels)}`).join('; ');
+  return [...byKind].map(([k, rels]) => `${NOTE_TITLES[k]}: ${names(rels)}`).join('; ');
 }
