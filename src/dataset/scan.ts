@@ -85,16 +85,20 @@ export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promi
   const pixelLimit = opts.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
   const limit = pLimit(opts.concurrency ?? availableParallelism());
   let done = 0;
+  let cacheChanged = false;
   const checked = await Promise.all(
     found.map((f) =>
       limit(async () => {
+        const before = cache[f.rel];
         const r = await checkFile(join(root, ...f.rel.split('/')), f.size, f.mtimeMs, pixelLimit, cache, f.rel);
+        if (cache[f.rel] !== before) cacheChanged = true;
         opts.onProgress?.(++done, found.length);
         return { class: f.class, rel: f.rel, ...r };
       }),
     ),
   );
-  if (opts.cacheFile) await writeCache(opts.cacheFile, cache);
+  // Only when something was decoded: N build shards reading a warm cache do not rewrite it N times.
+  if (opts.cacheFile && cacheChanged) await writeCache(opts.cacheFile, cache);
 
   const files: SourceFile[] = [];
   const unreadable: UnreadableFile[] = [];
