@@ -8,9 +8,11 @@ import sharp from 'sharp';
 import { AugmentError } from '../src/errors.ts';
 import {
   BatchReader,
+  countCached,
   decodeToSize,
   ensureSplitCache,
   ensureVariantCaches,
+  measureDecodeSeconds,
   epochOrder,
   evalSplitDifference,
   listBuiltVariants,
@@ -197,6 +199,9 @@ test('decode cache: two variants sharing valid/test decode them once; a changed 
   await assertSameAsDirect(both.caches.get('b')!.test, b.splits.test);
   const again = await ensureVariantCaches([a, b], 12, { cacheDir: fresh });
   assert.deepEqual([again.decoded, again.reused], [0, 46]);
+  assert.deepEqual(await countCached([a, b], 12, { cacheDir: fresh }), { cached: 46, toDecode: 0 });
+  assert.deepEqual(await countCached([a, b], 12, { cacheDir: join(root, 'cache-none') }), { cached: 0, toDecode: 34 }, 'a plan counts each distinct image once');
+  assert.ok((await measureDecodeSeconds(a.splits.train.map((f) => f.path), 12)) > 0);
 
   // same name, new content: decoded again, the other images reused
   await writeVariant(root, 'edited', { train: 2, valid: 1, test: 1, size: 12 });

@@ -33,7 +33,7 @@ import pLimit from 'p-limit';
 import { AugmentError } from '../errors.ts';
 import { rngFor } from '../rng.ts';
 import { IMAGE_EXTENSIONS } from '../dataset/scan.ts';
-import { decodeBufferToSize, readImageFile } from './decode-image.ts';
+import { decodeBufferToSize, decodeChunk, readImageFile } from './decode-image.ts';
 import { contentKeys } from './decode-keys.ts';
 import { withFillLock } from './decode-lock.ts';
 import { loadPackIndex, packDir, PackWriter, removeAbandoned } from './decode-pack.ts';
@@ -383,6 +383,40 @@ export async function ensureVariantCaches(variants: readonly Variant[], imageSiz
   });
   const total = got.reduce((n, c) => n + c.n, 0);
   return { caches, decoded, reused: total - decoded };
+}
+
+/**
+ * For a plan, before anything is decoded: how many of these variants' images the cache holds
+ * at `imageSize` (`cached`, counting every split of every variant) and how many distinct
+ * images a fill would decode (`toDecode`). Reads keys and pack indexes only (no lock, no decode).
+ */
+export async function countCached(variants: readonly Variant[], imageSize: number, opts: { cacheDir?: string } = {}): Promise<{ cached: number; toDecode: number }> {
+  const root = resolve(opts.cacheDir ?? DEFAULT_DECODE_CACHE);
+  const index = await loadPackIndex(packDir(root, imageSize), imageSize);
+  const missing = new Set<string>();
+  let cached = 0;
+  for (const v of variants) {
+    const k = await contentKeys(v, SPLIT_NAMES, root);
+    for (const split of SPLIT_NAMES) {
+      for (const key of k.keys[split]) {
+        if (index.get(key)) cached++;
+        else missing.add(key);
+      }
+    }
+  }
+  return { cached, toDecode: missing.size };
+}
+
+/**
+ * Seconds per image of the cache's own decode path (read, sha256, decode, batched resize),
+ * for one decoder slot, timed on `paths` (a few dozen real images of the run: the resize is
+ * batched, so one image alone would time sharp's per-call overhead instead).
+ */
+export async function measureDecodeSeconds(paths: readonly string[], imageSize: number): Promise<number> {
+  if (paths.length === 0) return 0;
+  const t0 = performance.now();
+  await decodeChunk(paths, imageSize);
+  return (performance.now() - t0) / 1000 / paths.length;
 }
 
 // ---------------------------------------------------------------------------------------
