@@ -96,6 +96,8 @@ test('merge names the shards that have not finished, in one line', async () => {
     return true;
   });
   await assert.rejects(mergeShards(join(root, 'v', 'nothing-here')), (e: unknown) => e instanceof AugmentError && e.code === 'NOT_FOUND' && /no \.shards\/ folder/.test(e.message));
+  await writeFile(join(root, 'a-file'), 'x');
+  await assert.rejects(mergeShards(join(root, 'a-file')), (e: unknown) => e instanceof AugmentError && e.code === 'NOT_FOUND');
 });
 
 test('shards built from different recipes are refused by the merge', async () => {

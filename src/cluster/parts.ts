@@ -52,7 +52,7 @@ export async function listShardFiles(variantDir: string): Promise<{ done: ShardD
   try {
     names = (await readdir(join(variantDir, SHARDS_DIR))).sort();
   } catch (e: any) {
-    if (e.code === 'ENOENT') return { done: [], parts: [], exists: false };
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return { done: [], parts: [], exists: false };
     throw e;
   }
   const done: ShardDone[] = [];
