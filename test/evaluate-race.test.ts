@@ -248,3 +248,15 @@ test('a budget that cannot pay for one short unit fails before anything is writt
   assert.ok(dry.plan.estimatedSeconds <= 200 + dry.plan.decodeSeconds);
   await assert.rejects(stat(runDir), /ENOENT/);
 });
+
+test('racing while nobody learns drops nobody: chance-level differences are noise', async () => {
+  const lines: string[] = [];
+  const r = await evaluate(base({ runDir: join(root, 'runs', 'race-chance'), budget: 200, rates: SLOW, settings: { seeds: 3, epochs: 6, lr: 1e-9 }, log: (l) => lines.push(l) }));
+  assert.ok(lines.some((l) => /^race: after rung 1 no variant has learned yet .*none dropped$/.test(l)), lines.join('\n'));
+  assert.deepEqual(
+    r.leaderboard.map((l) => l.status),
+    ['not-learned', 'not-learned', 'not-learned'],
+  );
+  assert.ok(r.race!.rungs.every((x) => x.dropped.length === 0));
+  assert.equal(r.race!.rungs[1].variants.length, 3, 'all three go on');
+});

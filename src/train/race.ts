@@ -11,7 +11,9 @@
  *    and 2 seeds where it can.
  * 2. After each rung, `raceDecision` drops the variants that are clearly behind the best by
  *    the table's own tie rule on valid macro-F1 (seed spread and a bootstrap of the valid
- *    set), and the ones over the next rung's cap.
+ *    set), and the ones over the next rung's cap. While no variant has learned (every seed's
+ *    valid macro-F1 at a constant predictor's level), nothing is dropped: chance-level
+ *    differences are noise.
  * 3. The time: each unit's cost is predicted from the measurement, corrected by what the
  *    units so far actually took (`RateTracker`). Each later rung is re-planned with the
  *    corrected rates: it grows (more epochs first, then seeds, up to --epochs / --seeds) to
@@ -247,6 +249,12 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
     prevEpochs = epochs;
     prevSeeds = seeds;
     if (k === schedule.plan.rungs.length - 1) break;
+    if (![...here.values()].flat().some((x) => x.learned.learned)) {
+      // every variant is still at chance: their differences are noise, so nobody is dropped
+      // (the next rung is re-planned for all of them, or not run)
+      log(`race: after rung ${k + 1} no variant has learned yet (valid macro-F1 at chance level); none dropped`);
+      continue;
+    }
     const decision = raceDecision(
       alive.map((v) => {
         const recs = here.get(v)!;
