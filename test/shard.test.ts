@@ -92,3 +92,21 @@ test('shardOf: every shard gets a share, and adding items moves none of the old 
 test('shardLabel', () => {
   assert.equal(shardLabel({ index: 1, count: 3 }), '1-of-3');
 });
+
+test('a temp file belongs to the shard of the output it becomes; an unknown temp file to none', async () => {
+  const { outputOfPath, shardOwns } = await import('../src/cluster/parts.ts');
+  assert.equal(outputOfPath('train/apple/a.aug1.png'), 'train/apple/a.aug1.png');
+  assert.equal(outputOfPath('train/apple/.a.aug1.png.4242.3.tmp'), 'train/apple/a.aug1.png');
+  assert.equal(outputOfPath('train/apple/x.tmp'), null);
+  const out = 'valid/pear/p_7.png';
+  const k = shardOf(out, 5);
+  assert.ok(shardOwns({ index: k, count: 5 }, 'valid/pear/.p_7.png.1.1.tmp'));
+  assert.ok(!shardOwns({ index: (k + 1) % 5, count: 5 }, 'valid/pear/.p_7.png.1.1.tmp'));
+  for (let i = 0; i < 5; i++) assert.ok(!shardOwns({ index: i, count: 5 }, 'valid/pear/.odd.tmp'));
+});
+
+test("the build worker's temp names are the ones a shard recognises (src/build/worker.ts)", async () => {
+  const { readFile } = await import('node:fs/promises');
+  const worker = await readFile(new URL('../src/build/worker.ts', import.meta.url), 'utf8');
+  assert.match(worker, /`\.\$\{[^`]+\}\.\$\{process\.pid\}\.\$\{threadId\}\.tmp`/, 'worker temp name: .<name>.<pid>.<thread>.tmp');
+});

@@ -86,18 +86,23 @@ export async function removeOtherCountMarkers(variantDir: string, count: number)
   }
 }
 
-/** The output path a variant-relative file stands for: itself, or the file its temp name becomes. */
-export function outputOfPath(rel: string): string {
+/**
+ * The output path a variant-relative file stands for: itself, or the file its temp name
+ * (`.<name>.<pid>.<thread>.tmp`, src/build/worker.ts) becomes; null for any other temp file,
+ * whose owner cannot be told (no shard deletes it; the merge does).
+ */
+export function outputOfPath(rel: string): string | null {
   const dir = posix.dirname(rel);
   const base = posix.basename(rel);
   const m = /^\.(.+)\.\d+\.\d+\.tmp$/.exec(base);
-  if (!m) return rel;
+  if (!m) return base.endsWith('.tmp') ? null : rel;
   return dir === '.' ? m[1]! : `${dir}/${m[1]}`;
 }
 
 /** Does this shard own the (output or temp) file at `rel`? */
 export function shardOwns(shard: Shard, rel: string): boolean {
-  return shardOf(outputOfPath(rel), shard.count) === shard.index;
+  const out = outputOfPath(rel);
+  return out !== null && shardOf(out, shard.count) === shard.index;
 }
 
 /** sha256 over every planned output and its key, in output order: identical in every shard of one build. */
