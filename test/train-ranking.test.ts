@@ -279,11 +279,17 @@ test('planRace: the full grid when it fits, else halving rungs within the budget
   const none = planRace({ ...base, budgetSeconds: 1 });
   assert.equal(none.fits, false);
   assert.deepEqual(
-    none.rungs.map((r) => [r.epochs, r.seeds]),
-    [
-      [1, 1],
-      [1, 1],
-    ],
+    none.rungs.map((r) => [r.epochs, r.seeds, r.variants]),
+    [[1, 1, 6]],
+    'the smallest plan: one epoch of one seed of every variant (a rung adding nothing is left out)',
   );
   assert.throws(() => planRace({ ...base, variants: 0, budgetSeconds: 10 }), /variants/);
+});
+
+test('planRace: a first rung of at least 2 epochs when the last has 2 or more', () => {
+  const p = planRace({ secondsPerEpoch: 1, variants: 3, maxSeeds: 2, maxEpochs: 4, budgetSeconds: 12 });
+  assert.equal(p.fullGrid, false);
+  assert.ok(p.fits, JSON.stringify(p));
+  assert.ok(p.rungs[0].epochs >= Math.min(2, p.rungs.at(-1)!.epochs), JSON.stringify(p.rungs));
+  assert.ok(p.totalSeconds <= 12);
 });

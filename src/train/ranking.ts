@@ -482,7 +482,9 @@ export interface RacePlan {
  * - when the full grid (variants x maxSeeds x maxEpochs) fits, one rung: the full grid;
  * - else rung i runs n_i variants: n_0 = all, n_{i+1} = max(2, ceil(n_i / eta)), until the
  *   count stops falling; epochs grow by eta per rung up to the last rung's E
- *   (e_i = max(1, round(E / eta^(R-1-i)))), seeds grow from s_0 (1 or 2) to the last rung's S
+ *   (e_i = max(min(E, 2), ceil(E / eta^(R-1-i))): a 1-epoch first rung mostly ranks the
+ *   initialisation, measured on the shapes fixture, where it raced out a learnable variant
+ *   ahead of one with shuffled labels), seeds grow from s_0 (1 or 2) to the last rung's S
  *   (middle rungs halfway). Units continue from their checkpoints: a surviving seed pays only
  *   its new epochs, a new seed pays all of e_i.
  * - E, S and s_0 are the largest that fit the budget, in this order of preference: a last
@@ -519,7 +521,7 @@ export function planRace(o: RacePlanOptions): RacePlan {
     let prevS = 0;
     let total = 0;
     counts.forEach((n, i) => {
-      const epochs = r === 1 ? e : Math.max(1, Math.round(e / eta ** (r - 1 - i)));
+      const epochs = r === 1 ? e : Math.max(Math.min(e, 2), Math.ceil(e / eta ** (r - 1 - i)));
       const seeds = i === r - 1 ? s : i === 0 ? s0 : Math.max(s0, Math.ceil((s0 + s) / 2));
       const cont = Math.min(prevS, seeds);
       const newSeeds = seeds - cont;
@@ -529,7 +531,9 @@ export function planRace(o: RacePlanOptions): RacePlan {
       prevE = Math.max(epochs, prevE);
       prevS = Math.max(seeds, prevS);
     });
-    return { rungs, totalSeconds: total, fits: total <= o.budgetSeconds, fullGrid: false };
+    // A rung that adds neither epochs nor seeds only drops variants: leave it out.
+    const useful = rungs.filter((g, i) => i === 0 || g.epochs > rungs[i - 1].epochs || g.seeds > rungs[i - 1].seeds);
+    return { rungs: useful, totalSeconds: total, fits: total <= o.budgetSeconds, fullGrid: false };
   };
   // Two final seeds where possible (a spread to test), then the most epochs, then seeds.
   const minSeeds = [Math.min(2, o.maxSeeds), 1];

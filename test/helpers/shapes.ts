@@ -12,7 +12,7 @@
  * `shuffleLabels` moves the train images to random class folders (a variant that cannot be
  * learned, for racing and not-learned checks).
  *
- * Also a script: `node --import tsx test/helpers/shapes.ts OUT_ROOT [NAME] [--shuffled]`.
+ * Also a script: `node --import tsx test/helpers/shapes.ts OUT_ROOT [NAME] [--shuffled] [--train 36,18,18,18]`.
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -102,11 +102,13 @@ export async function writeShapesVariant(root: string, name: string, spec: Shape
 if (import.meta.url === pathToFileURL(resolve(process.argv[1] ?? '')).href) {
   const args = process.argv.slice(2);
   const shuffled = args.includes('--shuffled');
-  const [root, name = shuffled ? 'shapes-shuffled' : 'shapes'] = args.filter((a) => !a.startsWith('--'));
-  if (!root) {
-    console.error('usage: node --import tsx test/helpers/shapes.ts OUT_ROOT [NAME] [--shuffled]');
+  const ti = args.indexOf('--train');
+  const train = ti >= 0 ? args[ti + 1]?.split(',').map(Number) : undefined;
+  const [root, name = shuffled ? 'shapes-shuffled' : 'shapes'] = args.filter((a, i) => !a.startsWith('--') && (ti < 0 || i !== ti + 1));
+  if (!root || (train && (train.length !== SHAPES.length || train.some((n) => !Number.isInteger(n) || n < 1)))) {
+    console.error(`usage: node --import tsx test/helpers/shapes.ts OUT_ROOT [NAME] [--shuffled] [--train N,N,N,N (${SHAPES.join(', ')})]`);
     process.exit(2);
   }
   await mkdir(root, { recursive: true });
-  console.log(await writeShapesVariant(root, name, { shuffleLabels: shuffled }));
+  console.log(await writeShapesVariant(root, name, { shuffleLabels: shuffled, train }));
 }
