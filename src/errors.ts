@@ -76,7 +76,29 @@ export function describeFailure(e: unknown): { exitCode: number; message: string
     const msg = e instanceof Error ? e.message : String(e);
     return { exitCode: EXIT.RETRYABLE, message: `${msg.split('\n')[0]} (${code}: the machine or file system failed, not the input; run the same command again to resume)` };
   }
+  const onPath = pathProblem(e);
+  if (onPath) return { exitCode: EXIT.FATAL, message: onPath };
   return { exitCode: EXIT.INTERNAL, message: `unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
+}
+
+/**
+ * A permission or file-in-the-way problem on a named path, where no command checked it first
+ * (e.g. a default output folder under a read-only working folder): the user's path, one line.
+ * ENOENT is not here: a missing file the user named is checked up front, so one that gets this
+ * far is more likely a bug, and keeps its stack.
+ */
+const PATH_PROBLEMS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a file is in the way where a folder is expected',
+  EISDIR: 'is a folder where a file is expected',
+  EEXIST: 'already exists',
+};
+
+function pathProblem(e: unknown): string | null {
+  const x = e as { code?: unknown; path?: unknown; syscall?: unknown } | null;
+  if (!x || typeof x !== 'object' || typeof x.code !== 'string' || typeof x.path !== 'string' || !(x.code in PATH_PROBLEMS)) return null;
+  return `${x.path}: ${PATH_PROBLEMS[x.code]} (${typeof x.syscall === 'string' ? `${x.syscall}: ` : ''}${x.code})`;
 }
 
 /** `Expected <expected> for <name> but received <value>` in the style of sharp's lib/is.js. */
