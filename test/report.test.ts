@@ -18,6 +18,7 @@ import { findChromium, latestFinishedRun, openReport, writeReport } from '../src
 import { esc } from '../src/report/page.ts';
 import { csvLine } from '../src/report/run.ts';
 import { pickSheetRows } from '../src/report/variant.ts';
+import { thisCommand } from '../src/report/record.ts';
 import { prefixSvgIds } from '../src/report/svg.ts';
 import { rngFor } from '../src/rng.ts';
 import { evaluate, type ModelFactory } from '../src/train/evaluate.ts';
@@ -164,7 +165,8 @@ test('augment report RUN --out FILE (the CLI)', async () => {
   const out = join(root, 'cli-report.html');
   const { stdout } = await execFileP(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'report', runDir, '--out', out]);
   assert.equal(stdout.trim(), `report: ${out}`);
-  assert.ok((await stat(out)).size > 10_000);
+  const html = await readFile(out, 'utf8');
+  assert.ok(html.includes(`<code>augment report ${runDir} --out ${out}</code>`), 'the record names the command that wrote the report');
 });
 
 test('epochs.csv cells with commas and quotes; contact-sheet rows rarest class first', () => {
@@ -181,6 +183,12 @@ test('epochs.csv cells with commas and quotes; contact-sheet rows rarest class f
       ['big', 'b1', [1]],
     ],
   );
+});
+
+test('the command line of the process that writes the report', () => {
+  assert.equal(thisCommand(['node', '/x/src/cli.ts', 'evaluate', '--quick', 'a b']), "augment evaluate --quick 'a b'");
+  assert.equal(thisCommand(['node', '/x/bin/augment.js', 'report']), 'augment report');
+  assert.equal(thisCommand(['node', 'script.mjs', '--x']), 'script.mjs --x');
 });
 
 test('svg ids are made unique per chart', () => {

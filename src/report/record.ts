@@ -48,6 +48,13 @@ export function shellLine(v: unknown): string | undefined {
   return undefined;
 }
 
+/** The command line of this process (`augment ...` when it is augment's CLI; at the end of `augment evaluate` that is the run's command). */
+export function thisCommand(argv: readonly string[] = process.argv): string {
+  const script = argv[1] ?? '';
+  const cli = /(^|[\\/])(cli\.[jt]s|augment(\.js)?)$/.test(script);
+  return shellLine(cli ? ['augment', ...argv.slice(2)] : argv.slice(1)) ?? '';
+}
+
 export interface RecordLine {
   name: string;
   value: string;
@@ -63,6 +70,7 @@ export function recordLines(raw: Record<string, any>, runDir: string): RecordLin
   if (raw.finishedAt) lines.push({ name: 'finished', value: String(raw.finishedAt) });
   const cmd = shellLine(recorded('command', 'commandLine', 'argv'));
   lines.push({ name: 'command line', value: cmd ?? 'not recorded in metrics.json', code: !!cmd });
+  lines.push({ name: 'report written by', value: thisCommand(), code: true });
   lines.push({ name: 'backend', value: describeValue(raw.backend) || 'not recorded' });
   const machine = recorded('machine', 'host');
   lines.push({ name: 'machine', value: machine ? describeValue(machine) : `not recorded in metrics.json; the report was written on ${thisMachine()}` });
