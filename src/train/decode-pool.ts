@@ -4,12 +4,12 @@
  * in JS here, sharp's resize on libuv's threads). docs/BENCHMARKS.md ("Decode throughput") has
  * the measurements behind the choices:
  *
- * - Once started, N worker threads decode ~2.5x faster than this thread (the JS inflate is the
- *   bottleneck here: this thread is ~85% busy; CPU per image is the same).
- * - Starting them costs seconds under tsx (each thread compiles its TypeScript) and ~0.1 s from
- *   compiled JavaScript. So `workers` starts the threads and this thread decodes meanwhile,
- *   taking chunks from the same queue until the first thread is ready; `auto` (data.ts) asks
- *   for workers only for fills large enough to repay the start (WORKER_MIN_IMAGES).
+ * - Once started, N worker threads decode ~2x faster than this thread (the JS inflate is the
+ *   bottleneck here: this thread is ~90% busy; CPU per image is about the same).
+ * - Starting them costs seconds (each thread loads sharp; under tsx it also compiles its
+ *   TypeScript). So `workers` starts the threads and this thread decodes meanwhile, taking
+ *   chunks from the same queue until the first thread is ready; `auto` (data.ts) asks for
+ *   workers only for fills large enough to repay the start (WORKER_MIN_IMAGES).
  *
  * The worker pool is kept for the process (its threads are unref'ed, so it never keeps the
  * process alive) and closed after a short idle time, so that successive fills start it once.
@@ -30,11 +30,14 @@ const ENTRY = new URL('./decode-worker-entry.mjs', import.meta.url);
 /** Whether the workers run compiled JavaScript (a package build) rather than TypeScript through tsx. */
 const COMPILED = existsSync(new URL('./decode-worker.js', import.meta.url));
 /**
- * `auto` starts worker threads only for at least this many images to decode: about what this
- * thread decodes while the threads start (measured: ~4 s under tsx on a loaded 2-core machine,
- * this thread ~1,000-2,000 images/s; compiled, well under a second).
+ * `auto` starts worker threads only for at least this many images to decode. Measured on the
+ * shared 2-core machine (docs/BENCHMARKS.md, "Decode throughput"): started threads decode
+ * ~2x faster than this thread (~0.34 ms less per image), but starting them costs ~2 s compiled
+ * and ~4 s under tsx, plus the CPU they take from this thread meanwhile; a whole fill of the
+ * 5,607-image sample was slower with them, both ways. So: from ~8k images compiled, ~16k
+ * under tsx (the start divided by the gain per image, rounded up).
  */
-export const WORKER_MIN_IMAGES = COMPILED ? 256 : 4096;
+export const WORKER_MIN_IMAGES = COMPILED ? 8192 : 16384;
 const CHUNK = 32;
 let idleCloseMs = 2000;
 
