@@ -124,6 +124,17 @@ test('an older metrics.json (no status, no intervals) renders every variant as r
   const html = await readFile((await writeReport(dir)).file, 'utf8');
   assert.equal((html.match(/<span class="status"[^>]*>ranked<\/span>/g) ?? []).length, metrics.leaderboard.length);
   assert.doesNotMatch(html, /bootstrap CI/);
+  assert.match(html, /the shaded band is the top variant's mean ± sd/);
+});
+
+test('nothing learned: statuses shown, no leader band', async () => {
+  const dir = await runWith('not-learned', (m) => {
+    for (const l of m.leaderboard) Object.assign(l, { status: 'not-learned', rank: null });
+  });
+  const html = await readFile((await writeReport(dir)).file, 'utf8');
+  assert.equal((html.match(/<span class="status"[^>]*>not learned<\/span>/g) ?? []).length, metrics.leaderboard.length);
+  assert.match(html, /no variant is ranked, so no band is drawn/);
+  assert.match(html, /<td class="num">–<\/td><td><a href="#v-/, 'no rank');
 });
 
 test('variant folders that moved away: the report says so and keeps the run\'s own charts', async () => {

@@ -49,7 +49,7 @@ export function intervalSpec(inputs: IntervalInput[], width: number): VegaLiteSp
   const max = Math.max(...values, 0);
   const pad = Math.max(0.02, (max - min) * 0.08);
   const domain = [Math.max(0, min - pad), Math.min(1, max + pad)];
-  const leader = rows.find((r) => r.status === 'ranked') ?? rows[0];
+  const leader = rows.find((r) => r.status === 'ranked'); // no band when nothing is ranked
   const band = leader ? [{ lo: leader.ciLo ?? leader.lo, hi: leader.ciHi ?? leader.hi }] : [];
   const labels = inputs.map((i) => i.label);
   const statuses = (Object.keys(STATUS_COLOURS) as VariantStatus[]).filter((s) => inputs.some((i) => i.row.status === s));

@@ -236,7 +236,11 @@ export async function renderPage(p: PageInput): Promise<string> {
     'leaderboard',
     (w) => intervalSpec(inputs, w),
     [WIDE, NARROW],
-    `Each variant's test macro-F1: dots are single seeds, the thin line is mean ± sd over the seeds${hasCI ? ', the thick pale bar the test bootstrap interval' : ''}; the shaded band is the top variant's ${hasCI ? 'bootstrap interval' : 'mean ± sd'}: a variant whose interval reaches into it is not clearly behind. ${esc(m.tieRule ?? '')}`,
+    `Each variant's test macro-F1: dots are single seeds, the thin line is mean ± sd over the seeds${hasCI ? ', the thick pale bar the test bootstrap interval' : ''}${
+      m.leaderboard.some((r) => r.status === 'ranked' && Number.isFinite(r.meanTestMacroF1))
+        ? `; the shaded band is the top variant's ${hasCI ? 'bootstrap interval' : 'mean ± sd'}: a variant whose interval reaches into it is not clearly behind`
+        : '; no variant is ranked, so no band is drawn'
+    }. ${esc(m.tieRule ?? '')}`,
   );
   const notes = Array.isArray(m.raw.notes) ? m.raw.notes.map(String) : [];
   const byClass = await classByVariantChart(m, p.variants);
