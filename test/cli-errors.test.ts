@@ -14,10 +14,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { AugmentError } from '../src/errors.ts';
+import { existingFolder, isWithin, numberFlag, oneOf, optionalNumber, optionalWholeNumber, outputFile, outputFolder, requireWith, wholeNumber } from '../src/commands/flags.ts';
 import { makeDataset, removeDir, tempDir } from './helpers/dataset.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -28,7 +30,7 @@ let root: string; // fixtures, readable by everyone
 let cases: string; // one empty working folder per case
 
 interface Case {
-  /** `$SRC` (a 2-class dataset), `$FILE` (a plain file), `$RO` (a folder no one may write), `$FOREIGN`, `$BAD`, `$NOTYAML`, `$VARIANTS`. */
+  /** `$SRC` (a 2-class dataset), `$FILE` (a plain file), `$RO` (a folder no one may write), `$FOREIGN`, `$BAD`, `$NOTYAML`, `$VARIANTS`, `$RUN`. */
   args: string;
   /** What the one line must say (after `augment: `): the flag or file and the problem. */
   says: RegExp;
@@ -36,6 +38,8 @@ interface Case {
   unprivileged?: boolean;
   /** Files to put in the case's working folder first (relative path -> content). */
   files?: Record<string, string>;
+  /** Make the case's working folder read-only (for the unprivileged user) before the run. */
+  readonlyCwd?: boolean;
   /** What stdout may hold (default: nothing). */
   stdout?: RegExp;
   /** Known to be wrong still, in a file someone else is changing: reported, not failed. */
@@ -68,6 +72,7 @@ const CASES: Case[] = [
   { args: `build ${R} --out $FILE/v`, says: /^--out .*afile\.txt\/v: .*afile\.txt is a file, not a folder$/ },
   { args: `build ${R} --out $FOREIGN`, says: /foreign: output folder exists and is not an augment variant/ },
   { args: `build ${R} --out $RO/v`, says: /^--out .*ro\/v: the folder .*ro is not writable/, unprivileged: true },
+  { args: 'build random --source $SRC', says: /cases\/\d+\/data: permission denied \(mkdir: EACCES\)$/, unprivileged: true, readonlyCwd: true }, // the default data/variants/random
   { args: `build ${R} --out v --shard 3/3`, says: /--shard/ },
   { args: `build ${R} --out v --shard abc`, says: /--shard/ },
 
@@ -108,6 +113,22 @@ const CASES: Case[] = [
   // recipes
   { args: 'recipes extra', says: /Unknown argument: extra/ },
   { args: 'recipes --check', says: /^--check: 1 of \d+ recipes invalid \(recipes\/broken\.yaml\)$/, files: { 'recipes/broken.yaml': 'oversample: { maxFactor: 0 }\n' }, stdout: /^broken +INVALID: .*broken\.yaml: oversample\.maxFactor/m },
+
+  // audit, merge, report
+  { args: 'audit nosuch', says: /^nosuch: no such folder$/ },
+  { args: 'audit $FILE', says: /afile\.txt: is a file, not a folder$/ },
+  { args: 'audit $SRC --near-distance abc', says: /for --near-distance but received "abc"$/ },
+  { args: 'audit $SRC --duplicates bogus', says: /for --duplicates but received "bogus"$/ },
+  { args: 'audit $SRC -j 0', says: /--concurrency but received "0"$/ },
+  { args: 'merge nosuch', says: /^nosuch: no such folder$/ },
+  { args: 'merge $FILE', says: /afile\.txt: is a file, not a folder$/ },
+  { args: 'merge $SRC', says: /src: no \.shards\/ folder/ },
+  { args: 'report nosuch', says: /nosuch.*not an evaluate run folder/ },
+  { args: 'report --runs-root nosuch', says: /^no finished run under nosuch/ },
+  { args: 'report $RUN --out report.png', says: /^--out report\.png: expected a \.html or \.htm file name/ },
+  { args: 'report $RUN --out $FILE/report.html', says: /^--out .*afile\.txt\/report\.html: .*afile\.txt is a file, not a folder$/ },
+  { args: 'report $RUN --width abc', says: /for --width but received "abc"$/ },
+  { args: 'report $RUN --screenshot shot.jpg', says: /--screenshot/ },
 
   // evaluate: every flag is checked before the backend starts (its line would make two)
   { args: 'evaluate --model vgg17', says: /^Expected one of .*vgg16.* for --model but received "vgg17"$/ },
@@ -163,7 +184,8 @@ function run(c: Case, cwd: string): Promise<{ code: number | null; stdout: strin
         .replace('$FOREIGN', join(root, 'foreign'))
         .replace('$BAD', join(root, 'bad.yaml'))
         .replace('$NOTYAML', join(root, 'notyaml.yaml'))
-        .replace('$VARIANTS', join(root, 'variants')),
+        .replace('$VARIANTS', join(root, 'variants'))
+        .replace('$RUN', join(root, 'run')),
     );
   const nobody = c.unprivileged && asRoot ? { uid: 65534, gid: 65534 } : {};
   return new Promise((resolve) => {
@@ -188,6 +210,8 @@ before(async () => {
   await writeFile(join(root, 'bad.yaml'), 'source: data/tabler\noversample: { maxFactor: 0 }\n');
   await writeFile(join(root, 'notyaml.yaml'), 'ops: [rotate\n');
   for (const split of ['train', 'valid', 'test']) await makeDataset(join(root, 'variants', 'v1', split), { a: 2, b: 2 }, 16); // a built variant
+  await mkdir(join(root, 'run'));
+  await writeFile(join(root, 'run', 'metrics.json'), JSON.stringify({ version: 1, classes: [], variants: [], leaderboard: [], runs: [] })); // an evaluate run folder, as far as report looks first
   cases = join(root, 'cases');
   await mkdir(cases);
   await chmod(cases, 0o755);
@@ -196,8 +220,11 @@ after(async () => removeDir(root));
 
 test('every bad invocation is one line naming the flag or file, exit 2, nothing written', { concurrency: 2 }, async (t) => {
   const fixturesBefore = await snapshot(root, cases);
+  const only = process.env.CLI_ERRORS_ONLY; // a regex over the args, to run a few cases while working on them
   await Promise.all(
-    CASES.map((c, i) =>
+    CASES.map((c, i) => [c, i] as const)
+      .filter(([c]) => !only || new RegExp(only).test(c.args))
+      .map(([c, i]) =>
       t.test(`augment ${c.args.replace(/\$(\w+)/g, (_, k: string) => k.toLowerCase())}`, { todo: c.todo }, async () => {
         const cwd = join(cases, String(i).padStart(2, '0'));
         await mkdir(cwd);
@@ -205,6 +232,7 @@ test('every bad invocation is one line naming the flag or file, exit 2, nothing 
           await mkdir(join(cwd, rel, '..'), { recursive: true });
           await writeFile(join(cwd, rel), content);
         }
+        if (c.readonlyCwd) await chmod(cwd, 0o555);
         const cwdBefore = await snapshot(cwd);
         const r = await run(c, cwd);
         const shown = `stderr: ${JSON.stringify(r.stderr)}`;
@@ -240,4 +268,63 @@ test('a build names what it left out of the source once (an empty class folder, 
     (info.skipped as Array<{ kind: string; rel: string }>).map((s) => `${s.kind} ${s.rel}`).sort(),
     ['empty-class empty', 'root-image stray.png'],
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// the parsers themselves (src/commands/flags.ts), in-process
+
+const bad = (flag: string, re: RegExp) => (e: unknown) => e instanceof AugmentError && e.code === 'BAD_ARGUMENT' && e.message.includes(flag) && re.test(e.message) && !e.message.includes('\n');
+
+test('wholeNumber, numberFlag, oneOf: the value as typed, or one line naming the flag and the range', () => {
+  assert.equal(wholeNumber('-j', '4', { min: 1 }), 4);
+  assert.equal(wholeNumber('-j', ' 4 ', { min: 1 }), 4);
+  assert.equal(wholeNumber('-j', 4, { min: 1 }), 4, 'a library caller may pass a number');
+  for (const raw of ['abc', '', '1.5', '1e3', '0x10', '-1', '0', 'NaN', 'Infinity', undefined, null, ['1', '2']])
+    assert.throws(() => wholeNumber('-j', raw, { min: 1 }), bad('-j', /^Expected a whole number >= 1 for -j but received /), String(raw));
+  assert.throws(() => wholeNumber('--size', '9', { min: 1, max: 8 }), bad('--size', /a whole number in \[1, 8\] for --size but received "9"/));
+  assert.throws(() => wholeNumber('-n', '99999999999999999999'), bad('-n', /whole number/), 'past the safe integers');
+  assert.equal(optionalWholeNumber('-n', undefined), undefined);
+
+  assert.equal(numberFlag('--width', '0.5', { min: 0, max: 8, minExclusive: true }), 0.5);
+  assert.equal(numberFlag('--lr', '1e-3', { min: 0, minExclusive: true }), 1e-3);
+  assert.throws(() => numberFlag('--width', '0', { min: 0, max: 8, minExclusive: true }), bad('--width', /a number in \(0, 8\] for --width but received "0"/));
+  assert.throws(() => numberFlag('--gamma', '1e999'), bad('--gamma', /a number for --gamma/), 'not finite');
+  assert.throws(() => numberFlag('--gamma', '0.5x'), bad('--gamma', /received "0.5x"/));
+  assert.equal(optionalNumber('--gamma', undefined), undefined);
+
+  assert.equal(oneOf('--mode', ' Exact ', ['exact', 'near', 'off'] as const), 'exact');
+  assert.throws(() => oneOf('--mode', 'fuzzy', ['exact', 'near', 'off']), bad('--mode', /^Expected one of exact, near, off for --mode but received "fuzzy"$/));
+  assert.doesNotThrow(() => requireWith('--log', false, '--plot', false));
+  assert.throws(() => requireWith('--log', true, '--plot', false), bad('--log', /^--log applies only with --plot$/));
+});
+
+test('path checks: a file in the way, a missing folder, a folder as the file, the source, links', async () => {
+  const dir = join(root, 'paths');
+  await mkdir(join(dir, 'data', 'a'), { recursive: true });
+  await writeFile(join(dir, 'file.txt'), 'x');
+  await symlink(join(dir, 'data'), join(dir, 'link-to-data'));
+  const path = (e: unknown, code: string, re: RegExp) => e instanceof AugmentError && e.code === code && re.test(e.message) && !e.message.includes('\n');
+
+  assert.equal(await existingFolder('--source', join(dir, 'data')), join(dir, 'data'));
+  await assert.rejects(existingFolder('--source', join(dir, 'nope')), (e) => path(e, 'NOT_FOUND', /^--source .*nope: no such folder$/));
+  await assert.rejects(existingFolder('--source', join(dir, 'file.txt')), (e) => path(e, 'BAD_DATASET', /file\.txt: is a file, not a folder$/));
+  await assert.rejects(existingFolder(undefined, join(dir, 'file.txt', 'x')), (e) => path(e, 'NOT_FOUND', /no such folder/));
+
+  assert.equal(await outputFile('--out', join(dir, 'sheet.png'), { extensions: ['.png'] }), join(dir, 'sheet.png'));
+  await assert.rejects(outputFile('--out', join(dir, 'sheet.PNG.jpg'), { extensions: ['.png'] }), (e) => path(e, 'BAD_ARGUMENT', /expected a \.png file name/));
+  await assert.rejects(outputFile('--out', join(dir, 'data')), (e) => path(e, 'UNSAFE_PATH', /data: is a folder; give a file name$/));
+  await assert.rejects(outputFile('--out', join(dir, 'no', 'sheet.png')), (e) => path(e, 'NOT_FOUND', /the folder .*no does not exist$/));
+  assert.ok(await outputFile('--out', join(dir, 'no', 'deeper', 'r.html'), { makeParents: true }), 'makeParents: a makeable folder is enough');
+  await assert.rejects(outputFile('--out', join(dir, 'file.txt', 'deeper', 'r.html'), { makeParents: true }), (e) => path(e, 'UNSAFE_PATH', /file\.txt is a file, not a folder$/));
+  // inside the source, also when reached through a link
+  const source = [{ path: join(dir, 'data'), what: 'the source' }];
+  await assert.rejects(outputFile('--out', join(dir, 'data', 'a', 'x.png'), { outside: source }), (e) => path(e, 'UNSAFE_PATH', /is inside the source/));
+  await assert.rejects(outputFile('--out', join(dir, 'link-to-data', 'x.png'), { outside: source }), (e) => path(e, 'UNSAFE_PATH', /is inside the source/));
+  await assert.rejects(outputFolder('--out', join(dir, 'link-to-data', 'new', 'v'), { outside: source }), (e) => path(e, 'UNSAFE_PATH', /is inside the source/));
+  assert.ok(await outputFolder('--out', join(dir, 'data-out', 'v'), { outside: source }), 'a sibling whose name starts like the source is outside it');
+  assert.equal(await isWithin(join(dir, 'data'), join(dir, 'data')), true);
+  assert.equal(await isWithin(join(dir, '..data'), dir), true, 'a name starting with two dots is still inside');
+  assert.equal(await isWithin(dir, join(dir, 'data')), false);
+  await assert.rejects(outputFolder('--out', join(dir, 'file.txt')), (e) => path(e, 'UNSAFE_PATH', /file\.txt is a file, not a folder$/));
+  await assert.rejects(outputFolder('--out', ''), (e) => path(e, 'BAD_ARGUMENT', /for --out but received ""/));
 });
