@@ -220,7 +220,7 @@ function classesIn(reason: string): string[] {
 export function formatAudit(r: AuditReport, most = 10): string {
   const out: string[] = [];
   const what = r.kind === 'splits' ? `split dataset (${r.files} files compared${r.augmentedCopiesLeftOut ? `; ${r.augmentedCopiesLeftOut} augmented train copies left out, originals kept` : ''})` : `source (${r.files} files)`;
-  out.push(`${r.path}: ${what}; duplicates: ${r.settings.duplicates}${r.settings.duplicates === 'near' ? ` within ${r.settings.nearDistance} bits, groups of at most ${r.settings.maxGroup}` : ''}`);
+  out.push(`${r.path}: ${what}; duplicates: ${r.settings.duplicates}${r.settings.duplicates === 'near' ? ` within ${r.settings.nearDistance} bits, maxGroup ${r.settings.maxGroup}` : ''}`);
   const list = <T>(title: string, items: T[], line: (x: T) => string) => {
     out.push(`${title}: ${items.length}`);
     for (const x of items.slice(0, most)) out.push(`  ${line(x)}`);
