@@ -130,7 +130,7 @@ export const command: CommandModule<object, Args> = {
       .option('seeds', { type: 'string', describe: `Number of seeds per variant (default ${DEFAULT_EVALUATE_SETTINGS.seeds})` })
       .option('epochs', { type: 'string', describe: `Maximum epochs (default ${DEFAULT_EVALUATE_SETTINGS.epochs})` })
       .option('batch-size', { type: 'string', describe: `Batch size (default ${DEFAULT_EVALUATE_SETTINGS.batchSize})` })
-      .option('lr', { type: 'string', describe: `Learning rate (default ${DEFAULT_EVALUATE_SETTINGS.lr}; ${PER_MODEL_LR} when not given)` })
+      .option('lr', { type: 'string', describe: `Learning rate (default ${DEFAULT_EVALUATE_SETTINGS.lr}${PER_MODEL_LR ? `; ${PER_MODEL_LR} when not given` : ''})` })
       .option('optimizer', { type: 'string', choices: ['adam', 'sgd'], describe: 'Optimizer (default adam)' })
       .option('momentum', { type: 'string', describe: 'SGD momentum (default 0.9)' })
       .option('schedule', { type: 'string', choices: ['constant', 'step', 'piecewise'], describe: 'Learning-rate schedule (default constant)' })
