@@ -114,3 +114,24 @@ test('the containers run augment commands the CLI knows, on the shared volume', 
     assert.equal(pod.containers[0].volumeMounts[0].mountPath, '/shared', file);
   }
 });
+
+test("every container's arguments parse in augment's CLI (it gets as far as the missing /shared paths)", async () => {
+  const { spawn } = await import('node:child_process');
+  for (const { file, doc } of jobs) {
+    const c = doc.spec.template.spec.containers[0];
+    assert.deepEqual(c.command, ['augment'], file);
+    const env: NodeJS.ProcessEnv = { ...process.env, JOB_COMPLETION_INDEX: '0' };
+    delete env.SLURM_ARRAY_TASK_ID;
+    delete env.AWS_BATCH_JOB_ARRAY_INDEX;
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...c.args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.once('exit', (code) => resolve({ code, stderr }));
+    });
+    // No such folder here: a one-line error about a /shared path, never a flag the CLI does not know.
+    assert.equal(r.code, EXIT.FATAL, `${file}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /Unknown argument|Not enough|Invalid values|--shards?:/, file);
+    assert.match(r.stderr.trim().split('\n').at(-1)!, /^augment: .*\/shared\//, `${file}: ${r.stderr}`);
+  }
+});
