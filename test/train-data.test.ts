@@ -264,6 +264,20 @@ test('an image that fails to decode is named; what was decoded stays usable, not
   await assert.rejects(ensureSplitCache(v, 'train', 8, join(root, 'not-a-folder', 'cache')), augmentError('BAD_ARGUMENT', /decode cache folder .*not-a-folder\/cache: cannot create .*ENOTDIR/));
 });
 
+test('an interrupted fill keeps what it decoded; the next one decodes only the rest', async () => {
+  const v = await readVariant(join(root, 'wide')); // 90 images, written by an earlier test
+  const cacheDir = join(root, 'cache-interrupted');
+  const stop = new AbortController();
+  await assert.rejects(
+    ensureSplitCache(v, 'train', 10, cacheDir, { decodeIn: 'main', concurrency: 1, signal: stop.signal, onProgress: () => stop.abort() }),
+    augmentError('INTERRUPTED', /decoding interrupted after \d+ of 90 images/),
+  );
+  assert.ok(!(await tree(cacheDir)).some((f) => f.endsWith('.tmp') || f.endsWith('.lock')));
+  const rest = await ensureSplitCache(v, 'train', 10, cacheDir);
+  assert.ok(rest.decoded > 0 && rest.decoded < 90 && rest.decoded + rest.reused === 90, `decoded ${rest.decoded}, reused ${rest.reused}`);
+  await assertSameAsDirect(rest, v.splits.train);
+});
+
 const child = join(import.meta.dirname, 'helpers', 'decode-cache-child.ts');
 function runChild(args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
