@@ -9,8 +9,8 @@
  *   1e-4, 3e-4 with a 2-epoch warm-up, 1e-3 with and without warm-up, 3e-3 with warm-up, SGD
  *   momentum 0.9 at 1e-2 with warm-up; both engines) and on the sample (Adam 1e-4, 3e-4 with
  *   warm-up, 5 epochs): only Adam 1e-3 — the global default — left chance within 20-60 epochs
- *   (PyTorch: epochs 11 and 23 of two runs; augment: 18, 19 and 26 of four), no smaller rate
- *   did, and warm-up changed nothing measurable. So the rate stays 1e-3, and what vgg16 gets
+ *   (PyTorch: epochs 11 and 23, 2 of 2 runs; augment: epochs 18, 19 and 26, 3 of 7 runs), no
+ *   smaller rate did (0 of 10 runs), and warm-up changed nothing measurable. So the rate stays 1e-3, and what vgg16 gets
  *   is `patience: 0`: with the global patience (10 epochs without a better valid macro-F1)
  *   a run still at chance stops at epoch 11, before it could leave chance. Runs that stay at
  *   chance anyway are reported as not learned (src/train/ranking.ts, `hasLearned`).
