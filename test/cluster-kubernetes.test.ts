@@ -117,6 +117,8 @@ test('the containers run augment commands the CLI knows, on the shared volume', 
 
 test("every container's arguments parse in augment's CLI (it gets as far as the missing /shared paths)", async () => {
   const { spawn } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const hadShared = existsSync('/shared');
   for (const { file, doc } of jobs) {
     const c = doc.spec.template.spec.containers[0];
     assert.deepEqual(c.command, ['augment'], file);
@@ -134,4 +136,5 @@ test("every container's arguments parse in augment's CLI (it gets as far as the 
     assert.doesNotMatch(r.stderr, /Unknown argument|Not enough|Invalid values|--shards?:/, file);
     assert.match(r.stderr.trim().split('\n').at(-1)!, /^augment: .*\/shared\//, `${file}: ${r.stderr}`);
   }
+  if (!hadShared) assert.ok(!existsSync('/shared'), 'a shard whose source is missing writes nothing');
 });

@@ -103,12 +103,6 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     throw new AugmentError('UNSAFE_PATH', `${variantDir}: output folder contains the source ${sourceRoot}; choose another --out`);
   await refuseForeignFolder(variantDir);
   const shard = opts.shard ?? null;
-  if (shard && !opts.prepare) {
-    // `.shards/` first, before any train/ folder: a shard starting alongside sees a variant folder.
-    await mkdir(join(variantDir, SHARDS_DIR), { recursive: true });
-    await unlink(doneFile(variantDir, shard)).catch(() => {});
-    await removeOtherCountMarkers(variantDir, shard.count);
-  }
 
   // 1. scan + split
   const scan = await scanSource(sourceRoot, {
@@ -132,6 +126,13 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
   if (opts.prepare) {
     const r = { name: recipe.name, variantDir, sourceRoot, splitFile: split.file, splitReused: split.reused, plan, written: 0, unchanged: 0, removed: 0 };
     return { ...r, unreadable: scan.unreadable, skipped: scan.skipped, ignored: scan.ignored, failed: [], seconds: (performance.now() - t0) / 1000, concurrency, prepared: true };
+  }
+  if (shard) {
+    // `.shards/` before this shard's first train/ folder: a shard starting alongside, checking
+    // refuseForeignFolder, sees a variant folder. (After the scan: a bad source writes nothing.)
+    await mkdir(join(variantDir, SHARDS_DIR), { recursive: true });
+    await unlink(doneFile(variantDir, shard)).catch(() => {});
+    await removeOtherCountMarkers(variantDir, shard.count);
   }
   const allKeyed = keyJobs(recipe, scan, plan.jobs);
   for (const j of allKeyed) for (const o of j.outputs) assertInside(variantDir, o.out);
