@@ -159,7 +159,7 @@ export const command: CommandModule<object, Args> = {
       .option('merge', { type: 'boolean', describe: 'Rank the units that shards trained into --run DIR (names the missing ones)' })
       .option('report', { type: 'boolean', default: true, describe: 'Write the HTML report into the run folder (--no-report to skip)' })
       .option('json', { type: 'boolean', describe: 'Print the result as JSON (with plan, data and leaderboard[].status)' })
-      .example('$0 evaluate --model vgg16 --seeds 3', 'rank every built variant (vgg16 trains at its own default lr 1e-4)')
+      .example('$0 evaluate --model vgg16 --seeds 3', 'rank every built variant (vgg16 starts slowly: its default is no early stopping)')
       .example('$0 evaluate --quick baseline random random_v3', 'the README demo (a few minutes on 2 cores)')
       .example('$0 evaluate --quick --budget 5m', 'rank every built variant in about five minutes (racing)')
       .example('$0 evaluate --dry-run', 'print the plan and the measured estimate only')
