@@ -53,7 +53,14 @@ export function intervalSpec(inputs: IntervalInput[], width: number): VegaLiteSp
   const band = leader ? [{ lo: leader.ciLo ?? leader.lo, hi: leader.ciHi ?? leader.hi }] : [];
   const labels = inputs.map((i) => i.label);
   const statuses = (Object.keys(STATUS_COLOURS) as VariantStatus[]).filter((s) => inputs.some((i) => i.row.status === s));
-  const y = { field: 'label', type: 'nominal', sort: labels, title: null, axis: { labelLimit: width < 500 ? 150 : 300, labelFontSize: width < 500 ? 11 : 12 } };
+  // on a phone the status in parentheses is left to the colour (and the table), so names fit
+  const y = {
+    field: 'label',
+    type: 'nominal',
+    sort: labels,
+    title: null,
+    axis: width < 500 ? { labelLimit: 150, labelFontSize: 11, labelExpr: "replace(datum.label, / \\(.*\\)$/, '')" } : { labelLimit: 300, labelFontSize: 12 },
+  };
   const x = { type: 'quantitative', scale: { domain, zero: false, nice: false }, title: 'test macro-F1' };
   const color = {
     field: 'status',

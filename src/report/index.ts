@@ -40,9 +40,8 @@ export async function writeReport(runDir?: string, o: ReportOptions = {}): Promi
   const dir = resolve(runDir ?? (await latestFinishedRun(DEFAULT_RUNS_ROOT)));
   const metrics = await readRunMetrics(dir);
   const epochs = await readEpochs(dir);
-  const named = metrics.variants.length ? metrics.variants : [];
   const variants: VariantRecord[] = [];
-  for (const v of named) variants.push(await readVariantRecord(v.name, v.dir, metrics.classes, o.sheet));
+  for (const v of metrics.variants) variants.push(await readVariantRecord(v.name, v.dir, metrics.classes, o.sheet));
   const html = await renderPage({ metrics, epochs, variants, record: recordLines(metrics.raw, dir) });
   const file = resolve(o.out ?? join(dir, REPORT_FILE));
   await writeFileAtomic(file, html);
