@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { macroF1, pairedTTest } from '../src/train/metrics.ts';
+import { defaultSettingsFor } from '../src/train/model-defaults.ts';
 import {
   bootstrapMacroF1,
   bootstrapMacroF1FromConfusion,
@@ -292,4 +293,13 @@ test('planRace: a first rung of at least 2 epochs when the last has 2 or more', 
   assert.ok(p.fits, JSON.stringify(p));
   assert.ok(p.rungs[0].epochs >= Math.min(2, p.rungs.at(-1)!.epochs), JSON.stringify(p.rungs));
   assert.ok(p.totalSeconds <= 12);
+});
+
+test('per-model defaults: vgg16 runs every epoch (no early stopping at chance), batch-norm models take the global ones', () => {
+  assert.deepEqual(defaultSettingsFor('vgg16'), { patience: 0 });
+  assert.deepEqual(defaultSettingsFor('resnet18'), {});
+  assert.deepEqual(defaultSettingsFor('no-such-model'), {});
+  const a = defaultSettingsFor('vgg16');
+  a.patience = 5;
+  assert.equal(defaultSettingsFor('vgg16').patience, 0, 'a copy: changing it does not change the defaults');
 });
