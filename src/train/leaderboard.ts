@@ -88,7 +88,9 @@ export function buildLeaderboard(outcomes: VariantOutcome[]): Leaderboard {
   }
   const seedCounts = [...new Set(rows.filter((r) => r.status === 'ranked').map((r) => r.seeds))];
   const tieNote =
-    seedCounts.length === 1 && seedCounts[0] === 1
+    seedCounts.length === 0
+      ? 'no variant ranked (see the lines below)'
+      : seedCounts.length === 1 && seedCounts[0] === 1
       ? `1 seed: ties from the test bootstrap only (${TIE_RULE}); run --seeds 3 or more to see the seed-to-seed noise`
       : `${seedCounts.join('/') || 0} seed(s); mean ± sd over the seeds; ${TIE_RULE}`;
   return { rows, tieNote, notes };
