@@ -68,6 +68,11 @@ test('ranks two variants and writes the run folder', async () => {
   const metrics = JSON.parse(await readFile(join(runDir, 'metrics.json'), 'utf8'));
   assert.equal(metrics.leaderboard[0].variant, r.leaderboard[0].variant);
   assert.deepEqual(metrics.classes, ['blue', 'green', 'red']);
+  // the record of the experiment: augment's version (from package.json), the machine, the command
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+  assert.equal(metrics.augmentVersion, pkg.version);
+  assert.match(metrics.machine, / CPUs?/);
+  assert.equal(typeof metrics.command, 'string');
   const csv = (await readFile(join(runDir, 'epochs.csv'), 'utf8')).trim().split('\n');
   assert.equal(csv[0], 'variant,seed,epoch,lr,train_loss,valid_loss,valid_macro_f1,valid_accuracy,train_seconds,images_per_second');
   assert.equal(csv.length, 1 + 2 * 2 * 3);

@@ -167,7 +167,7 @@ export const command: CommandModule<object, Args> = {
       .epilog(
         'First a plan (stderr): units, epochs, images, and an estimate measured with a few training steps here. ' +
           'The table: every variant is ranked, "not learned" (valid macro-F1 never rose above a constant predictor\'s: ' +
-          'try a lower --lr, more --epochs, or resnet18) or "raced out (rung k)" (--budget). ' +
+          'try more --epochs, resnet18 or another --lr) or "raced out (rung k)" (--budget). ' +
           'Ranked variants show test macro-F1 mean ± sd over the seeds and a 95% bootstrap interval over the test images; ' +
           'two are tied unless both the seed spread (paired t-test by seed, p < 0.05) and the intervals say they differ.',
       ),

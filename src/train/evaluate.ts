@@ -27,6 +27,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AugmentError } from '../errors.ts';
+import { augmentVersion, thisCommand, thisMachine } from '../provenance.ts';
 import { shardOf, type Shard } from '../cluster/shard.ts';
 import { currentBackend, initBackend } from './backend/select.ts';
 import { DEFAULT_DECODE_CACHE, ensureVariantCaches, type Split, type SplitCache, type Variant } from './data.ts';
@@ -102,6 +103,10 @@ export interface EvaluateResult {
   /** `mergeEvaluate`: units with no record yet. */
   missing?: string[];
   dryRun?: boolean;
+  /** The record of the experiment: `augment ...` as typed (CLI) or the script's command line, the machine, augment's version. */
+  command?: string;
+  machine?: string;
+  augmentVersion?: string;
   /** Terminal table of the leaderboard (or the plan, for a dry run). */
   table: string;
 }
@@ -247,6 +252,9 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
     variants: variantInfo(variants),
     backend,
     plan: measured.summary,
+    command: thisCommand(),
+    machine: thisMachine(),
+    augmentVersion: augmentVersion(),
   };
   if (o.dryRun) {
     return { ...base, leaderboard: [], tieRule: '', runs: [], data: { decoded: 0, reused: 0 }, notes: [], dryRun: true, table: planText.join('\n') };
