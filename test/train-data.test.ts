@@ -41,6 +41,21 @@ after(async () => {
 
 const augmentError = (code: string, re: RegExp) => (e: unknown) => e instanceof AugmentError && e.code === code && re.test(e.message) && !e.message.includes('\n');
 
+test('reads a variant made elsewhere with a link loop and a doubled file: each image once, under its own class', async () => {
+  const dir = join(await tempDir(), 'looped');
+  await writeVariant(dir, 'v', { train: 2, valid: 2, test: 2, size: 12 });
+  const v0 = await readVariant(join(dir, 'v'));
+  await symlink('..', join(dir, 'v', 'train', 'red', 'loop')); // train/red/loop -> train/
+  await symlink(join(dir, 'v', 'train', 'blue', 'blue_000.png'), join(dir, 'v', 'train', 'blue', 'again.png'));
+  const v = await readVariant(join(dir, 'v'));
+  assert.deepEqual(
+    v.splits.train.map((f) => [f.rel, v.classes[f.label]]),
+    v0.splits.train.map((f) => [f.rel, v0.classes[f.label]]),
+    'the loop adds no green or blue images to red, the second path to a file is not a second image',
+  );
+  await rm(dir, { recursive: true, force: true });
+});
+
 test('reads a variant: classes sorted, labels by class, all splits', async () => {
   const v = await readVariant(join(root, 'a'));
   assert.equal(v.name, 'a');

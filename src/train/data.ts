@@ -28,11 +28,11 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import fg from 'fast-glob';
 import pLimit from 'p-limit';
 import { AugmentError } from '../errors.ts';
 import { rngFor } from '../rng.ts';
-import { IMAGE_EXTENSIONS } from '../dataset/scan.ts';
+import { isImageName } from '../dataset/scan.ts';
+import { walkSource } from '../dataset/walk.ts';
 import { decodeBufferToSize, decodeChunk, readImageFile } from './decode-image.ts';
 import { contentKeys } from './decode-keys.ts';
 import { withFillLock } from './decode-lock.ts';
@@ -63,7 +63,6 @@ export interface Variant {
 
 export const DEFAULT_VARIANTS_ROOT = 'data/variants';
 
-const imageGlob = `*/**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
 
 async function isDir(p: string): Promise<boolean> {
   return stat(p).then(
@@ -107,7 +106,8 @@ export async function readVariant(dir: string, name = basename(resolve(dir))): P
   for (const split of SPLIT_NAMES) {
     const sdir = join(dir, split);
     if (!(await isDir(sdir))) throw new AugmentError('NOT_FOUND', `variant ${name}: no ${split} folder (${sdir})`);
-    const rels = (await fg(imageGlob, { cwd: sdir, caseSensitiveMatch: false, dot: false, onlyFiles: true })).sort();
+    // the source walk (src/dataset/walk.ts): links are followed, a loop or a file reached twice is not counted again
+    const rels = (await walkSource(sdir, `${name}/${split}`, { isImageName })).files.map((f) => f.rel).sort();
     const m = new Map<string, string[]>();
     for (const rel of rels) {
       const cls = rel.slice(0, rel.indexOf('/'));
