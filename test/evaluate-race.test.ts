@@ -12,26 +12,18 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { AugmentError } from '../src/errors.ts';
 import { currentBackend } from '../src/train/backend/select.ts';
-import { evaluate, type EvaluateOptions, type ModelFactory } from '../src/train/evaluate.ts';
+import { evaluate, type EvaluateOptions } from '../src/train/evaluate.ts';
 import { listModels } from '../src/train/models/index.ts';
 import { planRace } from '../src/train/ranking.ts';
 import { MODEL_NAMES, parseDuration } from '../src/train/settings.ts';
-import { tf } from '../src/train/tf.ts';
 import { rngFor } from '../src/rng.ts';
 import { CLASSES, tempDir, useWasm, writeVariant } from './helpers/variants.ts';
+import { tinyModel } from './helpers/tiny-model.ts';
 
 const run = promisify(execFile);
 let root: string;
 let variantsRoot: string;
 
-const tinyModel: ModelFactory = (_name, o) =>
-  tf.sequential({
-    layers: [
-      tf.layers.flatten({ inputShape: [o.imageSize, o.imageSize, 3] }),
-      tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed }) }),
-      tf.layers.dense({ units: o.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 100 }) }),
-    ],
-  });
 
 // Slow predicted rates: every real unit finishes far sooner than predicted, so the race runs
 // exactly the rungs planRace gives for these rates (unit counts, not timing, are checked).

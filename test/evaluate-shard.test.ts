@@ -11,23 +11,15 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { shardOf } from '../src/cluster/shard.ts';
 import { AugmentError } from '../src/errors.ts';
-import { evaluate, gridUnits, mergeEvaluate, type EvaluateOptions, type ModelFactory } from '../src/train/evaluate.ts';
-import { tf } from '../src/train/tf.ts';
+import { evaluate, gridUnits, mergeEvaluate, type EvaluateOptions } from '../src/train/evaluate.ts';
 import { unitIdentity } from '../src/train/units.ts';
 import { tempDir, useWasm, writeVariant } from './helpers/variants.ts';
+import { tinyModel } from './helpers/tiny-model.ts';
 
 const run = promisify(execFile);
 let root: string;
 let variantsRoot: string;
 
-const tinyModel: ModelFactory = (_name, o) =>
-  tf.sequential({
-    layers: [
-      tf.layers.flatten({ inputShape: [o.imageSize, o.imageSize, 3] }),
-      tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed }) }),
-      tf.layers.dense({ units: o.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 100 }) }),
-    ],
-  });
 
 const RATES = { trainImagesPerSecond: 100, evalImagesPerSecond: 1000, decodeSecondsPerImage: 0.001 };
 

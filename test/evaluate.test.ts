@@ -12,22 +12,14 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { AugmentError } from '../src/errors.ts';
 import { QUICK_PRESET, settingsFromArgs } from '../src/commands/evaluate.ts';
-import { evaluate, latestUnfinishedRun, type EvaluateOptions, type ModelFactory } from '../src/train/evaluate.ts';
-import { tf } from '../src/train/tf.ts';
+import { evaluate, latestUnfinishedRun, type EvaluateOptions } from '../src/train/evaluate.ts';
 import { tempDir, useWasm, writeVariant } from './helpers/variants.ts';
+import { tinyModel } from './helpers/tiny-model.ts';
 
 const run = promisify(execFile);
 let root: string;
 let variantsRoot: string;
 
-const tinyModel: ModelFactory = (_name, o) =>
-  tf.sequential({
-    layers: [
-      tf.layers.flatten({ inputShape: [o.imageSize, o.imageSize, 3] }),
-      tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed }) }),
-      tf.layers.dense({ units: o.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 100 }) }),
-    ],
-  });
 
 const base = (o: Partial<EvaluateOptions>): EvaluateOptions => ({
   variantsRoot,

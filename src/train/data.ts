@@ -107,7 +107,13 @@ export async function readVariant(dir: string, name = basename(resolve(dir))): P
     const sdir = join(dir, split);
     if (!(await isDir(sdir))) throw new AugmentError('NOT_FOUND', `variant ${name}: no ${split} folder (${sdir})`);
     // the source walk (src/dataset/walk.ts): links are followed, a loop or a file reached twice is not counted again
-    const rels = (await walkSource(sdir, `${name}/${split}`, { isImageName })).files.map((f) => f.rel).sort();
+    const rels = await walkSource(sdir, `${name}/${split}`, { isImageName }).then(
+      (w) => w.files.map((f) => f.rel).sort(),
+      (e) => {
+        if (e instanceof AugmentError && e.code === 'BAD_DATASET') return [] as string[]; // no class folders: said below
+        throw e;
+      },
+    );
     const m = new Map<string, string[]>();
     for (const rel of rels) {
       const cls = rel.slice(0, rel.indexOf('/'));

@@ -15,14 +15,14 @@
  * process alive) and closed after a short idle time, so that successive fills start it once.
  * A worker that cannot start or dies hands its work back to this thread.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { WorkerPool } from '../build/pool.ts';
 import { AugmentError, type ErrorCode } from '../errors.ts';
 import { decodeChunk } from './decode-image.ts';
 import type { DecodeReply, DecodeRequest } from './decode-worker.ts';
+import { cgroupCpuLimit } from '../cpus.ts';
 
 export type DecodeWhere = 'workers' | 'main';
 
@@ -49,27 +49,7 @@ let idleCloseMs = 2000;
 export function defaultDecodeThreads(): number {
   const env = Number(process.env.AUGMENT_DECODE_THREADS);
   if (Number.isInteger(env) && env >= 1) return env;
-  return Math.max(1, Math.min(8, availableParallelism(), cgroupCpus() ?? Infinity));
-}
-
-function cgroupCpus(root = '/sys/fs/cgroup'): number | undefined {
-  const read = (f: string) => {
-    try {
-      return readFileSync(join(root, f), 'utf8').trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const v2 = read('cpu.max');
-  if (v2) {
-    const [quota, period] = v2.split(/\s+/);
-    const q = Number(quota);
-    const p = Number(period);
-    return quota !== 'max' && q > 0 && p > 0 ? Math.max(1, Math.ceil(q / p)) : undefined;
-  }
-  const q = Number(read('cpu/cpu.cfs_quota_us'));
-  const p = Number(read('cpu/cpu.cfs_period_us'));
-  return q > 0 && p > 0 ? Math.max(1, Math.ceil(q / p)) : undefined;
+  return Math.max(1, Math.min(8, availableParallelism(), cgroupCpuLimit() ?? Infinity));
 }
 
 export interface DecodeFilesOptions {

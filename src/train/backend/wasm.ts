@@ -20,12 +20,15 @@
  */
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { tf } from '../tf.ts';
 import { registerWasmKernels, WASM_CUSTOM_KERNELS } from '../kernels/wasm/index.ts';
 import { fmaAvailable, setKernelThreads } from '../kernels/wasm/native.ts';
+import { cgroupCpuLimit } from '../../cpus.ts';
+
+export { cgroupCpuLimit } from '../../cpus.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -99,31 +102,6 @@ export function defaultWasmThreads(): number {
   if (Number.isInteger(env) && env >= 1) return env;
   const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(8, n, cgroupCpuLimit() ?? Infinity));
-}
-
-/**
- * The CPU quota of this process's cgroup, in whole CPUs (rounded up), or undefined without one.
- * Containers often see every core of the host but may use only a few: more threads than that
- * would spin against each other. cgroup v2 (`cpu.max`: "quota period" or "max period"), else v1.
- */
-export function cgroupCpuLimit(root = '/sys/fs/cgroup'): number | undefined {
-  const read = (f: string) => {
-    try {
-      return readFileSync(join(root, f), 'utf8').trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const v2 = read('cpu.max');
-  if (v2) {
-    const [quota, period] = v2.split(/\s+/);
-    const q = Number(quota);
-    const p = Number(period);
-    return quota !== 'max' && q > 0 && p > 0 ? Math.max(1, Math.ceil(q / p)) : undefined;
-  }
-  const q = Number(read('cpu/cpu.cfs_quota_us'));
-  const p = Number(read('cpu/cpu.cfs_period_us'));
-  return q > 0 && p > 0 ? Math.max(1, Math.ceil(q / p)) : undefined;
 }
 
 async function trySetBackend(threaded: boolean): Promise<boolean> {
