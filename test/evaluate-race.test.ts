@@ -18,26 +18,17 @@ import { planRace } from '../src/train/ranking.ts';
 import { MODEL_NAMES, parseDuration } from '../src/train/settings.ts';
 import { rngFor } from '../src/rng.ts';
 import { CLASSES, tempDir, useWasm, writeVariant } from './helpers/variants.ts';
-import { tinyModel } from './helpers/tiny-model.ts';
+import { tinyEvaluateOptions } from './helpers/tiny-model.ts';
 
 const run = promisify(execFile);
 let root: string;
 let variantsRoot: string;
 
-
 // Slow predicted rates: every real unit finishes far sooner than predicted, so the race runs
 // exactly the rungs planRace gives for these rates (unit counts, not timing, are checked).
 const SLOW = { trainImagesPerSecond: 10, evalImagesPerSecond: 100, decodeSecondsPerImage: 0.001 };
 
-const base = (o: Partial<EvaluateOptions>): EvaluateOptions => ({
-  variantsRoot,
-  createModel: tinyModel,
-  modelNames: ['tiny'],
-  charts: false,
-  cacheDir: join(root, 'cache'),
-  ...o,
-  settings: { model: 'tiny', imageSize: 12, epochs: 3, batchSize: 8, lr: 3e-3, patience: 0, seeds: 2, ...o.settings },
-});
+const base = (o: Partial<EvaluateOptions>): EvaluateOptions => tinyEvaluateOptions({ variantsRoot, cacheDir: join(root, 'cache') }, o);
 
 /** A copy of a variant whose train images sit in a seeded random class folder (labels are noise). */
 async function writeShuffled(name: string): Promise<void> {

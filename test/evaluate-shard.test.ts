@@ -14,25 +14,15 @@ import { AugmentError } from '../src/errors.ts';
 import { evaluate, gridUnits, mergeEvaluate, type EvaluateOptions } from '../src/train/evaluate.ts';
 import { unitIdentity } from '../src/train/units.ts';
 import { tempDir, useWasm, writeVariant } from './helpers/variants.ts';
-import { tinyModel } from './helpers/tiny-model.ts';
+import { tinyEvaluateOptions } from './helpers/tiny-model.ts';
 
 const run = promisify(execFile);
 let root: string;
 let variantsRoot: string;
 
-
 const RATES = { trainImagesPerSecond: 100, evalImagesPerSecond: 1000, decodeSecondsPerImage: 0.001 };
 
-const base = (o: Partial<EvaluateOptions>): EvaluateOptions => ({
-  variantsRoot,
-  createModel: tinyModel,
-  modelNames: ['tiny'],
-  charts: false,
-  cacheDir: join(root, 'cache'),
-  rates: RATES,
-  ...o,
-  settings: { model: 'tiny', imageSize: 12, epochs: 2, batchSize: 8, lr: 3e-3, patience: 0, seeds: 2, ...o.settings },
-});
+const base = (o: Partial<EvaluateOptions>): EvaluateOptions => tinyEvaluateOptions({ variantsRoot, cacheDir: join(root, 'cache'), rates: RATES }, o, { epochs: 2 });
 
 before(async () => {
   await useWasm();

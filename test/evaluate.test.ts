@@ -14,22 +14,13 @@ import { AugmentError } from '../src/errors.ts';
 import { QUICK_PRESET, settingsFromArgs } from '../src/commands/evaluate.ts';
 import { evaluate, latestUnfinishedRun, type EvaluateOptions } from '../src/train/evaluate.ts';
 import { tempDir, useWasm, writeVariant } from './helpers/variants.ts';
-import { tinyModel } from './helpers/tiny-model.ts';
+import { tinyEvaluateOptions } from './helpers/tiny-model.ts';
 
 const run = promisify(execFile);
 let root: string;
 let variantsRoot: string;
 
-
-const base = (o: Partial<EvaluateOptions>): EvaluateOptions => ({
-  variantsRoot,
-  createModel: tinyModel,
-  modelNames: ['tiny'],
-  charts: false,
-  cacheDir: join(root, 'cache'),
-  ...o,
-  settings: { model: 'tiny', imageSize: 12, epochs: 3, batchSize: 8, lr: 3e-3, patience: 0, seeds: 2, ...o.settings },
-});
+const base = (o: Partial<EvaluateOptions>): EvaluateOptions => tinyEvaluateOptions({ variantsRoot, cacheDir: join(root, 'cache') }, o);
 
 before(async () => {
   await useWasm();

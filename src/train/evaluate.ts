@@ -34,7 +34,7 @@ import { DEFAULT_DECODE_CACHE, ensureVariantCaches, type Split, type SplitCache,
 import { decodeSeconds, formatSeconds, measureDecode, measureModel, RateTracker, unitSeconds, type Rates } from './estimate.ts';
 import { buildLeaderboard, historyRows, leaderboardText, runSummaries, writeRunReports, type VariantOutcome } from './leaderboard.ts';
 import { createModel as registryCreateModel } from './models/index.ts';
-import { modelDefaultsLine, planLines, preparePlan, type Plan, type PlanSummary } from './plan.ts';
+import { modelDefaultsLine, planLines, preparePlan, type Plan, type PlanInput, type PlanSummary } from './plan.ts';
 import { Heartbeat, silentProgress, tapProgress, type ProgressFactory } from './progress.ts';
 import { runRace, scheduleLine, scheduleRace, type RaceInput, type RaceResult, type RaceSchedule } from './race.ts';
 import { writeEpochsCsv, type LeaderboardRow } from './report.ts';
@@ -47,21 +47,12 @@ export { latestUnfinishedRun, type RunSummary } from './run-folder.ts';
 export { resolveSettings } from './plan.ts';
 export type { ModelFactory, ModelFactoryOptions } from './units.ts';
 
-export interface EvaluateOptions {
-  /** VARIANT arguments (names under variantsRoot, or paths); default: every built variant. */
-  variants?: string[];
-  variantsRoot?: string;
-  /** Run folder; default `<runsRoot>/<timestamp>`. */
-  runDir?: string;
-  runsRoot?: string;
-  /** Continue the run in `runDir` (default: the newest unfinished run under runsRoot). */
-  resume?: boolean;
-  /** Settings given explicitly; the rest take defaults (the model's own, then global), or, when resuming, the stored ones. */
-  settings?: Partial<EvaluateSettings>;
+/** The plan's inputs (variants, run folder, resume, settings) and how to run it. */
+export interface EvaluateOptions extends Omit<PlanInput, 'join'> {
   /** Model factory; default the model registry (src/train/models/). */
   createModel?: ModelFactory;
   /** Model names the factory knows (checked before anything is written); default the bundled ones. */
-  modelNames?: string[];
+  modelNames?: readonly string[];
   /** Backend description, recorded in metrics.json; omitted: the selected backend (started here if none was). */
   backend?: string;
   progress?: ProgressFactory;

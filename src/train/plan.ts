@@ -19,11 +19,15 @@ import { createSchedule } from './schedules.ts';
 import { DEFAULT_EVALUATE_SETTINGS, MODEL_NAMES, SETTING_FLAGS, type EvaluateSettings } from './settings.ts';
 
 export interface PlanInput {
+  /** VARIANT arguments (names under variantsRoot, or paths); default: every built variant. */
   variants?: string[];
   variantsRoot?: string;
+  /** Run folder; default `<runsRoot>/<timestamp>`. */
   runDir?: string;
   runsRoot?: string;
+  /** Continue the run in `runDir` (default: the newest unfinished run under runsRoot). */
   resume?: boolean;
+  /** Settings given explicitly; the rest take defaults (the model's own, then global), or, when resuming, the stored ones. */
   settings?: Partial<EvaluateSettings>;
   /** Names the model factory knows; omitted: not checked (a custom factory without a list). */
   modelNames?: readonly string[];
