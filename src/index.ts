@@ -9,19 +9,31 @@ export { createRng, deriveSeed, rngFor, type Rng } from './rng.ts';
 // recipes, scanning, splitting
 export { loadRecipe, parseRecipe, findRecipe, listRecipes, SHIPPED_RECIPES_DIR, type Recipe } from './recipe/load.ts';
 export { recipeSchema } from './recipe/schema.ts';
-export { scanSource, IMAGE_EXTENSIONS, type ScanResult, type SourceFile } from './dataset/scan.ts';
-export { splitFiles, resolveSplit, SPLITS, type SplitName, type SplitRecord } from './dataset/split.ts';
+export { scanSource, type ScanResult, type SourceFile } from './dataset/scan.ts';
+export { splitFiles, resolveSplit, type SplitRecord } from './dataset/split.ts';
 export { auditDataset, formatAudit, AUDIT_FINDINGS_EXIT_CODE, type AuditReport, type AuditOptions } from './dataset/audit.ts';
 
 // building
-export { planBuild, type Plan, type SourceJob } from './build/plan.ts';
-export { buildVariant, defaultVariantDir, readVariantInfo, type BuildOptions, type BuildResult } from './build/build.ts';
-export { readManifest, type ManifestEntry } from './build/manifest.ts';
+export { planBuild, type Plan, type SourceJob } from './variant/plan.ts';
+export { buildVariant, defaultVariantDir, type BuildOptions, type BuildResult } from './variant/build.ts';
+export {
+  IMAGE_EXTENSIONS,
+  MANIFEST_NAME,
+  SPLITS,
+  VARIANT_FILE,
+  VARIANT_FORMAT_VERSION,
+  isImageName,
+  isVariantDir,
+  readVariantInfo,
+  type SplitName,
+  type VariantInfo,
+} from './variant/format.ts';
+export { readManifest, type ManifestEntry } from './variant/manifest.ts';
 // clusters: shards of a build, the merge, exit codes
 export { parseShardFlags, shardOf, shardLabel, SHARD_INDEX_VARIABLES, type Shard } from './cluster/shard.ts';
 export { mergeShards, type MergeResult } from './cluster/merge.ts';
 export { EXIT, RETRYABLE_ERROR_CODES, describeFailure } from './errors.ts';
-export { summarizeBuild } from './build/summary.ts';
+export { summarizeBuild } from './variant/summary.ts';
 export { previewRecipe, type PreviewOptions } from './preview/preview.ts';
 
 // images and ops

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
 import { auditDataset, AUDIT_FINDINGS_EXIT_CODE, type AuditReport } from '../src/dataset/audit.ts';
-import { buildVariant } from '../src/build/build.ts';
+import { buildVariant } from '../src/variant/build.ts';
 import { parseRecipe } from '../src/recipe/load.ts';
 import { tempDir, removeDir } from './helpers/dataset.ts';
 import { cellImage, makeHostileTree, snapshotTree, type HostileTree } from './helpers/hostile.ts';

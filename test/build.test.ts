@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { buildVariant } from '../src/build/build.ts';
+import { buildVariant } from '../src/variant/build.ts';
 import { parseRecipe } from '../src/recipe/load.ts';
 import { makeDataset, tempDir, removeDir, treeHashes, iconPng } from './helpers/dataset.ts';
 

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildVariant } from '../src/build/build.ts';
+import { buildVariant } from '../src/variant/build.ts';
 import { mergeShards } from '../src/cluster/merge.ts';
 import { shardOf } from '../src/cluster/shard.ts';
 import { AugmentError } from '../src/errors.ts';

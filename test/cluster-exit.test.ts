@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildVariant } from '../src/build/build.ts';
+import { buildVariant } from '../src/variant/build.ts';
 import { describeFailure, EXIT } from '../src/errors.ts';
 import { AugmentError } from '../src/errors.ts';
 import { makeDataset, tempDir, removeDir, treeHashes } from './helpers/dataset.ts';

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadRecipe, parseRecipe, listRecipes, SHIPPED_RECIPES_DIR } from '../src/recipe/load.ts';
-import { planBuild, tierFor } from '../src/build/plan.ts';
+import { planBuild, tierFor } from '../src/variant/plan.ts';
 import type { SplitFiles } from '../src/dataset/split.ts';
 
 // a 10.9x-imbalanced train split like the tabler sample's, plus small valid/test

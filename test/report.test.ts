@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { buildVariant } from '../src/build/build.ts';
+import { buildVariant } from '../src/variant/build.ts';
 import { AugmentError } from '../src/errors.ts';
 import { findChromium, latestFinishedRun, openReport, writeReport } from '../src/report/index.ts';
 import { esc } from '../src/report/page.ts';

@@ -10,11 +10,11 @@ import { readFile, realpath } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { scanSource, type ScanResult } from '../src/dataset/scan.ts';
 import { splitWithGroups } from '../src/dataset/split.ts';
-import { buildVariant } from '../src/build/build.ts';
-import { summarizeBuild } from '../src/build/summary.ts';
+import { buildVariant } from '../src/variant/build.ts';
+import { summarizeBuild } from '../src/variant/summary.ts';
 import { parseRecipe } from '../src/recipe/load.ts';
 import { countClasses } from '../src/stats/count.ts';
-import type { ManifestEntry } from '../src/build/manifest.ts';
+import type { ManifestEntry } from '../src/variant/manifest.ts';
 import { tempDir, removeDir } from './helpers/dataset.ts';
 import { makeHostileTree, snapshotTree, type HostileTree } from './helpers/hostile.ts';
 

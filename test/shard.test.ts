@@ -105,8 +105,8 @@ test('a temp file belongs to the shard of the output it becomes; an unknown temp
   for (let i = 0; i < 5; i++) assert.ok(!shardOwns({ index: i, count: 5 }, 'valid/pear/.odd.tmp'));
 });
 
-test("the build worker's temp names are the ones a shard recognises (src/build/worker.ts)", async () => {
+test("the build worker's temp names are the ones a shard recognises (src/variant/worker.ts)", async () => {
   const { readFile } = await import('node:fs/promises');
-  const worker = await readFile(new URL('../src/build/worker.ts', import.meta.url), 'utf8');
+  const worker = await readFile(new URL('../src/variant/worker.ts', import.meta.url), 'utf8');
   assert.match(worker, /`\.\$\{[^`]+\}\.\$\{process\.pid\}\.\$\{threadId\}\.tmp`/, 'worker temp name: .<name>.<pid>.<thread>.tmp');
 });

@@ -10,9 +10,10 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AugmentError } from '../errors.ts';
-import { MANIFEST_NAME, readManifest, writeManifest, type ManifestEntry } from '../build/manifest.ts';
-import { VARIANT_FILE, readVariantInfo, removeStale, writeJsonAtomic } from '../build/build.ts';
-import { SHARDS_DIR, listShardFiles, partManifestFile, type ShardDone } from './parts.ts';
+import { readManifest, writeManifest, type ManifestEntry } from '../variant/manifest.ts';
+import { removeStale } from '../variant/build.ts';
+import { MANIFEST_NAME, SHARDS_DIR, VARIANT_FILE, readVariantInfo, stampVariantInfo, writeJsonAtomic } from '../variant/format.ts';
+import { listShardFiles, partManifestFile, type ShardDone } from './parts.ts';
 
 export interface MergeResult {
   variantDir: string;
@@ -73,7 +74,7 @@ export async function mergeShards(dir: string, o: { cwd?: string } = {}): Promis
 
   const removed = await removeStale(variantDir, new Set(all.keys()));
   await writeManifest(join(variantDir, MANIFEST_NAME), all.values());
-  await writeJsonAtomic(join(variantDir, VARIANT_FILE), { ...first.variant, failed });
+  await writeJsonAtomic(join(variantDir, VARIANT_FILE), stampVariantInfo({ ...first.variant, failed }));
   await rm(join(variantDir, SHARDS_DIR), { recursive: true, force: true });
   return { variantDir, shards: count, files: all.size, removed, alreadyMerged: false };
 }

@@ -16,7 +16,7 @@ import { posix } from 'node:path';
 import { join } from 'node:path';
 import { shardLabel, shardOf, type Shard } from './shard.ts';
 
-export const SHARDS_DIR = '.shards';
+import { SHARDS_DIR } from '../variant/format.ts';
 export const SHARD_DONE_FORMAT = 'augment-shard-done';
 export const SHARD_DONE_VERSION = 1;
 
@@ -88,7 +88,7 @@ export async function removeOtherCountMarkers(variantDir: string, count: number)
 
 /**
  * The output path a variant-relative file stands for: itself, or the file its temp name
- * (`.<name>.<pid>.<thread>.tmp`, src/build/worker.ts) becomes; null for any other temp file,
+ * (`.<name>.<pid>.<thread>.tmp`, src/variant/worker.ts) becomes; null for any other temp file,
  * whose owner cannot be told (no shard deletes it; the merge does).
  */
 export function outputOfPath(rel: string): string | null {

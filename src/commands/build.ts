@@ -32,8 +32,8 @@ export const command: CommandModule<{}, Args> = {
       .example('augment build random_v3 --out /shared/v3 --shard 1/3', 'shard 1 of 3 (then: augment merge /shared/v3)') as any,
   handler: async (a) => {
     const [{ buildVariant }, { summarizeBuild }, { createProgress }, { parseShardFlags }, { AugmentError }] = await Promise.all([
-      import('../build/build.ts'),
-      import('../build/summary.ts'),
+      import('../variant/build.ts'),
+      import('../variant/summary.ts'),
       import('../terminal/progress.ts'),
       import('../cluster/shard.ts'),
       import('../errors.ts'),

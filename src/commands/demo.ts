@@ -30,8 +30,8 @@ export const command: CommandModule<{}, Args> = {
   handler: async (a) => {
     const [{ buildVariant }, { summarizeBuild }, { listRecipes }, { renderTablerSample }, { collectStats, formatStatsTable, renderStatsChart }, { createProgress }] =
       await Promise.all([
-        import('../build/build.ts'),
-        import('../build/summary.ts'),
+        import('../variant/build.ts'),
+        import('../variant/summary.ts'),
         import('../recipe/load.ts'),
         import('../sample/index.ts'),
         import('../stats/index.ts'),

@@ -20,10 +20,11 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AugmentError } from '../errors.ts';
-import { readManifest, MANIFEST_NAME } from '../build/manifest.ts';
-import { readVariantInfo } from '../build/build.ts';
+import { readManifest } from '../variant/manifest.ts';
+import { MANIFEST_NAME, readVariantInfo } from '../variant/format.ts';
 import { scanSource, type ScanNote, type SourceFile } from './scan.ts';
-import { SPLITS, compileGroupPattern, groupKeyOf, splitWithGroups, type SplitName } from './split.ts';
+import { compileGroupPattern, groupKeyOf, splitWithGroups } from './split.ts';
+import { SPLITS, type SplitName } from '../variant/format.ts';
 import { DEFAULT_NEAR_DISTANCE, autoGroupCap, duplicateComponents, type DuplicateMode } from './dedupe.ts';
 
 export interface AuditOptions {

@@ -15,8 +15,8 @@ import { decodeImage } from '../image/decode.ts';
 import { deriveSeed } from '../rng.ts';
 import { perceptualHash, pixelHash } from './phash.ts';
 import { walkSource, type WalkNote, type WalkNoteKind } from './walk.ts';
+import { isImageName } from '../variant/format.ts';
 
-export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
 /** Default cap on decoded pixels per image (sharp's own default is 268 MP; 100 MP is already absurd for a classifier). */
 export const DEFAULT_PIXEL_LIMIT = 100_000_000;
 
@@ -71,10 +71,6 @@ export interface ScanOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export function isImageName(name: string): boolean {
-  const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
-  return (IMAGE_EXTENSIONS as readonly string[]).includes(ext);
-}
 
 export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promise<ScanResult> {
   const root = resolve(rootArg);

@@ -24,8 +24,7 @@ import { deriveSeed, rngFor } from '../rng.ts';
 import type { SourceFile } from './scan.ts';
 import { DEFAULT_NEAR_DISTANCE, autoGroupCap, duplicateComponents, type DedupeOptions, type DuplicateMode } from './dedupe.ts';
 
-export const SPLITS = ['train', 'valid', 'test'] as const;
-export type SplitName = (typeof SPLITS)[number];
+import { SPLITS, type SplitName } from '../variant/format.ts';
 
 export interface SplitOptions extends Omit<DedupeOptions, 'maxGroup'> {
   /**

@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { readVariantInfo } from '../build/build.ts';
-import { MANIFEST_NAME, readManifest, type ManifestEntry } from '../build/manifest.ts';
+import { MANIFEST_NAME, readVariantInfo } from '../variant/format.ts';
+import { readManifest, type ManifestEntry } from '../variant/manifest.ts';
 import { describeOps } from '../ops/compose.ts';
 import { countDataset } from '../stats/count.ts';
 

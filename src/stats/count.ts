@@ -14,10 +14,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { walkSource } from '../dataset/walk.ts';
 import { AugmentError } from '../errors.ts';
+import { SPLITS, VARIANT_FILE, isImageName, isVariantDir, splitDir, type SplitName } from '../variant/format.ts';
 
-export const STATS_IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'] as const;
-export const SPLITS = ['train', 'valid', 'test'] as const;
-export type SplitName = (typeof SPLITS)[number];
 
 export type ClassCounts = Record<string, number>;
 
@@ -43,23 +41,9 @@ export interface VariantCounts {
 
 export type DatasetCounts = PlainCounts | VariantCounts;
 
-const IMAGE_RE = new RegExp(`\\.(${STATS_IMAGE_EXTENSIONS.join('|')})$`, 'i');
-
-export function isImageName(name: string): boolean {
-  return IMAGE_RE.test(name);
-}
-
 async function isDir(p: string): Promise<boolean> {
   try {
     return (await stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isFile();
   } catch {
     return false;
   }
@@ -82,12 +66,6 @@ export async function countClasses(root: string): Promise<ClassCounts> {
   return counts;
 }
 
-/** True when `dir` looks like a built variant: variant.json, or train/, valid/ and test/ folders. */
-export async function isVariantDir(dir: string): Promise<boolean> {
-  if (await isFile(join(dir, 'variant.json'))) return true;
-  for (const s of SPLITS) if (!(await isDir(join(dir, s)))) return false;
-  return true;
-}
 
 function total(c: ClassCounts): number {
   let n = 0;
@@ -124,10 +102,10 @@ export async function countDataset(dir: string): Promise<DatasetCounts> {
 
   if (await isVariantDir(dir)) {
     const split: Record<SplitName, ClassCounts> = { train: {}, valid: {}, test: {} };
-    for (const s of SPLITS) if (await isDir(join(dir, s))) split[s] = await countClasses(join(dir, s));
+    for (const s of SPLITS) if (await isDir(splitDir(dir, s))) split[s] = await countClasses(splitDir(dir, s));
     const result: VariantCounts = { kind: 'variant', ...split };
     try {
-      const meta = JSON.parse(await readFile(join(dir, 'variant.json'), 'utf8')) as { source?: unknown; splitFile?: unknown };
+      const meta = JSON.parse(await readFile(join(dir, VARIANT_FILE), 'utf8')) as { source?: unknown; splitFile?: unknown };
       if (typeof meta.source === 'string') result.source = meta.source;
       if (typeof meta.splitFile === 'string') {
         result.splitFile = resolve(dir, meta.splitFile);

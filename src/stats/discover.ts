@@ -5,7 +5,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { countClasses, isVariantDir } from './count.ts';
+import { countClasses } from './count.ts';
+import { isVariantDir } from '../variant/format.ts';
 
 export interface DiscoveredDataset {
   /** Folder name: the key in `--json`. */

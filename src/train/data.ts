@@ -31,7 +31,7 @@ import { basename, join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { AugmentError } from '../errors.ts';
 import { rngFor } from '../rng.ts';
-import { isImageName } from '../dataset/scan.ts';
+import { SPLITS, isImageName, readVariantInfo, splitDir, type SplitName } from '../variant/format.ts';
 import { walkSource } from '../dataset/walk.ts';
 import { decodeBufferToSize, decodeChunk, readImageFile } from './decode-image.ts';
 import { contentKeys } from './decode-keys.ts';
@@ -39,8 +39,9 @@ import { withFillLock } from './decode-lock.ts';
 import { loadPackIndex, packDir, PackWriter, removeAbandoned } from './decode-pack.ts';
 import { decodeFiles, defaultDecodeThreads, WORKER_MIN_IMAGES, type DecodeWhere } from './decode-pool.ts';
 
-export const SPLIT_NAMES = ['train', 'valid', 'test'] as const;
-export type Split = (typeof SPLIT_NAMES)[number];
+/** The variant's splits (src/variant/format.ts), under the names the trainer has always used. */
+export const SPLIT_NAMES = SPLITS;
+export type Split = SplitName;
 
 export interface VariantFile {
   /** `<class>/<...>/<file>`, POSIX separators, relative to the split folder. */
@@ -92,7 +93,7 @@ export async function listBuiltVariants(variantsRoot = DEFAULT_VARIANTS_ROOT): P
   for (const e of entries) {
     if (e.name.startsWith('.') || !(e.isDirectory() || e.isSymbolicLink())) continue;
     const d = join(variantsRoot, e.name);
-    if ((await isDir(join(d, 'train'))) && (await isDir(join(d, 'valid'))) && (await isDir(join(d, 'test')))) out.push(e.name);
+    if ((await Promise.all(SPLIT_NAMES.map((s) => isDir(splitDir(d, s))))).every(Boolean)) out.push(e.name);
   }
   return out.sort();
 }
@@ -102,9 +103,10 @@ export async function listBuiltVariants(variantsRoot = DEFAULT_VARIANTS_ROOT): P
  * the same classes (>= 2) in each. AugmentError NOT_FOUND / BAD_DATASET otherwise.
  */
 export async function readVariant(dir: string, name = basename(resolve(dir))): Promise<Variant> {
+  const info = (await readVariantInfo(dir)) ?? undefined; // first: a newer format is refused before the walk
   const byClass = {} as Record<Split, Map<string, string[]>>;
   for (const split of SPLIT_NAMES) {
-    const sdir = join(dir, split);
+    const sdir = splitDir(dir, split);
     if (!(await isDir(sdir))) throw new AugmentError('NOT_FOUND', `variant ${name}: no ${split} folder (${sdir})`);
     // the source walk (src/dataset/walk.ts): links are followed, a loop or a file reached twice is not counted again
     const rels = await walkSource(sdir, `${name}/${split}`, { isImageName }).then(
@@ -153,12 +155,6 @@ export async function readVariant(dir: string, name = basename(resolve(dir))): P
         }),
       ),
     );
-  }
-  let info: unknown;
-  try {
-    info = JSON.parse(await readFile(join(dir, 'variant.json'), 'utf8'));
-  } catch {
-    info = undefined;
   }
   return { name, dir: resolve(dir), classes, splits, info };
 }

@@ -3,7 +3,7 @@
  * bytes, found without reading the file where possible.
  *
  * 1. The variant's build manifest (`manifest.jsonl`, written by `augment build`, format owned by
- *    src/build/manifest.ts) records every output's sha256 and size. An entry is trusted when the
+ *    src/variant/manifest.ts) records every output's sha256 and size. An entry is trusted when the
  *    file still has that size and was last modified before the manifest (the build rewrites the
  *    manifest after every file it lists; a file edited since is newer than it).
  * 2. Else a hash memo in the cache folder, `<root>/hashes/<dir-hash>.json`, one per variant
@@ -16,7 +16,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { MANIFEST_NAME, readManifest } from '../build/manifest.ts';
+import { readManifest } from '../variant/manifest.ts';
+import { MANIFEST_NAME } from '../variant/format.ts';
 import { AugmentError } from '../errors.ts';
 import { deriveSeed } from '../rng.ts';
 import type { Split, Variant } from './data.ts';

@@ -18,7 +18,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
-import { WorkerPool } from '../build/pool.ts';
+import { WorkerPool } from '../variant/pool.ts';
 import { AugmentError, type ErrorCode } from '../errors.ts';
 import { decodeChunk } from './decode-image.ts';
 import type { DecodeReply, DecodeRequest } from './decode-worker.ts';

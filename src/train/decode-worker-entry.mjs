@@ -1,5 +1,5 @@
 // Worker-thread entry of the decode pool (./decode-pool.ts), the same pattern as
-// src/build/worker-entry.mjs: the same file in src/ and in dist/. In dist/ it runs the compiled
+// src/variant/worker-entry.mjs: the same file in src/ and in dist/. In dist/ it runs the compiled
 // ./decode-worker.js; in src/ (tests and `npm run augment`, under tsx) it makes TypeScript
 // loadable in this thread first (the parent's tsx registration does not reach workers), then
 // runs ./decode-worker.ts.

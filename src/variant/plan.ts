@@ -8,7 +8,8 @@ import { extname, posix } from 'node:path';
 import { AugmentError } from '../errors.ts';
 import { deriveSeed, rngFor } from '../rng.ts';
 import type { Recipe } from '../recipe/load.ts';
-import { SPLITS, type SplitFiles, type SplitName } from '../dataset/split.ts';
+import type { SplitFiles } from '../dataset/split.ts';
+import { SPLITS, type SplitName } from './format.ts';
 
 export interface OutputSpec {
   /** Path relative to the variant folder, POSIX separators. */

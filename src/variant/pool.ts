@@ -3,7 +3,7 @@
  * Each worker holds up to `depth` chunks at once (default 1): with 2, the next chunk is already
  * waiting in the worker's queue when it posts a reply, so it never sits idle while the main
  * thread handles that reply and sends more (the worker must then take its messages one at a
- * time, as src/build/worker.ts does, or be safe with two in progress). A chunk goes to the
+ * time, as src/variant/worker.ts does, or be safe with two in progress). A chunk goes to the
  * worker with the fewest in hand; a new worker starts while every started one is busy.
  * A chunk still queued when its signal aborts, or when the pool closes, is never sent: its
  * promise resolves to null.

@@ -17,15 +17,13 @@ import { loadRecipe, type Recipe } from '../recipe/load.ts';
 import { DEFAULT_PIXEL_LIMIT, isInside, scanCacheFile, scanSource, type ScanNote, type ScanResult, type UnreadableFile } from '../dataset/scan.ts';
 import { resolveSplit } from '../dataset/split.ts';
 import { planBuild, type Plan, type SourceJob } from './plan.ts';
-import { MANIFEST_NAME, ManifestJournal, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
+import { ManifestJournal, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
+import { MANIFEST_NAME, OUTPUT_FORMAT_VERSION, SHARDS_DIR, VARIANT_FILE, stampVariantInfo, writeJsonAtomic } from './format.ts';
 import { WorkerPool } from './pool.ts';
 import type { Shard } from '../cluster/shard.ts';
-import { SHARDS_DIR, doneFile, partManifestFile, planFingerprint, removeOtherCountMarkers, shardOwns, type ShardDone } from '../cluster/parts.ts';
+import { doneFile, partManifestFile, planFingerprint, removeOtherCountMarkers, shardOwns, type ShardDone } from '../cluster/parts.ts';
 import type { WorkerConfig, WorkerReply, WorkerRequest } from './worker.ts';
 
-/** Bump when the bytes a given key produces change (codec or op implementation changes). */
-export const OUTPUT_FORMAT_VERSION = 2; // 2: PNG filter chosen per picture, zlib level 2 (src/image/png.ts)
-export const VARIANT_FILE = 'variant.json';
 
 export interface BuildProgress {
   phase: 'scan' | 'build';
@@ -243,7 +241,7 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     const done: ShardDone = { format: 'augment-shard-done', version: 1, shard, planFingerprint: fingerprint, planned, made: all.size, failed, variant: variantInfo };
     await writeJsonAtomic(doneFile(variantDir, shard), done);
   } else {
-    await writeJsonAtomic(join(variantDir, VARIANT_FILE), variantInfo);
+    await writeJsonAtomic(join(variantDir, VARIANT_FILE), stampVariantInfo(variantInfo));
     await rm(join(variantDir, SHARDS_DIR), { recursive: true, force: true }); // parts of an earlier sharded build
   }
 
@@ -348,16 +346,4 @@ function chunk<T extends { outputs: unknown[] }>(jobs: T[], outputsPerChunk: num
   return out;
 }
 
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`; // unique across machines (containers are all pid 1)
-  await writeFile(tmp, JSON.stringify(value, null, 1) + '\n');
-  await rename(tmp, file);
-}
 
-export async function readVariantInfo(dir: string): Promise<Record<string, any> | null> {
-  try {
-    return JSON.parse(await readFile(join(dir, VARIANT_FILE), 'utf8'));
-  } catch {
-    return null;
-  }
-}

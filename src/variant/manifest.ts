@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { open, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { AppliedOp } from '../ops/types.ts';
-import type { SplitName } from '../dataset/split.ts';
+import type { SplitName } from './format.ts';
 
 export interface ManifestEntry {
   out: string;
@@ -28,7 +28,6 @@ export interface ManifestEntry {
   key: string;
 }
 
-export const MANIFEST_NAME = 'manifest.jsonl';
 
 export async function readManifest(file: string): Promise<Map<string, ManifestEntry>> {
   const entries = new Map<string, ManifestEntry>();
