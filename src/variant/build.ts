@@ -18,7 +18,7 @@ import { DEFAULT_PIXEL_LIMIT, isInside, scanCacheFile, scanSource, type ScanNote
 import { resolveSplit } from '../dataset/split.ts';
 import { planBuild, type Plan, type SourceJob } from './plan.ts';
 import { ManifestJournal, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
-import { MANIFEST_NAME, OUTPUT_FORMAT_VERSION, SHARDS_DIR, VARIANT_FILE, stampVariantInfo, writeJsonAtomic } from './format.ts';
+import { MANIFEST_NAME, OUTPUT_FORMAT_VERSION, SHARDS_DIR, SPLITS, VARIANT_FILE, stampVariantInfo, writeJsonAtomic } from './format.ts';
 import { WorkerPool } from './pool.ts';
 import type { Shard } from '../cluster/shard.ts';
 import { doneFile, partManifestFile, planFingerprint, removeOtherCountMarkers, shardOwns, type ShardDone } from '../cluster/parts.ts';
@@ -319,7 +319,7 @@ async function refuseForeignFolder(dir: string): Promise<void> {
  * temp files; a shard (`owns`) only those that hash to it, so it never touches another's outputs.
  */
 export async function removeStale(variantDir: string, planned: Set<string>, owns?: (rel: string) => boolean): Promise<number> {
-  const files = await fg('{train,valid,test}/**', { cwd: variantDir, dot: true, onlyFiles: true });
+  const files = await fg(`{${SPLITS.join(',')}}/**`, { cwd: variantDir, dot: true, onlyFiles: true });
   let removed = 0;
   for (const f of files) {
     if (planned.has(f) || (owns && !owns(f))) continue;
