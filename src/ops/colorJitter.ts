@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
 import { defineOp, draw, factorRange, fmt, range } from './define.ts';
+import { jitterNative, type JitterStep } from './native.ts';
 
 const KINDS = ['brightness', 'contrast', 'saturation', 'hue'] as const;
 type Kind = (typeof KINDS)[number];
@@ -49,17 +50,8 @@ export const colorJitter = defineOp<ColorJitterOptions, ColorJitterParams>({
     return p;
   },
   apply: (img, p) => {
-    let out = img;
-    for (const k of p.order) {
-      const f = p[k];
-      if (k === 'brightness') out = lut(out, (v) => v * f);
-      else if (k === 'contrast') {
-        const m = meanGrey(out);
-        out = lut(out, (v) => f * v + (1 - f) * m);
-      } else if (k === 'saturation') out = saturate(out, f);
-      else out = shiftHue(out, f);
-    }
-    return out; // the input itself when nothing applies: ops never modify their input
+    if (p.order.length === 0) return img; // the input itself: ops never modify their input
+    return jitterNative(img, steps(p, img)) ?? applyJs(img, p);
   },
   label: (p) =>
     p.order.length === 0
@@ -67,14 +59,54 @@ export const colorJitter = defineOp<ColorJitterOptions, ColorJitterParams>({
       : 'jitter ' + p.order.map((k) => (k === 'hue' ? `h${p.hue >= 0 ? '+' : ''}${fmt(p.hue, 2)}` : `${k[0]}${fmt(p[k], 2)}`)).join(' '),
 });
 
+/** The steps for the compiled kernels (`./native.ts`): the same arithmetic as `applyJs`. */
+function steps(p: ColorJitterParams, img: RawImage): JitterStep[] {
+  const npix = img.width * img.height;
+  return p.order.map((k): JitterStep => {
+    const f = p[k];
+    if (k === 'brightness') return { kind: 'table', table: () => table((v) => v * f) };
+    if (k === 'contrast') {
+      return {
+        kind: 'table',
+        table: (sums) => {
+          const [r, g, b] = sums();
+          const m = (0.2989 * r + 0.587 * g + 0.114 * b) / npix;
+          return table((v) => f * v + (1 - f) * m);
+        },
+      };
+    }
+    return k === 'saturation' ? { kind: 'saturation', factor: f } : { kind: 'hue', shift: f };
+  });
+}
+
+/** The JS loops: the fallback where the compiled kernels cannot load, and the tests' reference. */
+export function applyJs(img: RawImage, p: ColorJitterParams): RawImage {
+  let out = img;
+  for (const k of p.order) {
+    const f = p[k];
+    if (k === 'brightness') out = lut(out, (v) => v * f);
+    else if (k === 'contrast') {
+      const m = meanGrey(out);
+      out = lut(out, (v) => f * v + (1 - f) * m);
+    } else if (k === 'saturation') out = saturate(out, f);
+    else out = shiftHue(out, f);
+  }
+  return out;
+}
+
 const clampRound = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0);
 
+function table(f: (v: number) => number): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) t[v] = clampRound(f(v));
+  return t;
+}
+
 function lut(img: RawImage, f: (v: number) => number): RawImage {
-  const table = new Uint8Array(256);
-  for (let v = 0; v < 256; v++) table[v] = clampRound(f(v));
+  const t = table(f);
   const src = img.data;
   const out = new Uint8Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
+  for (let i = 0; i < src.length; i++) out[i] = t[src[i]];
   return createRaw(img.width, img.height, out);
 }
 

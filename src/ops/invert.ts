@@ -2,8 +2,14 @@
 import { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
 import { defineOp } from './define.ts';
+import { invertNative } from './native.ts';
 
 export function invertPixels(img: RawImage): RawImage {
+  return invertNative(img) ?? invertJs(img);
+}
+
+/** The JS loop (the fallback, and the tests' reference). */
+export function invertJs(img: RawImage): RawImage {
   const src = img.data;
   const out = new Uint8Array(src.length);
   // Four bytes at a time where the buffer is aligned (always, for images augment allocates).

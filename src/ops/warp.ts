@@ -11,6 +11,7 @@
  * application except for resampling error (one interpolation in place of several).
  */
 import { createRaw, type RawImage, type Rgb } from '../image/raw.ts';
+import { warpNative } from './native.ts';
 import { warpWasm } from './wasm.ts';
 
 export type Mat3 = number[];
@@ -126,7 +127,8 @@ export function warp(img: RawImage, maps: readonly Mat3[], interpolation: Interp
     spans[2 * y] = xs;
     spans[2 * y + 1] = Math.max(xs, xe);
   }
-  return warpWasm(img, sample, spans, interpolation === 'bilinear', fill) ?? resampleJs(img, sample, spans, interpolation, fill);
+  const bilinear = interpolation === 'bilinear';
+  return warpNative(img, sample, spans, bilinear, fill) ?? warpWasm(img, sample, spans, bilinear, fill) ?? resampleJs(img, sample, spans, interpolation, fill);
 }
 
 /**

@@ -1,0 +1,267 @@
+/*
+ * The ops' pixel loops, compiled to WebAssembly SIMD by scripts/build-ops-wasm.sh into ops.wasm
+ * (committed; loaded by ../native.ts). Images are 8-bit interleaved RGB (3 bytes a pixel).
+ *
+ * Determinism: every result is a function of the inputs alone, the same on every machine. The
+ * integer kernels are exact; the f64 ones do the JS reference's arithmetic (the .ts files of src/ops)
+ * operation for operation (wasm has no scalar fused multiply-add, and -ffp-contract=off keeps
+ * clang from forming one anyway), so they give its bytes. The bilinear warp is fixed point:
+ * 1/2048-pixel weights, integer arithmetic, within one level of the f64 JS loops.
+ *
+ * Buffers may be read up to 16 bytes past their end and written up to 4 bytes past it: the
+ * caller (../native.ts) leaves that slack.
+ */
+#include <wasm_simd128.h>
+
+typedef unsigned char u8;
+typedef unsigned int u32;
+typedef int i32;
+typedef unsigned long long u64;
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+static inline int clamp_round(double v) { return v <= 0 ? 0 : v >= 255 ? 255 : (int)(v + 0.5); }
+
+/* ---- colour ------------------------------------------------------------------------------ */
+
+/** dst[i] = table[src[i]] for n bytes (in place allowed). */
+EXPORT(lut) void lut(const u8 *src, u8 *dst, u32 n, const u8 *table) {
+  u32 i = 0;
+  for (; i + 4 <= n; i += 4) {
+    u32 a = table[src[i]], b = table[src[i + 1]], c = table[src[i + 2]], d = table[src[i + 3]];
+    dst[i] = a; dst[i + 1] = b; dst[i + 2] = c; dst[i + 3] = d;
+  }
+  for (; i < n; i++) dst[i] = table[src[i]];
+}
+
+/** Per-channel sums of npix RGB pixels, as doubles (exact: integers below 2^53). */
+EXPORT(sums3) void sums3(const u8 *src, u32 npix, double *out) {
+  u64 r = 0, g = 0, b = 0;
+  for (u32 p = 0; p < npix; p++, src += 3) {
+    r += src[0];
+    g += src[1];
+    b += src[2];
+  }
+  out[0] = (double)r;
+  out[1] = (double)g;
+  out[2] = (double)b;
+}
+
+/** Per-channel histograms (3 x 256 counts) of npix RGB pixels. */
+EXPORT(hist3) void hist3(const u8 *src, u32 npix, u32 *hist) {
+  for (u32 i = 0; i < 768; i++) hist[i] = 0;
+  for (u32 p = 0; p < npix; p++, src += 3) {
+    hist[src[0]]++;
+    hist[256 + src[1]]++;
+    hist[512 + src[2]]++;
+  }
+}
+
+/** colorJitter's saturation (blend with grey 0.2989 R + 0.587 G + 0.114 B), the JS arithmetic. */
+EXPORT(saturate) void saturate(const u8 *src, u8 *dst, u32 npix, double f) {
+  const double k = 1 - f;
+  for (u32 p = 0; p < npix; p++, src += 3, dst += 3) {
+    const double r = src[0], g = src[1], b = src[2];
+    const double grey = k * (0.2989 * r + 0.587 * g + 0.114 * b);
+    dst[0] = clamp_round(f * r + grey);
+    dst[1] = clamp_round(f * g + grey);
+    dst[2] = clamp_round(f * b + grey);
+  }
+}
+
+/** colorJitter's hue: RGB -> HSV, h += shift (mod 1), HSV -> RGB; the JS arithmetic. */
+EXPORT(hue) void hue(const u8 *src, u8 *dst, u32 npix, double shift) {
+  for (u32 p = 0; p < npix; p++, src += 3, dst += 3) {
+    const int r = src[0], g = src[1], b = src[2];
+    const int max = r > g ? (r > b ? r : b) : g > b ? g : b;
+    const int min = r < g ? (r < b ? r : b) : g < b ? g : b;
+    const int c = max - min;
+    if (c == 0) {
+      dst[0] = r; dst[1] = g; dst[2] = b;
+      continue;
+    }
+    const double cd = c;
+    double h = max == r ? (double)(g - b) / cd : max == g ? 2 + (double)(b - r) / cd : 4 + (double)(r - g) / cd;
+    h = h / 6 + shift;
+    h -= __builtin_floor(h);
+    const double v = max / 255.0, s = cd / max;
+    const double h6 = h * 6;
+    const double fl = __builtin_floor(h6);
+    const int sector = ((int)fl) % 6;
+    const double fr = h6 - fl;
+    const double pp = v * (1 - s), q = v * (1 - s * fr), t = v * (1 - s * (1 - fr));
+    double R, G, B;
+    switch (sector) {
+      case 0: R = v; G = t; B = pp; break;
+      case 1: R = q; G = v; B = pp; break;
+      case 2: R = pp; G = v; B = t; break;
+      case 3: R = pp; G = q; B = v; break;
+      case 4: R = t; G = pp; B = v; break;
+      default: R = v; G = pp; B = q;
+    }
+    dst[0] = clamp_round(R * 255);
+    dst[1] = clamp_round(G * 255);
+    dst[2] = clamp_round(B * 255);
+  }
+}
+
+/* ---- invert, hflip --------------------------------------------------------------------------- */
+
+EXPORT(invert) void invert(const u8 *src, u8 *dst, u32 n) {
+  u32 i = 0;
+  for (; i + 16 <= n; i += 16) wasm_v128_store(dst + i, wasm_v128_not(wasm_v128_load(src + i)));
+  for (; i < n; i++) dst[i] = 255 - src[i];
+}
+
+/** Mirror each row of a w x h RGB image. */
+EXPORT(hflip) void hflip(const u8 *src, u8 *dst, u32 w, u32 h) {
+  const u32 stride = w * 3;
+  for (u32 y = 0; y < h; y++) {
+    const u8 *s = src + y * stride;
+    u8 *d = dst + y * stride;
+    u32 x = 0;
+    // Five pixels (15 bytes) at a time: reverse their order within one 16-byte load.
+    for (; x + 6 <= w; x += 5) {
+      const v128_t v = wasm_v128_load(s + (w - 5 - x) * 3);
+      const v128_t r = wasm_i8x16_shuffle(v, v, 12, 13, 14, 9, 10, 11, 6, 7, 8, 3, 4, 5, 0, 1, 2, 15);
+      wasm_v128_store(d + x * 3, r); // byte 15 is overwritten by the next group or the tail
+    }
+    for (; x < w; x++) {
+      const u8 *p = s + (w - 1 - x) * 3;
+      d[x * 3] = p[0];
+      d[x * 3 + 1] = p[1];
+      d[x * 3 + 2] = p[2];
+    }
+  }
+}
+
+/* ---- the warp ---------------------------------------------------------------------------------- */
+/*
+ * warp_*(src, dst, w, h, spans, m, fill, projective): for each row y, pixels outside
+ * [spans[2y], spans[2y+1]) get the fill colour; inside, the inverse map m (f64[9], output px ->
+ * input px) gives the source position, read nearest or bilinear. The position arithmetic is
+ * ../warp.ts's (sampleRowNearest / sampleRowBilinear).
+ */
+
+static inline void put_fill(u8 *o, const u8 *fill) {
+  o[0] = fill[0];
+  o[1] = fill[1];
+  o[2] = fill[2];
+}
+
+static void fill_range(u8 *row, u32 from, u32 to, const u8 *fill) {
+  for (u32 x = from; x < to; x++) put_fill(row + x * 3, fill);
+}
+
+EXPORT(warp_nearest) void warp_nearest(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective) {
+  const double m0 = m[0], m3 = m[3], m6 = m[6];
+  const double dw = w, dh = h;
+  for (i32 y = 0; y < h; y++) {
+    u8 *row = dst + y * w * 3;
+    const i32 xs = spans[2 * y], xe = spans[2 * y + 1];
+    const double yd = y;
+    const double bx = m[1] * yd + m[2], by = m[4] * yd + m[5], bz = m[7] * yd + m[8];
+    fill_range(row, 0, xs, fill);
+    if (!projective) {
+      for (i32 x = xs; x < xe; x++) {
+        const double xd = x;
+        const double u = m0 * xd + bx, v = m3 * xd + by;
+        const double fx = __builtin_floor(u + 0.5), fy = __builtin_floor(v + 0.5);
+        u8 *o = row + x * 3;
+        if (fx >= 0 && fx < dw && fy >= 0 && fy < dh) {
+          const u8 *p = src + ((i32)fy * w + (i32)fx) * 3;
+          o[0] = p[0];
+          o[1] = p[1];
+          o[2] = p[2];
+        } else put_fill(o, fill);
+      }
+    } else {
+      for (i32 x = xs; x < xe; x++) {
+        const double xd = x;
+        double u = m0 * xd + bx, v = m3 * xd + by;
+        const double z = m6 * xd + bz;
+        const int ok = z > 0;
+        u /= z;
+        v /= z;
+        const double fx = __builtin_floor(u + 0.5), fy = __builtin_floor(v + 0.5);
+        u8 *o = row + x * 3;
+        if (ok && fx >= 0 && fx < dw && fy >= 0 && fy < dh) {
+          const u8 *p = src + ((i32)fy * w + (i32)fx) * 3;
+          o[0] = p[0];
+          o[1] = p[1];
+          o[2] = p[2];
+        } else put_fill(o, fill);
+      }
+    }
+    fill_range(row, xe, w, fill);
+  }
+}
+
+#define WBITS 11
+#define WONE (1 << WBITS)
+
+/** Bilinear read at (u, v), neighbours outside the image reading as `fill`; 4 bytes stored at o. */
+static inline void bilinear_px(const u8 *src, i32 w, i32 h, double u, double v, const u8 *fill, u8 *o) {
+  const double x0d = __builtin_floor(u), y0d = __builtin_floor(v);
+  const i32 wx = (i32)((u - x0d) * WONE + 0.5), wy = (i32)((v - y0d) * WONE + 0.5);
+  const i32 stride = w * 3;
+  if (x0d >= 0 && y0d >= 0 && x0d < w - 1 && y0d < h - 1) {
+    // Interior: one 8-byte load per row holds both neighbours (3 + 3 bytes).
+    const u8 *p = src + (i32)y0d * stride + (i32)x0d * 3;
+    const v128_t r = wasm_v128_load64_lane(p + stride, wasm_v128_load64_zero(p), 1);
+    // pairs (left, right) per channel: row 0 in bytes 0-5, row 1 in bytes 8-13
+    const v128_t pairs = wasm_i8x16_shuffle(r, r, 0, 3, 1, 4, 2, 5, 6, 6, 8, 11, 9, 12, 10, 13, 14, 14);
+    const v128_t wxs = wasm_i16x8_make(WONE - wx, wx, WONE - wx, wx, WONE - wx, wx, 0, 0);
+    const v128_t top = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(pairs), wxs);
+    const v128_t bot = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(pairs), wxs);
+    v128_t s = wasm_i32x4_add(wasm_i32x4_mul(top, wasm_i32x4_splat(WONE - wy)), wasm_i32x4_mul(bot, wasm_i32x4_splat(wy)));
+    s = wasm_u32x4_shr(wasm_i32x4_add(s, wasm_i32x4_splat(1 << (2 * WBITS - 1))), 2 * WBITS);
+    s = wasm_u16x8_narrow_i32x4(s, s);
+    s = wasm_u8x16_narrow_i16x8(s, s);
+    wasm_v128_store32_lane(o, s, 0);
+    return;
+  }
+  if (!(x0d >= -1 && x0d < w && y0d >= -1 && y0d < h)) {
+    put_fill(o, fill); // all four neighbours outside
+    return;
+  }
+  const i32 x0 = (i32)x0d, y0 = (i32)y0d;
+  const int inX0 = x0 >= 0, inX1 = x0 + 1 < w, inY0 = y0 >= 0, inY1 = y0 + 1 < h;
+  const u8 *p00 = inX0 && inY0 ? src + y0 * stride + x0 * 3 : fill;
+  const u8 *p01 = inX1 && inY0 ? src + y0 * stride + (x0 + 1) * 3 : fill;
+  const u8 *p10 = inX0 && inY1 ? src + (y0 + 1) * stride + x0 * 3 : fill;
+  const u8 *p11 = inX1 && inY1 ? src + (y0 + 1) * stride + (x0 + 1) * 3 : fill;
+  for (int c = 0; c < 3; c++) {
+    const i32 top = p00[c] * (WONE - wx) + p01[c] * wx, bot = p10[c] * (WONE - wx) + p11[c] * wx;
+    o[c] = (u8)((u32)(top * (WONE - wy) + bot * wy + (1 << (2 * WBITS - 1))) >> (2 * WBITS));
+  }
+}
+
+EXPORT(warp_bilinear) void warp_bilinear(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective) {
+  const double m0 = m[0], m3 = m[3], m6 = m[6];
+  for (i32 y = 0; y < h; y++) {
+    u8 *row = dst + y * w * 3;
+    const i32 xs = spans[2 * y], xe = spans[2 * y + 1];
+    const double yd = y;
+    const double bx = m[1] * yd + m[2], by = m[4] * yd + m[5], bz = m[7] * yd + m[8];
+    fill_range(row, 0, xs, fill);
+    if (!projective) {
+      for (i32 x = xs; x < xe; x++) {
+        const double xd = x;
+        bilinear_px(src, w, h, m0 * xd + bx, m3 * xd + by, fill, row + x * 3);
+      }
+    } else {
+      for (i32 x = xs; x < xe; x++) {
+        const double xd = x;
+        const double zz = m6 * xd + bz;
+        if (!(zz > 0)) {
+          put_fill(row + x * 3, fill);
+          continue;
+        }
+        bilinear_px(src, w, h, (m0 * xd + bx) / zz, (m3 * xd + by) / zz, fill, row + x * 3);
+      }
+    }
+    // After the samples: their 4-byte stores may have run one byte into this range.
+    fill_range(row, xe, w, fill);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The compiled kernels of src/ops/native/ops.c against the JS loops they replace, on a rendered
+ * icon and a photo-like gradient + noise picture, at odd sizes (RawImage is always 3-channel
+ * RGB, the one channel count the ops take).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { createRaw, type RawImage } from '../src/image/raw.ts';
+import { affineMatrix } from '../src/ops/affine.ts';
+import { applyJs, colorJitter, type ColorJitterParams } from '../src/ops/colorJitter.ts';
+import { hflipJs } from '../src/ops/hflip.ts';
+import { invertJs } from '../src/ops/invert.ts';
+import { hasNativeOps, hflipNative, invertNative, warpNative } from '../src/ops/native.ts';
+import { perspectiveMatrix } from '../src/ops/perspective.ts';
+import { rotateMatrix } from '../src/ops/rotate.ts';
+import { mul, resampleJs, type Mat3 } from '../src/ops/warp.ts';
+import { createRng } from '../src/rng.ts';
+import { icon, maxDiff } from './helpers/images.ts';
+
+const native = hasNativeOps();
+
+/** Smooth gradients, a few soft blobs and per-pixel noise: busy in every channel, like a photo. */
+function photoLike(w: number, h: number, seed: number): RawImage {
+  const rng = createRng(`photo-${seed}`);
+  const d = new Uint8Array(w * h * 3);
+  const blobs = Array.from({ length: 4 }, () => [rng.uniform(0, w), rng.uniform(0, h), rng.uniform(2, 12), rng.int(0, 2)]);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 3;
+      let r = 40 + (180 * x) / Math.max(1, w - 1), g = 30 + (200 * y) / Math.max(1, h - 1), b = 128 + 100 * Math.sin((x + y) / 7);
+      for (const [bx, by, br, c] of blobs) {
+        const k = Math.exp(-((x - bx) ** 2 + (y - by) ** 2) / (2 * br * br)) * 120;
+        if (c === 0) r += k;
+        else if (c === 1) g -= k;
+        else b += k;
+      }
+      const n = () => (rng.next() - 0.5) * 40;
+      d[i] = Math.max(0, Math.min(255, r + n()));
+      d[i + 1] = Math.max(0, Math.min(255, g + n()));
+      d[i + 2] = Math.max(0, Math.min(255, b + n()));
+    }
+  }
+  return createRaw(w, h, d);
+}
+
+/** The rendered icon squeezed to w x h (not square), as a real picture at an odd size. */
+async function iconAt(w: number, h: number): Promise<RawImage> {
+  const big = await icon(96);
+  const { data, info } = await sharp(big.data, { raw: { width: 96, height: 96, channels: 3 } }).resize(w, h, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+  return createRaw(info.width, info.height, new Uint8Array(data));
+}
+
+async function images(): Promise<Array<[string, RawImage]>> {
+  return [
+    ['icon 63x47', await iconAt(63, 47)],
+    ['icon 64x64', await icon(64)],
+    ['photo 63x47', photoLike(63, 47, 1)],
+    ['photo 224x224', photoLike(224, 224, 2)],
+    ['photo 5x3', photoLike(5, 3, 3)],
+    ['photo 1x1', photoLike(1, 1, 4)],
+    ['photo 2x17', photoLike(2, 17, 5)],
+  ];
+}
+
+test('ops.wasm was built from the committed ops.c (run scripts/build-ops-wasm.sh after editing it)', () => {
+  const dir = new URL('../src/ops/native/', import.meta.url);
+  const build = JSON.parse(readFileSync(new URL('ops.build.json', dir), 'utf8')) as { sha256: string };
+  const sha = createHash('sha256').update(readFileSync(new URL('ops.c', dir))).digest('hex');
+  assert.equal(build.sha256, sha);
+});
+
+test('the compiled kernels load on Node 20 (WebAssembly SIMD)', () => {
+  assert.equal(native, true);
+});
+
+test('invert and hflip: the JS loops\' bytes', { skip: !native && 'no WebAssembly SIMD' }, async () => {
+  for (const [name, img] of await images()) {
+    assert.deepEqual(invertNative(img)!.data, invertJs(img).data, `invert ${name}`);
+    assert.deepEqual(hflipNative(img)!.data, hflipJs(img).data, `hflip ${name}`);
+  }
+});
+
+test('colorJitter: the JS loops\' bytes for every step and order', { skip: !native && 'no WebAssembly SIMD' }, async () => {
+  const rng = createRng('jitter-native');
+  const o = colorJitter.schema.parse({ brightness: 0.6, contrast: 0.6, saturation: 0.9, hue: 0.5 });
+  for (const [name, img] of await images()) {
+    for (let t = 0; t < 12; t++) {
+      const p: ColorJitterParams = colorJitter.sample(rng, o, img);
+      if (t < 4) p.order = [(['brightness', 'contrast', 'saturation', 'hue'] as const)[t]];
+      const ours = colorJitter.apply(img, p, { fill: [0, 0, 0] });
+      assert.equal(maxDiff(ours, applyJs(img, p)), 0, `${name} ${JSON.stringify(p)}`);
+    }
+    // extremes: clamping at both ends
+    for (const p of [{ brightness: 3 }, { brightness: 0 }, { contrast: 4 }, { saturation: 5 }, { saturation: 0 }]) {
+      const params = { order: Object.keys(p), brightness: 1, contrast: 1, saturation: 1, hue: 0, ...p } as ColorJitterParams;
+      assert.equal(maxDiff(colorJitter.apply(img, params, { fill: [0, 0, 0] }), applyJs(img, params)), 0, `${name} ${JSON.stringify(p)}`);
+    }
+  }
+});
+
+/** Random maps of each kind the ops make, and random partial spans. */
+function cases(img: RawImage, t: number, rng: ReturnType<typeof createRng>): { m: Mat3; spans: Int32Array } {
+  const { width: w, height: h } = img;
+  const kind = t % 4;
+  let m: Mat3;
+  if (kind === 0) m = rotateMatrix(rng.uniform(-360, 360), w, h);
+  else if (kind === 1) m = affineMatrix({ angle: rng.uniform(0, 180), translate: [rng.int(-5, 5), rng.int(-5, 5)], scale: rng.uniform(0.5, 2), shear: [rng.uniform(-30, 30), rng.uniform(-30, 30)], interpolation: 'nearest' }, w, h);
+  else if (kind === 2) {
+    const c = (x: number, y: number): [number, number] => [x + rng.int(-8, 8), y + rng.int(-8, 8)];
+    m = mul(perspectiveMatrix({ corners: [c(0, 0), c(w + 5, 0), c(w + 5, h + 5), c(0, h + 5)], interpolation: 'bilinear' }, Math.max(2, w), Math.max(2, h)), rotateMatrix(rng.uniform(0, 90), w, h));
+  } else m = [1, 0.1, -2, 0.05, 1, 1, -0.06 * rng.next(), 0.04 * rng.next(), 1]; // a horizon inside the canvas
+  const spans = new Int32Array(2 * h);
+  for (let y = 0; y < h; y++) {
+    const a = rng.int(0, w), b = rng.int(0, w);
+    spans[2 * y] = t % 3 === 0 ? 0 : Math.min(a, b);
+    spans[2 * y + 1] = t % 3 === 0 ? w : Math.max(a, b);
+  }
+  return { m, spans };
+}
+
+test('warp, nearest: the JS loop\'s bytes; bilinear (fixed point): within one level of the f64 JS loop', { skip: !native && 'no WebAssembly SIMD' }, async () => {
+  const rng = createRng('warp-native');
+  let compared = 0, off = 0;
+  for (const [name, img] of await images()) {
+    for (let t = 0; t < 16; t++) {
+      const { m, spans } = cases(img, t, rng);
+      const fill = [rng.int(0, 255), rng.int(0, 255), rng.int(0, 255)] as const;
+      assert.equal(maxDiff(warpNative(img, m, spans, false, fill)!, resampleJs(img, m, spans, 'nearest', fill)), 0, `${name} case ${t} nearest`);
+      const ours = warpNative(img, m, spans, true, fill)!, js = resampleJs(img, m, spans, 'bilinear', fill);
+      assert.ok(maxDiff(ours, js) <= 1, `${name} case ${t} bilinear: off by ${maxDiff(ours, js)}`);
+      for (let i = 0; i < js.data.length; i++) off += ours.data[i] !== js.data[i] ? 1 : 0;
+      compared += js.data.length;
+      assert.deepEqual(warpNative(img, m, spans, true, fill)!.data, ours.data, 'the same bytes on a second call');
+    }
+  }
+  assert.ok(off / compared < 0.02, `${off} of ${compared} values differ by one level (rounding ties and weight steps)`);
+});
+
+test('the bilinear warp is exact on integer shifts and keeps a flat image flat', { skip: !native && 'no WebAssembly SIMD' }, () => {
+  const img = photoLike(33, 21, 9);
+  const full = new Int32Array(2 * 21);
+  for (let y = 0; y < 21; y++) full[2 * y + 1] = 33;
+  const shifted = warpNative(img, [1, 0, 2, 0, 1, -3, 0, 0, 1], full, true, [7, 8, 9])!;
+  assert.equal(maxDiff(shifted, resampleJs(img, [1, 0, 2, 0, 1, -3, 0, 0, 1], full, 'bilinear', [7, 8, 9])), 0);
+  const flat = createRaw(33, 21, new Uint8Array(33 * 21 * 3).fill(200));
+  const turned = warpNative(flat, rotateMatrix(0.3, 33, 21), full, true, [200, 200, 200])!;
+  assert.ok(turned.data.every((v) => v === 200), 'a flat image and fill stay flat under any map');
+});
