@@ -11,9 +11,10 @@ import sharp from 'sharp';
 import { createRaw, type RawImage } from '../src/image/raw.ts';
 import { affineMatrix } from '../src/ops/affine.ts';
 import { applyJs, colorJitter, type ColorJitterParams } from '../src/ops/colorJitter.ts';
+import { blurJs, gaussianKernel, quantiseKernel } from '../src/ops/gaussianBlur.ts';
 import { hflipJs } from '../src/ops/hflip.ts';
 import { invertJs } from '../src/ops/invert.ts';
-import { hasNativeOps, hflipNative, invertNative, warpNative } from '../src/ops/native.ts';
+import { blurNative, hasNativeOps, hflipNative, invertNative, warpNative } from '../src/ops/native.ts';
 import { perspectiveMatrix } from '../src/ops/perspective.ts';
 import { rotateMatrix } from '../src/ops/rotate.ts';
 import { mul, resampleJs, type Mat3 } from '../src/ops/warp.ts';
@@ -148,4 +149,26 @@ test('the bilinear warp is exact on integer shifts and keeps a flat image flat',
   const flat = createRaw(33, 21, new Uint8Array(33 * 21 * 3).fill(200));
   const turned = warpNative(flat, rotateMatrix(0.3, 33, 21), full, true, [200, 200, 200])!;
   assert.ok(turned.data.every((v) => v === 200), 'a flat image and fill stay flat under any map');
+});
+
+test('blur (16-bit fixed point): within one level of the float JS loops; flat stays flat; one tap is the identity', { skip: !native && 'no WebAssembly SIMD' }, async () => {
+  let compared = 0, off = 0;
+  for (const [name, img] of await images()) {
+    for (const [kw, kh, sigma] of [[5, 9, 0.1], [5, 9, 0.8], [5, 9, 2], [3, 3, 1], [1, 7, 1.5], [15, 5, 3], [31, 31, 9]]) {
+      const ours = blurNative(img, quantiseKernel(gaussianKernel(kw, sigma)), quantiseKernel(gaussianKernel(kh, sigma)))!;
+      const js = blurJs(img, kw, kh, sigma);
+      assert.ok(maxDiff(ours, js) <= 1, `${name} kernel ${kw}x${kh} sigma ${sigma}: off by ${maxDiff(ours, js)}`);
+      for (let i = 0; i < js.data.length; i++) off += ours.data[i] !== js.data[i] ? 1 : 0;
+      compared += js.data.length;
+    }
+    const one = quantiseKernel(gaussianKernel(1, 1));
+    assert.deepEqual([...one], [32767]);
+    assert.deepEqual(blurNative(img, one, one)!.data, img.data, `${name}: a 1x1 kernel`);
+  }
+  assert.ok(off / compared < 0.05, `${off} of ${compared} values differ by one level`);
+  const flat = createRaw(19, 11, new Uint8Array(19 * 11 * 3).fill(77));
+  const k = quantiseKernel(gaussianKernel(9, 1.7));
+  assert.equal(k.reduce((a, b) => a + b, 0), 32768);
+  assert.deepEqual([...k], [...k].reverse(), 'symmetric');
+  assert.ok(blurNative(flat, k, k)!.data.every((v) => v === 77), 'flat stays flat');
 });

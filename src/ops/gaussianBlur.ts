@@ -6,12 +6,14 @@
  * Options: `kernel`: odd size k or [width, height] (default [5, 9], the seed's 5 wide x 9
  * high); `sigma`: s or [lo, hi] > 0 (default [0.1, 2.0]).
  *
- * The passes run as WebAssembly SIMD (`./wasm.ts`), ~5x faster than the JS loops kept as
- * the fallback (which may differ by one level where a value sits on a rounding tie).
+ * The passes run as compiled WebAssembly SIMD in integer fixed point (`./native/ops.c`: weights
+ * in 1/16384ths, exact and the same on every machine), within one level of the float JS loops
+ * kept as the fallback.
  */
 import { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
 import { defineOp, draw, fmt, oddSize, range } from './define.ts';
+import { blurNative } from './native.ts';
 import { blurSimd } from './wasm.ts';
 
 const schema = z.strictObject({
@@ -49,10 +51,29 @@ export function reflect(i: number, n: number): number {
   return i < n ? i : period - i;
 }
 
-/** Blur with the WebAssembly SIMD kernels (`./wasm.ts`) where available, else `blurJs`. */
+/**
+ * A symmetric kernel in i16 1/32768ths summing to exactly 32768: each outer pair rounded, the
+ * remainder given to the centre tap (so flat stays flat). A lone centre of 32768 becomes 32767,
+ * the largest Q15 weight, which still maps every value to itself (the identity of a tiny sigma).
+ */
+export function quantiseKernel(k: Float64Array): Int16Array {
+  const n = k.length, q = new Int16Array(n);
+  let rest = 32768;
+  for (let i = 0; i < n >> 1; i++) {
+    q[i] = q[n - 1 - i] = Math.round(((k[i] + k[n - 1 - i]) / 2) * 32768);
+    rest -= 2 * q[i];
+  }
+  q[n >> 1] = Math.min(rest, 32767);
+  return q;
+}
+
+/**
+ * Blur with the compiled integer kernel (`./native.ts`) where it loads, else the hand-assembled
+ * float32 SIMD passes (`./wasm.ts`), else `blurJs`. All three agree within one level.
+ */
 export function blur(img: RawImage, kw: number, kh: number, sigma: number): RawImage {
-  const kx = Float32Array.from(gaussianKernel(kw, sigma)), ky = Float32Array.from(gaussianKernel(kh, sigma));
-  return blurSimd(img, kx, ky, reflect) ?? blurJs(img, kw, kh, sigma);
+  const gx = gaussianKernel(kw, sigma), gy = gaussianKernel(kh, sigma);
+  return blurNative(img, quantiseKernel(gx), quantiseKernel(gy)) ?? blurSimd(img, Float32Array.from(gx), Float32Array.from(gy), reflect) ?? blurJs(img, kw, kh, sigma);
 }
 
 let tmp = new Float32Array(0);

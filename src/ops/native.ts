@@ -1,7 +1,7 @@
 /**
  * The ops' pixel loops compiled from C (`./native/ops.c`, built by scripts/build-ops-wasm.sh
  * into the committed `./native/ops.wasm`): colour jitter (table, saturation, hue), invert,
- * hflip and the warp (nearest and bilinear). Each wrapper copies the image into the module's
+ * hflip, the warp (nearest and bilinear) and the Gaussian blur. Each wrapper copies the image into the module's
  * memory, runs one kernel (or a few, in place) and copies the result out.
  *
  * Determinism: the module's integer kernels are exact and its f64 kernels do the JS loops'
@@ -25,6 +25,7 @@ interface Exports {
   invert(src: number, dst: number, n: number): void;
   hflip(src: number, dst: number, w: number, h: number): void;
   warp_nearest(src: number, dst: number, w: number, h: number, spans: number, m: number, fill: number, projective: number): void;
+  blur(src: number, dst: number, w: number, h: number, kx: number, kw: number, ky: number, kh: number, tmp: number): void;
   warp_bilinear(src: number, dst: number, w: number, h: number, spans: number, m: number, fill: number, projective: number): void;
 }
 
@@ -146,5 +147,20 @@ export function warpNative(img: RawImage, m: readonly number[], spans: Int32Arra
   new Uint8Array(L.mem).set(fill, FILL);
   const projective = m[6] !== 0 || m[7] !== 0 || m[8] !== 1 ? 1 : 0;
   (bilinear ? L.e.warp_bilinear : L.e.warp_nearest)(SRC, DST, w, h, SPANS, MAT, FILL, projective);
+  return out(L.mem, DST, img);
+}
+
+/**
+ * Separable blur, reflect padding, with symmetric i16 weights `kx`, `ky` in 1/32768ths (see
+ * `quantiseKernel` in `./gaussianBlur.ts`). Integer fixed point, exact.
+ */
+export function blurNative(img: RawImage, kx: Int16Array, ky: Int16Array): RawImage | undefined {
+  const { width: w, height: h } = img;
+  const L = layout(img, [img.data.length, 2 * kx.length, 2 * ky.length, 2 * ((w + kx.length) * 3 + 16)]);
+  if (!L) return undefined;
+  const [SRC, DST, KX, KY, TMP] = L.at;
+  new Int16Array(L.mem, KX, kx.length).set(kx);
+  new Int16Array(L.mem, KY, ky.length).set(ky);
+  L.e.blur(SRC, DST, w, h, KX, kx.length, KY, ky.length, TMP);
   return out(L.mem, DST, img);
 }

@@ -265,3 +265,62 @@ EXPORT(warp_bilinear) void warp_bilinear(const u8 *src, u8 *dst, i32 w, i32 h, c
     fill_range(row, xe, w, fill);
   }
 }
+
+/* ---- the Gaussian blur ------------------------------------------------------------------------ */
+/*
+ * blur(src, dst, w, h, kx, kw, ky, kh, tmp): separable blur, reflect padding (d c b | a b c d |
+ * c b a, repeated for kernels wider than the image), in 16-bit fixed point. kx and ky are
+ * symmetric i16 weights in 1/32768ths summing to 32768 (32767 for a one-tap kernel; see
+ * quantiseKernel in ../gaussianBlur.ts). The vertical pass runs first, on the u8 rows: the two
+ * rows at the same distance from the centre are added (<= 510), scaled to 6 fractional bits and
+ * multiplied by their weight with i16x8.q15mulr_sat_s (a rounded Q15 product); its sums (6
+ * fractional bits, <= 16320 + rounding) go to tmp, a row of i16 with kw/2 reflected pixels on
+ * each side; the horizontal pass does the same along the row and rounds once at the end.
+ * Integer throughout: exact, the same on every machine.
+ * tmp: (w + kw - 1) * 3 + 8 i16 (one padded row).
+ */
+
+static inline i32 reflect_index(i32 i, i32 n) {
+  if (n == 1) return 0;
+  const i32 period = 2 * n - 2;
+  i %= period;
+  if (i < 0) i += period;
+  return i < n ? i : period - i;
+}
+
+EXPORT(blur) void blur(const u8 *src, u8 *dst, i32 w, i32 h, const short *kx, i32 kw, const short *ky, i32 kh, short *tmp) {
+  const i32 stride = w * 3, rx = kw >> 1, ry = kh >> 1;
+  const v128_t wyc = wasm_i16x8_splat(ky[ry]), wxc = wasm_i16x8_splat(kx[rx]);
+  for (i32 y = 0; y < h; y++) {
+    const u8 *rows[kh];
+    for (i32 k = 0; k < kh; k++) rows[k] = src + reflect_index(y + k - ry, h) * stride;
+    short *t = tmp + rx * 3;
+    // Vertical: row y's 3w values into t[0, 3w) (8 at a time; up to 7 past the end).
+    for (i32 i = 0; i < stride; i += 8) {
+      v128_t acc = wasm_i16x8_q15mulr_sat(wasm_i16x8_shl(wasm_u16x8_load8x8(rows[ry] + i), 6), wyc);
+      for (i32 k = 0; k < ry; k++) {
+        const v128_t pair = wasm_i16x8_add(wasm_u16x8_load8x8(rows[k] + i), wasm_u16x8_load8x8(rows[kh - 1 - k] + i));
+        acc = wasm_i16x8_add(acc, wasm_i16x8_q15mulr_sat(wasm_i16x8_shl(pair, 6), wasm_i16x8_splat(ky[k])));
+      }
+      wasm_v128_store(t + i, acc);
+    }
+    // Reflected pixels on both sides (after the vertical pass, which may run past the row).
+    for (i32 q = 0; q < rx; q++) {
+      const short *a = t + reflect_index(q - rx, w) * 3, *b = t + reflect_index(w + q, w) * 3;
+      short *pa = tmp + q * 3, *pb = t + (w + q) * 3;
+      pa[0] = a[0]; pa[1] = a[1]; pa[2] = a[2];
+      pb[0] = b[0]; pb[1] = b[1]; pb[2] = b[2];
+    }
+    // Horizontal: tap k of value i is tmp[i + 3k]; pairs summed (<= 32640 + rounding).
+    u8 *o = dst + y * stride;
+    for (i32 i = 0; i < stride; i += 8) {
+      v128_t acc = wasm_i16x8_q15mulr_sat(wasm_v128_load(tmp + i + 3 * rx), wxc);
+      for (i32 k = 0; k < rx; k++) {
+        const v128_t pair = wasm_i16x8_add(wasm_v128_load(tmp + i + 3 * k), wasm_v128_load(tmp + i + 3 * (kw - 1 - k)));
+        acc = wasm_i16x8_add(acc, wasm_i16x8_q15mulr_sat(pair, wasm_i16x8_splat(kx[k])));
+      }
+      const v128_t r = wasm_i16x8_shr(wasm_i16x8_add(acc, wasm_i16x8_splat(32)), 6);
+      wasm_v128_store64_lane(o + i, wasm_u8x16_narrow_i16x8(r, r), 0); // may run 7 bytes into the next row
+    }
+  }
+}
