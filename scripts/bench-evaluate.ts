@@ -54,8 +54,10 @@ interface Row {
   variant: string;
   rank: number | null;
   status: string;
-  mean: number;
-  sd?: number;
+  /** Test macro-F1; null for a race's raced-out and not-learned variants (no test pass: see valid). */
+  mean: number | null;
+  valid?: number;
+  sd?: number | null;
   ci?: [number, number];
   tiedWith?: string[];
   racedOutAtRung?: number;
@@ -105,7 +107,8 @@ async function augment(name: string, runDir: string, extra: string[]): Promise<R
     variant: x.variant,
     rank: x.rank ?? null,
     status: x.status ?? 'ranked',
-    mean: x.meanTestMacroF1,
+    mean: x.meanTestMacroF1 ?? null,
+    valid: x.meanValidMacroF1,
     sd: x.sdTestMacroF1,
     ci: x.testMacroF1CI,
     tiedWith: x.tiedWith,
@@ -124,7 +127,7 @@ async function torch(): Promise<Result> {
   const j = JSON.parse(lines[lines.length - 1]) as Record<string, { test_macro_f1_mean: number; sd: number; runs: number[] }>;
   const rows = Object.entries(j)
     .map(([variant, v]) => ({ variant, rank: 0, status: 'ranked', mean: v.test_macro_f1_mean, sd: v.sd }))
-    .sort((x, y) => y.mean - x.mean);
+    .sort((x, y) => y.mean! - x.mean!);
   rows.forEach((row, i) => (row.rank = i + 1));
   return {
     name: 'PyTorch full grid (torch_rank_grid.py)',
@@ -139,7 +142,7 @@ function ranking(r: Result): string {
   return r.rows
     .map((x) => {
       const tag = x.status === 'ranked' ? `${x.rank}${x.tiedWith?.length ? '=' : ''}` : x.status === 'raced-out' ? `out@${(x.racedOutAtRung ?? 0) + 1}` : 'not learned';
-      return `${tag} ${x.variant} ${x.mean.toFixed(3)}`;
+      return `${tag} ${x.variant} ${x.mean === null ? `valid ${x.valid?.toFixed(3) ?? '?'}` : x.mean.toFixed(3)}`;
     })
     .join('; ');
 }

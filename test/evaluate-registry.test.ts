@@ -75,7 +75,7 @@ for (const [model, convs] of [
       }
       assert.equal(row.seeds, 1);
       assert.equal(row.trainSize, TRAIN[row.variant as keyof typeof TRAIN] * CLASSES.length);
-      for (const v of [row.meanTestMacroF1, row.meanTestAccuracy, row.meanValidMacroF1]) assert.ok(v >= 0 && v <= 1, `${row.variant}: ${v}`);
+      for (const v of [row.meanTestMacroF1, row.meanTestAccuracy, row.meanValidMacroF1]) assert.ok(v !== null && v >= 0 && v <= 1, `${row.variant}: ${v}`);
       if (row.testMacroF1CI) assert.ok(row.testMacroF1CI[0] <= row.testMacroF1CI[1], `${row.testMacroF1CI}`);
       assert.ok(Array.isArray(row.tiedWith) && row.tiedWith.every((t) => t in TRAIN && t !== row.variant));
     }

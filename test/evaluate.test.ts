@@ -40,10 +40,10 @@ test('ranks two variants and writes the run folder', async () => {
     r.leaderboard.map((l) => l.variant).sort(),
     ['few', 'many'],
   );
-  assert.ok(r.leaderboard[0].meanTestMacroF1 >= r.leaderboard[1].meanTestMacroF1, 'sorted by mean test macro-F1');
+  assert.ok(r.leaderboard[0].meanTestMacroF1! >= r.leaderboard[1].meanTestMacroF1!, 'sorted by mean test macro-F1');
   // 12 train images per class beat 1 per class by a wide margin on this data
   assert.equal(r.leaderboard[0].variant, 'many');
-  assert.ok(r.leaderboard[0].meanTestMacroF1 > r.leaderboard[1].meanTestMacroF1 + 0.1);
+  assert.ok(r.leaderboard[0].meanTestMacroF1! > r.leaderboard[1].meanTestMacroF1! + 0.1);
   assert.equal(r.runs.length, 4);
   for (const l of r.leaderboard) assert.equal(l.seeds, 2);
   const files = await readdir(runDir);

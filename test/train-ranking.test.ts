@@ -303,3 +303,30 @@ test('per-model defaults: vgg16 runs every epoch (no early stopping at chance), 
   a.patience = 5;
   assert.equal(defaultSettingsFor('vgg16').patience, 0, 'a copy: changing it does not change the defaults');
 });
+
+test('planRace: the finalists\' test passes are reserved after the last rung only (all of its units, or a cap)', () => {
+  const o = { secondsPerEpoch: 10, variants: 6, maxSeeds: 3, maxEpochs: 9, budgetSeconds: 600 };
+  const none = planRace(o);
+  const all = planRace({ ...o, secondsPerFinalist: 20 });
+  const one = planRace({ ...o, secondsPerFinalist: 20, finalistUnits: 1 });
+  for (const p of [none, all, one]) assert.ok(p.fits && !p.fullGrid && p.totalSeconds <= 600 && p.rungs.length >= 2);
+  const last = (p: typeof all) => p.rungs[p.rungs.length - 1];
+  /** The last rung's training seconds, from its epochs and seeds (continued seeds pay only their new epochs). */
+  const lastTraining = (p: typeof all) => {
+    const l = last(p);
+    const prev = p.rungs[p.rungs.length - 2];
+    const cont = Math.min(prev.seeds, l.seeds);
+    return l.variants * (cont * (l.epochs - prev.epochs) * 10 + (l.seeds - cont) * l.epochs * 10);
+  };
+  assert.equal(last(none).seconds, lastTraining(none), 'no reserve without secondsPerFinalist');
+  assert.equal(last(all).seconds - lastTraining(all), last(all).variants * last(all).seeds * 20, 'one test pass per final unit');
+  assert.equal(last(one).seconds - lastTraining(one), 20, 'capped to one unit');
+  for (const p of [none, all, one]) assert.equal(p.totalSeconds, p.rungs.reduce((a, r) => a + r.seconds, 0));
+  // a reserve leaves less training; a reserve for one unit more than one for all
+  assert.ok(last(all).epochs * last(all).seeds <= last(none).epochs * last(none).seeds);
+  assert.ok(last(one).epochs * last(one).seeds >= last(all).epochs * last(all).seeds);
+  // the full grid, when it fits, pays one test pass per unit
+  const grid = planRace({ ...o, budgetSeconds: 1e6, secondsPerFinalist: 20 });
+  assert.equal(grid.fullGrid, true);
+  assert.equal(grid.totalSeconds, 6 * 3 * (9 * 10 + 20));
+});

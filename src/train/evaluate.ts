@@ -86,7 +86,18 @@ export interface EvaluateResult {
   backend?: string;
   plan: PlanSummary;
   data: { decoded: number; reused: number };
-  race?: { budgetSeconds: number; epochImages?: number; ended: RaceResult['ended']; rungs: RaceResult['rungs'] };
+  race?: {
+    budgetSeconds: number;
+    epochImages?: number;
+    /** Valid images the rungs were scored on (fewer than the split: a stratified subset) and the split's. */
+    validImages: number;
+    fullValidImages: number;
+    ended: RaceResult['ended'];
+    rungs: RaceResult['rungs'];
+    /** Units that got the test pass (the finalists that learned), and its seconds. */
+    tested: string[];
+    testSeconds: number;
+  };
   /** Lines about variants that are not ranked (not learned, raced out). */
   notes: string[];
   /** A shard's run: which units it trained. */
@@ -214,6 +225,7 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
         variants: variants.map((v) => ({ name: v.name, trainSize: v.splits.train.length })),
         validImages: variants[0].splits.valid.length,
         testImages: variants[0].splits.test.length,
+        numClasses: classes.length,
         maxSeeds: settings.seeds,
         maxEpochs: settings.epochs,
         budgetSeconds: raceSeconds,
@@ -232,6 +244,9 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
     measured.summary.race = {
       rungs: raceSchedule.plan.rungs.map((r) => ({ epochs: r.epochs, seeds: r.seeds, variants: r.variants, seconds: r.seconds })),
       ...(raceSchedule.epochImages ? { epochImages: raceSchedule.epochImages } : {}),
+      validImages: raceSchedule.validImages,
+      testSeconds: raceSchedule.testSeconds,
+      ...(raceSchedule.finalistUnits !== undefined ? { finalistUnits: raceSchedule.finalistUnits } : {}),
     };
     measured.summary.estimatedSeconds = measured.summary.decodeSeconds + raceSchedule.plan.totalSeconds;
   }
@@ -360,7 +375,16 @@ export async function evaluate(o: EvaluateOptions = {}): Promise<EvaluateResult>
           ? { variant: v.name, trainSize: v.splits.train.length, records: out.records, racedOutAtRung: out.rung, racedOutWhy: out.why }
           : { variant: v.name, trainSize: v.splits.train.length, records: result.finalists.get(v.name) ?? [] };
       });
-      race = { budgetSeconds: raceSeconds, ...(result.epochImages ? { epochImages: result.epochImages } : {}), ended: result.ended, rungs: result.rungs };
+      race = {
+        budgetSeconds: raceSeconds,
+        ...(result.epochImages ? { epochImages: result.epochImages } : {}),
+        validImages: result.validImages,
+        fullValidImages: validImages,
+        ended: result.ended,
+        rungs: result.rungs,
+        tested: result.tested,
+        testSeconds: result.testSeconds,
+      };
     } else {
       const cost = (u: Unit) => unitSeconds({ trainImages: trainSize(u.variant), validImages, testImages, epochs: u.epochs }, measured.rates);
       pendingSeconds = units.reduce((a, u) => a + cost(u), 0);
@@ -416,6 +440,14 @@ interface RankInputs {
 
 async function rankAndReport(r: RankInputs): Promise<EvaluateResult> {
   const board = buildLeaderboard(r.outcomes);
+  if (r.race && r.race.validImages < r.race.fullValidImages) {
+    board.notes.push(
+      `valid macro-F1 (and the race's drops, intervals and the learned rule): on a seeded, stratified subset of ${r.race.validImages} of the ${r.race.fullValidImages} valid images; ` +
+        `test macro-F1 on all ${r.variants[0].splits.test.length} test images, for the finalists that learned only`,
+    );
+  } else if (r.race) {
+    board.notes.push(`test macro-F1: the finalists that learned only (raced-out and not-learned variants get no test pass)`);
+  }
   for (const n of board.notes) r.log(n);
   const result: EvaluateResult = {
     ...r.base,

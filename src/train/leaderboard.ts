@@ -37,35 +37,43 @@ export const NOT_LEARNED_REMEDY = 'try more --epochs with --patience 0 (vgg16 fr
 export function buildLeaderboard(outcomes: VariantOutcome[]): Leaderboard {
   const inputs: RankInput[] = [];
   const statusOf = new Map<string, LeaderboardRow['status']>();
+  const testedOf = new Map<string, boolean>();
   for (const o of outcomes) {
     const status: LeaderboardRow['status'] =
       o.racedOutAtRung !== undefined ? 'raced-out' : o.records.length > 0 && o.records.every((r) => !r.learned.learned) ? 'not-learned' : 'ranked';
     statusOf.set(o.variant, status);
+    // a race leaves the test pass out for the units it does not report (raced out, not
+    // learned): they are ordered by their valid macro-F1 and show no test figures
+    const tested = o.records.length > 0 && o.records.every((r) => r.tested !== false && r.summary.testMacroF1 !== null);
+    testedOf.set(o.variant, tested);
     const cis = o.records.map((r) => r.summary.testMacroF1CI);
     inputs.push({
       variant: o.variant,
-      scores: o.records.map((r) => r.summary.testMacroF1),
+      scores: o.records.map((r) => (tested ? r.summary.testMacroF1! : r.summary.validMacroF1)),
       seeds: o.records.map((r) => r.seed),
-      testCI: cis.every((c) => c) ? cis.map((c) => ({ lo: c![0], hi: c![1] })) : undefined,
-      status,
+      testCI: tested && cis.every((c) => c) ? cis.map((c) => ({ lo: c![0], hi: c![1] })) : undefined,
+      status: status === 'ranked' && !tested ? 'not-learned' : status,
     });
   }
   const ranked = rankVariants(inputs);
   const rows: LeaderboardRow[] = ranked.map((k) => {
     const o = outcomes.find((x) => x.variant === k.variant)!;
     const s = o.records.map((r) => r.summary);
+    const tested = testedOf.get(k.variant)!;
+    const validImages = o.records.map((r) => r.validImages).find((n) => n !== undefined);
     return {
       rank: k.rank,
       variant: k.variant,
       status: k.status,
       ...(o.racedOutAtRung !== undefined ? { racedOutAtRung: o.racedOutAtRung } : {}),
-      meanTestMacroF1: k.mean,
-      sdTestMacroF1: k.sd,
+      meanTestMacroF1: tested ? k.mean : null,
+      sdTestMacroF1: tested ? k.sd : null,
       ...(k.ci ? { testMacroF1CI: [k.ci.lo, k.ci.hi] as [number, number] } : {}),
       seeds: s.length,
       epochs: o.records[0]?.epochs,
-      meanTestAccuracy: meanOf(s.map((r) => r.testAccuracy)),
+      meanTestAccuracy: tested ? meanOf(s.map((r) => r.testAccuracy!)) : null,
       meanValidMacroF1: meanOf(s.map((r) => r.validMacroF1)),
+      ...(validImages !== undefined ? { validImages } : {}),
       tiedWith: k.tiedWith,
       trainSize: o.trainSize,
     };
@@ -80,7 +88,7 @@ export function buildLeaderboard(outcomes: VariantOutcome[]): Leaderboard {
           `(best ${Math.max(...o.records.map((x) => x.learned.best)).toFixed(4)}, chance ${v.chance.toFixed(4)}, needs > ${(v.chance + v.margin).toFixed(4)}); ${NOT_LEARNED_REMEDY}`,
       );
     } else if (r.status === 'raced-out') {
-      notes.push(`${r.variant}: raced out after rung ${(r.racedOutAtRung ?? 0) + 1}${o.racedOutWhy ? ` (${o.racedOutWhy})` : ''}; its figures are from that rung`);
+      notes.push(`${r.variant}: raced out after rung ${(r.racedOutAtRung ?? 0) + 1}${o.racedOutWhy ? ` (${o.racedOutWhy})` : ''}; its figures are from that rung${r.meanTestMacroF1 === null ? ' (valid only: no test pass for raced-out variants)' : ''}`);
     }
   }
   if (rows.length > 0 && rows.every((r) => r.status === 'not-learned')) {

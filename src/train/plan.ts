@@ -205,7 +205,16 @@ export interface PlanSummary {
   budgetSeconds?: number;
   shard?: { index: number; count: number };
   /** --budget: the race's planned rungs (cumulative epochs, seeds, variants, predicted seconds). */
-  race?: { rungs: Array<{ epochs: number; seeds: number; variants: number; seconds: number }>; epochImages?: number };
+  race?: {
+    rungs: Array<{ epochs: number; seeds: number; variants: number; seconds: number }>;
+    epochImages?: number;
+    /** Valid images each rung's epoch is scored on (fewer than validImages: a stratified subset). */
+    validImages: number;
+    /** Predicted seconds of one finalist's test pass (the race tests only finalists that learned). */
+    testSeconds: number;
+    /** Test passes reserved for at most this many final units (absent: all of them). */
+    finalistUnits?: number;
+  };
   /** The model's own defaults in use (flags not given), with why. */
   modelDefaults?: string;
 }

@@ -27,15 +27,24 @@ import { AugmentError } from '../errors.ts';
 import { epochSeconds, finishSeconds, formatSeconds, type RateTracker } from './estimate.ts';
 import { bootstrapMacroF1FromConfusion, planRace, raceDecision, type RacePlan } from './ranking.ts';
 import type { UnitRecord } from './run-folder.ts';
-import { runUnit, type Unit, type UnitContext } from './units.ts';
+import { runUnit, testUnit, unitLabel, type Unit, type UnitContext } from './units.ts';
 
 export const RACE_ETA = 3;
+/** A rung's valid pass costs at most this share of its epoch's training (`validImagesFor`). */
+export const VALID_SHARE = 0.5;
+/** ...but covers at least this many valid images per class (or the whole split). */
+export const VALID_MIN_PER_CLASS = 5;
+/** The smallest epoch a race caps to (`epochImages`). */
+export const MIN_EPOCH_IMAGES = 32;
 
 /** The schedule as one log line. */
 export function scheduleLine(s: RaceSchedule): string {
   return (
     `race: ${s.plan.rungs.map((r, i) => `rung ${i + 1}: ${r.variants} variant(s) x ${r.seeds} seed(s) x ${r.epochs} epoch(s)`).join('; ')}` +
     (s.epochImages ? `; 1 epoch = ${s.epochImages} train images (a whole epoch does not fit the budget)` : '') +
+    (s.validImages < s.fullValidImages ? `; each epoch scored on a stratified subset of ${s.validImages} of the ${s.fullValidImages} valid images (the race's decisions and intervals use it)` : '') +
+    `; the test pass (${s.testImages} images, ~${formatSeconds(s.testSeconds)} each) only for the finalists that learned, ` +
+    `${s.finalistUnits === undefined ? 'reserved for every final unit' : `reserved for ${s.finalistUnits} unit(s)`}` +
     ` (~${formatSeconds(s.plan.totalSeconds)})`
   );
 }
@@ -44,6 +53,8 @@ export interface RaceInput {
   variants: Array<{ name: string; trainSize: number }>;
   validImages: number;
   testImages: number;
+  /** Classes of the variants (the valid subset keeps VALID_MIN_PER_CLASS of each). */
+  numClasses: number;
   maxSeeds: number;
   maxEpochs: number;
   budgetSeconds: number;
@@ -55,69 +66,104 @@ export interface RaceSchedule {
   plan: RacePlan;
   /** Train images per epoch when capped (undefined: whole epochs). */
   epochImages?: number;
-  /** Predicted seconds of one epoch of one unit and of a unit's end, at the schedule's epoch size. */
+  /** Valid images each epoch of the race is scored on (< fullValidImages: a stratified subset). */
+  validImages: number;
+  fullValidImages: number;
+  testImages: number;
+  /** Predicted seconds of one epoch of one unit, at the schedule's epoch and valid sizes. */
   secondsPerEpoch: number;
-  secondsPerUnit: number;
+  /** Predicted seconds of one finalist's test pass. */
+  testSeconds: number;
+  /** The plan reserves test passes for at most this many final units (undefined: all of them). */
+  finalistUnits?: number;
 }
 
-/** The rungs for a budget; caps the epoch size when whole epochs do not fit. */
+/**
+ * Valid images a rung's epochs are scored on: enough that the valid pass costs at most
+ * VALID_SHARE of the epoch's training at the measured rates, at least VALID_MIN_PER_CLASS per
+ * class, at most the split. A race that trains few images per epoch (a short budget, a slow
+ * model) thus spends its time training rather than scoring; the statistics on the subset
+ * (bootstrap, tie rule, the learned threshold) are computed on the subset's own size.
+ */
+export function validImagesFor(trainImagesPerEpoch: number, input: Pick<RaceInput, 'validImages' | 'numClasses'>, rates: Pick<RateTracker['rates'], 'trainImagesPerSecond' | 'evalImagesPerSecond'>): number {
+  const full = input.validImages;
+  const floor = Math.min(full, VALID_MIN_PER_CLASS * input.numClasses);
+  const share = Math.ceil((VALID_SHARE * trainImagesPerEpoch * rates.evalImagesPerSecond) / rates.trainImagesPerSecond);
+  return Math.min(full, Math.max(floor, share));
+}
+
+/**
+ * The rungs for a budget. The race's units score their epochs on `validImagesFor` valid
+ * images and leave the test pass out; the plan reserves, after the last rung, one test pass
+ * per final unit. Whole epochs when they give a useful race (>= 3 epochs, 2 seeds at the last
+ * rung), else epochs capped to the largest size that does (at least MIN_EPOCH_IMAGES), else
+ * the largest that fits at all; when the reserve for every final unit leaves no useful race,
+ * the reserve is for one unit (more that learn run their test pass past the plan). Refused
+ * (AugmentError BAD_ARGUMENT, before anything is written) when not even the shortest race
+ * fits.
+ */
 export function scheduleRace(input: RaceInput, tracker: RateTracker): RaceSchedule {
   const remaining = input.budgetSeconds - input.spentSeconds;
   const maxTrain = Math.max(...input.variants.map((v) => v.trainSize));
+  const minTrain = Math.min(...input.variants.map((v) => v.trainSize));
   const rates = tracker.rates;
-  const perUnit = tracker.predict(finishSeconds({ validImages: input.validImages, testImages: input.testImages }, rates));
-  const at = (trainImages: number) => {
-    const spe = tracker.predict(epochSeconds({ trainImages, validImages: input.validImages }, rates));
+  const testSeconds = tracker.predict(input.testImages / rates.evalImagesPerSecond);
+  const at = (trainImages: number, finalistUnits: number | undefined) => {
+    const validImages = validImagesFor(Math.min(minTrain, trainImages), input, rates);
+    const spe = tracker.predict(epochSeconds({ trainImages, validImages }, rates));
     const plan = planRace({
       secondsPerEpoch: spe,
-      secondsPerUnit: perUnit,
+      secondsPerUnit: 0,
+      secondsPerFinalist: testSeconds,
+      finalistUnits,
       variants: input.variants.length,
       maxSeeds: input.maxSeeds,
       maxEpochs: input.maxEpochs,
       budgetSeconds: Math.max(1e-9, remaining),
       eta: RACE_ETA,
     });
-    return { plan, spe };
+    return { plan, spe, validImages, trainImages, finalistUnits };
   };
-  const full = at(maxTrain);
   const last = (p: RacePlan) => p.rungs[p.rungs.length - 1];
   const wantEpochs = Math.min(3, input.maxEpochs);
   const wantSeeds = Math.min(2, input.maxSeeds);
   const good = (p: RacePlan) => p.fits && last(p).epochs >= wantEpochs && last(p).seeds >= wantSeeds;
-  if (good(full.plan)) return { plan: full.plan, secondsPerEpoch: full.spe, secondsPerUnit: perUnit };
-  // Whole epochs are too long for a useful race: the largest epoch size that gives one.
-  const minImages = Math.min(maxTrain, 64);
-  let lo = minImages;
-  let hi = maxTrain;
-  if (!good(at(lo).plan)) {
-    // not even that: the largest epoch size that fits at all
-    if (full.plan.fits) return { plan: full.plan, secondsPerEpoch: full.spe, secondsPerUnit: perUnit };
-    if (!at(lo).plan.fits) {
-      const one = at(lo);
-      throw new AugmentError(
-        'BAD_ARGUMENT',
-        `--budget ${formatSeconds(input.budgetSeconds)} is too short for ${input.variants.length} variant(s) here: one unit's shortest run (${minImages} train images, a valid and a test pass of ${input.validImages} and ${input.testImages}) ` +
-          `takes ~${formatSeconds(one.spe + perUnit)}; give a longer --budget, fewer variants, or a smaller model (--quick: resnet18 at width 0.125; or --width 0.25)`,
-      );
-    }
-    hi = lo;
-    for (let i = 0; i < 14 && hi < maxTrain; i++) hi = Math.min(maxTrain, hi * 2);
-    for (let i = 0; i < 20; i++) {
+  const fits = (p: RacePlan) => p.fits;
+  const minImages = Math.min(maxTrain, MIN_EPOCH_IMAGES);
+  /** The largest epoch size whose plan passes `ok` (whole epochs first), or null. */
+  const largest = (ok: (p: RacePlan) => boolean, finalists: number | undefined) => {
+    const whole = at(maxTrain, finalists);
+    if (ok(whole.plan)) return whole;
+    if (!ok(at(minImages, finalists).plan)) return null;
+    let lo = minImages;
+    let hi = maxTrain;
+    for (let i = 0; i < 24; i++) {
       const mid = Math.floor((lo + hi) / 2);
       if (mid === lo) break;
-      if (at(mid).plan.fits) lo = mid;
+      if (ok(at(mid, finalists).plan)) lo = mid;
       else hi = mid;
     }
-  } else {
-    for (let i = 0; i < 20; i++) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (mid === lo) break;
-      if (good(at(mid).plan)) lo = mid;
-      else hi = mid;
-    }
+    return at(lo, finalists);
+  };
+  const chosen = largest(good, undefined) ?? largest(good, 1) ?? largest(fits, undefined) ?? largest(fits, 1);
+  if (!chosen) {
+    const one = at(minImages, 1);
+    throw new AugmentError(
+      'BAD_ARGUMENT',
+      `--budget ${formatSeconds(input.budgetSeconds)} is too short for ${input.variants.length} variant(s) here: the shortest race (each variant ${Math.min(2, input.maxEpochs)} epoch(s) of ${minImages} train images scored on ${one.validImages} valid images, and one test pass of ${input.testImages} images) ` +
+        `takes ~${formatSeconds(one.plan.totalSeconds)}; give a longer --budget, fewer variants, or a smaller model (--quick: resnet18 at width 0.125; or --width 0.25)`,
+    );
   }
-  const chosen = at(lo);
-  return { plan: chosen.plan, epochImages: lo < maxTrain ? lo : undefined, secondsPerEpoch: chosen.spe, secondsPerUnit: perUnit };
+  return {
+    plan: chosen.plan,
+    epochImages: chosen.trainImages < maxTrain ? chosen.trainImages : undefined,
+    validImages: chosen.validImages,
+    fullValidImages: input.validImages,
+    testImages: input.testImages,
+    secondsPerEpoch: chosen.spe,
+    testSeconds,
+    ...(chosen.finalistUnits !== undefined ? { finalistUnits: chosen.finalistUnits } : {}),
+  };
 }
 
 export interface RungReport {
@@ -142,6 +188,11 @@ export interface RaceResult {
   ended: 'finished' | 'one-left' | 'budget';
   /** Every record that was produced, for epochs.csv. */
   records: UnitRecord[];
+  /** Valid images the rungs were scored on (< the split: a stratified subset). */
+  validImages: number;
+  /** The finalists' units that got the test pass (`variant/seed-s`), and its seconds. */
+  tested: string[];
+  testSeconds: number;
 }
 
 export interface RaceRun {
@@ -164,10 +215,14 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
   const left = () => (deadline - performance.now()) / 1000;
   const sizes = new Map(input.variants.map((v) => [v.name, v.trainSize]));
   const epochSecondsOf = (variant: string) =>
-    epochSeconds({ trainImages: Math.min(sizes.get(variant)!, schedule.epochImages ?? Infinity), validImages: input.validImages }, tracker.rates);
-  const finish = finishSeconds({ validImages: input.validImages, testImages: input.testImages }, tracker.rates);
-  /** Raw (uncorrected) prediction of taking a (variant, seed) from `from` to `to` epochs. */
-  const unitCost = (variant: string, from: number, to: number) => Math.max(0, to - from) * epochSecondsOf(variant) + finish;
+    epochSeconds({ trainImages: Math.min(sizes.get(variant)!, schedule.epochImages ?? Infinity), validImages: schedule.validImages }, tracker.rates);
+  /** Raw (uncorrected) seconds of one finalist's test pass. */
+  const testCost = finishSeconds({ validImages: input.validImages, testImages: input.testImages }, tracker.rates);
+  /** Raw (uncorrected) prediction of taking a (variant, seed) from `from` to `to` epochs (the test pass comes after the race). */
+  const unitCost = (variant: string, from: number, to: number) => Math.max(0, to - from) * epochSecondsOf(variant);
+  const subset = schedule.validImages < input.validImages ? schedule.validImages : undefined;
+  /** Test passes the last rung must leave time for: every seed of the variants that have learned, else one. */
+  const reserveUnits = (seeds: number) => Math.max(1, alive.filter((v) => [...latest.values()].some((x) => x.variant === v && x.learned.learned)).length * seeds);
 
   let alive = input.variants.map((v) => v.name);
   const latest = new Map<string, UnitRecord>(); // `${variant}\0${seed}` -> the newest record
@@ -179,6 +234,7 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
   let ended: RaceResult['ended'] = 'finished';
   let prevEpochs = 0;
   let prevSeeds = 0;
+  let reserve = 0; // seconds the current rung leaves for the test passes (the last rung's)
 
   for (let k = 0; k < schedule.plan.rungs.length; k++) {
     const planned = schedule.plan.rungs[k];
@@ -195,6 +251,8 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
     };
     let epochs = planned.epochs;
     let seeds = planned.seeds;
+    const isLast = k === schedule.plan.rungs.length - 1;
+    const reserveFor = (s: number) => (isLast ? tracker.predict(reserveUnits(s) * testCost) : 0);
     if (k > 0) {
       // Re-planned with the rates measured so far: the rung may grow (to its share of the
       // time left, by the plan's proportions; the last rung: all of it) or shrink to fit.
@@ -203,8 +261,8 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
       const target = left() * share;
       const options: Array<[number, number]> = [];
       for (let e = input.maxEpochs; e >= prevEpochs; e--) for (let s = input.maxSeeds; s >= prevSeeds; s--) if (e > prevEpochs || s > prevSeeds) options.push([e, s]);
-      const grown = options.find(([e, s]) => e >= planned.epochs && s >= planned.seeds && cost(e, s) <= target);
-      const shrunk = options.filter(([e, s]) => e <= planned.epochs && s <= planned.seeds).find(([e, s]) => cost(e, s) <= left());
+      const grown = options.find(([e, s]) => e >= planned.epochs && s >= planned.seeds && cost(e, s) + reserveFor(s) <= target);
+      const shrunk = options.filter(([e, s]) => e <= planned.epochs && s <= planned.seeds).find(([e, s]) => cost(e, s) + reserveFor(s) <= left());
       const fit = grown ?? shrunk;
       if (!fit) {
         ended = 'budget';
@@ -216,7 +274,11 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
         log(`race: rung ${k + 1} re-planned from ${planned.seeds} seed(s) x ${planned.epochs} epoch(s) to ${seeds} x ${epochs} (measured rate x${tracker.factor.toFixed(2)} of the plan's, ${formatSeconds(left())} left)`);
       }
     }
-    log(`race: rung ${k + 1}/${schedule.plan.rungs.length}: ${alive.length} variant(s) x ${seeds} seed(s), ${epochs} epoch(s)${schedule.epochImages ? ` of ${schedule.epochImages} images` : ''} (~${formatSeconds(cost(epochs, seeds))})`);
+    reserve = reserveFor(seeds);
+    log(
+      `race: rung ${k + 1}/${schedule.plan.rungs.length}: ${alive.length} variant(s) x ${seeds} seed(s), ${epochs} epoch(s)${schedule.epochImages ? ` of ${schedule.epochImages} images` : ''}` +
+        `${subset ? `, valid on ${subset} of ${input.validImages} images` : ''} (~${formatSeconds(cost(epochs, seeds))}${reserve > 0 ? `, then ~${formatSeconds(reserve)} left for test passes` : ''})`,
+    );
     const t0 = performance.now();
     const here = new Map<string, UnitRecord[]>(alive.map((v) => [v, []]));
     let complete = true;
@@ -224,12 +286,12 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
       for (const v of alive) {
         const had = latest.get(`${v}\u0000${seed}`)?.epochs ?? 0;
         const predicted = unitCost(v, had, epochs);
-        if (tracker.predict(predicted) > left()) {
+        if (tracker.predict(predicted) + reserve > left()) {
           complete = false;
           log(`race: ${v} seed ${seed} not started: ~${formatSeconds(tracker.predict(predicted))} needed, ${formatSeconds(Math.max(0, left()))} left`);
           continue;
         }
-        const unit: Unit = { variant: v, seed, rung: k, epochs, epochImages: schedule.epochImages };
+        const unit: Unit = { variant: v, seed, rung: k, epochs, epochImages: schedule.epochImages, validImages: subset, deferTest: true };
         r.onUnitStart?.(unit, tracker.predict(predicted));
         const rec = await runUnit(ctx, unit);
         if (rec.summary.resumedAfterEpoch < rec.epochs) tracker.observe(predicted, rec.seconds);
@@ -290,5 +352,41 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
     const r0 = byRung.get(0);
     for (const v of alive) finalists.set(v, r0?.get(v) ?? []);
   }
-  return { finalists, racedOut, rungs, epochImages: schedule.epochImages, ended, records };
+  // The test pass: only the finalists the table ranks (a seed of theirs learned), every seed
+  // of them, from each unit's selected checkpoint; none for raced-out or not-learned variants.
+  const toTest = [...finalists.entries()].filter(([, recs]) => recs.some((x) => x.learned.learned));
+  const tested: string[] = [];
+  const t0 = performance.now();
+  const n = toTest.reduce((a, [, recs]) => a + recs.length, 0);
+  if (n > 0) {
+    const need = tracker.predict(n * testCost);
+    log(
+      `race: test pass (${input.testImages} images) for ${n} unit(s) of the ${toTest.length} finalist(s) that learned: ${toTest.map(([v]) => v).join(', ')} (~${formatSeconds(need)}, ${formatSeconds(Math.max(0, left()))} of the budget left)` +
+        (finalists.size > toTest.length ? `; none for the ${finalists.size - toTest.length} that did not learn` : ''),
+    );
+    for (const [v, recs] of toTest) {
+      const out: UnitRecord[] = [];
+      for (const rec of recs) {
+        let done: UnitRecord;
+        try {
+          done = await testUnit(ctx, rec);
+        } catch (e) {
+          // a later, unfinished rung continued this seed and replaced the checkpoint: test its newest record
+          const newest = latest.get(`${v}\u0000${rec.seed}`);
+          if (!(e instanceof AugmentError) || e.code !== 'NOT_FOUND' || !newest || newest === rec) throw e;
+          log(`race: ${unitLabel(rec)}: the checkpoint of rung ${rec.rung + 1} was replaced by rung ${newest.rung + 1}'s; testing that one (${newest.epochs} epochs)`);
+          done = await testUnit(ctx, newest);
+        }
+        out.push(done);
+        records.push(done);
+        tested.push(`${v}/seed-${done.seed}`);
+      }
+      finalists.set(v, out);
+    }
+    const took = (performance.now() - t0) / 1000;
+    tracker.observe(n * testCost, took);
+  } else {
+    log(`race: no test pass: none of the ${finalists.size} finalist(s) learned (their valid figures are reported)`);
+  }
+  return { finalists, racedOut, rungs, epochImages: schedule.epochImages, ended, records, validImages: schedule.validImages, tested, testSeconds: (performance.now() - t0) / 1000 };
 }

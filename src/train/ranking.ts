@@ -447,6 +447,13 @@ export interface RacePlanOptions {
   secondsPerEpoch: number;
   /** Seconds per unit besides its epochs (model build, test pass); default 0. */
   secondsPerUnit?: number;
+  /**
+   * Seconds of one finalist unit's end (a race's test pass, run only for the last rung's
+   * units), reserved after the last rung; default 0.
+   */
+  secondsPerFinalist?: number;
+  /** Reserve the finalist seconds for at most this many units (default: all of the last rung's). */
+  finalistUnits?: number;
   variants: number;
   /** Seeds wanted for the final rung (the full grid's --seeds). */
   maxSeeds: number;
@@ -495,6 +502,7 @@ export interface RacePlan {
 export function planRace(o: RacePlanOptions): RacePlan {
   const eta = o.eta ?? 3;
   const perUnit = o.secondsPerUnit ?? 0;
+  const finalist = o.secondsPerFinalist ?? 0;
   const spe = o.secondsPerEpoch;
   for (const [name, v, min] of [
     ['variants', o.variants, 1],
@@ -503,8 +511,8 @@ export function planRace(o: RacePlanOptions): RacePlan {
   ] as const) {
     if (!Number.isInteger(v) || v < min) throw new RangeError(`planRace: ${name} must be a whole number >= ${min}, got ${v}`);
   }
-  if (!(spe >= 0) || !(perUnit >= 0) || !(o.budgetSeconds > 0) || !(eta > 1)) throw new RangeError('planRace: seconds and the budget must be >= 0 (budget > 0), eta > 1');
-  const full = o.variants * o.maxSeeds * (o.maxEpochs * spe + perUnit);
+  if (!(spe >= 0) || !(perUnit >= 0) || !(finalist >= 0) || !(o.budgetSeconds > 0) || !(eta > 1)) throw new RangeError('planRace: seconds and the budget must be >= 0 (budget > 0), eta > 1');
+  const full = o.variants * o.maxSeeds * (o.maxEpochs * spe + perUnit + finalist);
   if (full <= o.budgetSeconds) {
     return { rungs: [{ epochs: o.maxEpochs, seeds: o.maxSeeds, variants: o.variants, seconds: full }], totalSeconds: full, fits: true, fullGrid: true };
   }
@@ -533,6 +541,10 @@ export function planRace(o: RacePlanOptions): RacePlan {
     });
     // A rung that adds neither epochs nor seeds only drops variants: leave it out.
     const useful = rungs.filter((g, i) => i === 0 || g.epochs > rungs[i - 1].epochs || g.seeds > rungs[i - 1].seeds);
+    const last = useful[useful.length - 1];
+    const reserve = Math.min(o.finalistUnits ?? Infinity, last.variants * last.seeds) * finalist;
+    last.seconds += reserve;
+    total += reserve;
     return { rungs: useful, totalSeconds: total, fits: total <= o.budgetSeconds, fullGrid: false };
   };
   // Two final seeds where possible (a spread to test), then the most epochs, then seeds.

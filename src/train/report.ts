@@ -136,15 +136,18 @@ export interface LeaderboardRow {
   status: LeaderboardStatus;
   /** Racing: the rung after which it was dropped (0-based). */
   racedOutAtRung?: number;
-  meanTestMacroF1: number;
-  sdTestMacroF1: number;
+  /** null when its units had no test pass (a race tests only the finalists that learned). */
+  meanTestMacroF1: number | null;
+  sdTestMacroF1: number | null;
   /** 95% bootstrap interval of test macro-F1 over the test images (mean of the seeds' bounds). */
   testMacroF1CI?: [number, number];
   seeds: number;
   /** Epochs each seed was given (racing: the rung's). */
   epochs?: number;
-  meanTestAccuracy: number;
+  meanTestAccuracy: number | null;
   meanValidMacroF1: number;
+  /** Valid images the valid figure is on, when fewer than the split (a race's stratified subset). */
+  validImages?: number;
   tiedWith: string[];
   trainSize: number;
 }
@@ -163,9 +166,9 @@ export function leaderboardTable(rows: LeaderboardRow[], tieNote: string, notes:
   const body = rows.map((r) => [
     r.rank === null ? '-' : `${r.rank}${ranks.filter((x) => x === r.rank).length > 1 ? '=' : ''}`,
     r.variant,
-    r.seeds > 1 ? `${r.meanTestMacroF1.toFixed(4)} ± ${r.sdTestMacroF1.toFixed(4)}` : r.meanTestMacroF1.toFixed(4),
+    r.meanTestMacroF1 === null ? '-' : r.seeds > 1 ? `${r.meanTestMacroF1.toFixed(4)} ± ${(r.sdTestMacroF1 ?? 0).toFixed(4)}` : r.meanTestMacroF1.toFixed(4),
     r.testMacroF1CI ? `${r.testMacroF1CI[0].toFixed(3)}-${r.testMacroF1CI[1].toFixed(3)}` : '-',
-    r.meanTestAccuracy.toFixed(4),
+    r.meanTestAccuracy === null ? '-' : r.meanTestAccuracy.toFixed(4),
     r.meanValidMacroF1.toFixed(4),
     ...(racing ? [`${r.seeds} x ${r.epochs ?? '?'}`] : []),
     String(r.trainSize),

@@ -38,11 +38,12 @@ export interface RunSummary {
   stoppedEarly: boolean;
   resumedAfterEpoch: number;
   validMacroF1: number;
-  testMacroF1: number;
-  testAccuracy: number;
-  testMacroPrecision: number;
-  testMacroRecall: number;
-  testLoss: number;
+  /** The test figures are null for a unit whose test pass was left out (a race's raced-out and not-learned units). */
+  testMacroF1: number | null;
+  testAccuracy: number | null;
+  testMacroPrecision: number | null;
+  testMacroRecall: number | null;
+  testLoss: number | null;
   testPerClassF1: number[];
   testConfusion: number[][];
   /** Selected weights, relative to the run folder. */
@@ -64,10 +65,14 @@ export interface UnitRecord {
   epochs: number;
   /** Train images per epoch when capped by a budget. */
   epochImages?: number;
+  /** Valid images each epoch was scored on (a race: a stratified subset, `validSubset`). Absent in older records: the whole split. */
+  validImages?: number;
+  /** False while the test pass is left out (`testUnit` adds it); absent in older records: tested. */
+  tested?: boolean;
   finishedAt: string;
   summary: RunSummary;
   history: EpochRecord[];
-  /** The test split's labels and the selected weights' predictions, in the split's order. */
+  /** The test split's labels and the selected weights' predictions, in the split's order (empty while untested). */
   test: { yTrue: number[]; yPred: number[] };
   /** Valid confusion matrix of the selected weights (racing bootstraps valid macro-F1 from it). */
   validConfusion: number[][];
