@@ -262,7 +262,12 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
       const options: Array<[number, number]> = [];
       for (let e = input.maxEpochs; e >= prevEpochs; e--) for (let s = input.maxSeeds; s >= prevSeeds; s--) if (e > prevEpochs || s > prevSeeds) options.push([e, s]);
       const grown = options.find(([e, s]) => e >= planned.epochs && s >= planned.seeds && cost(e, s) + reserveFor(s) <= target);
-      const shrunk = options.filter(([e, s]) => e <= planned.epochs && s <= planned.seeds).find(([e, s]) => cost(e, s) + reserveFor(s) <= left());
+      // Not the planned shape: what fits the time left, by planRace's preference (2 seeds
+      // where they fit, then the most epochs, then seeds; options run epochs-first, descending).
+      // A rung where 2 new seeds do not fit thus gets more epochs of 1 seed, not 1 epoch less.
+      const fitting = options.filter(([e, s]) => cost(e, s) + reserveFor(s) <= (isLast ? left() : Math.max(target, 0)));
+      const fallback = fitting.length ? fitting : options.filter(([e, s]) => e <= planned.epochs && s <= planned.seeds && cost(e, s) + reserveFor(s) <= left());
+      const shrunk = fallback.find(([, s]) => s >= Math.min(2, input.maxSeeds)) ?? fallback[0];
       const fit = grown ?? shrunk;
       if (!fit) {
         ended = 'budget';
