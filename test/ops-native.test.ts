@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { createRaw, type RawImage } from '../src/image/raw.ts';
 import { affineMatrix } from '../src/ops/affine.ts';
+import { applyOps, sampleOps, validateOpsSpec } from '../src/ops/compose.ts';
+import { getOp } from '../src/ops/registry.ts';
 import { applyJs, colorJitter, type ColorJitterParams } from '../src/ops/colorJitter.ts';
 import { blurJs, gaussianKernel, quantiseKernel } from '../src/ops/gaussianBlur.ts';
 import { hflipJs } from '../src/ops/hflip.ts';
@@ -171,4 +173,33 @@ test('blur (16-bit fixed point): within one level of the float JS loops; flat st
   assert.equal(k.reduce((a, b) => a + b, 0), 32768);
   assert.deepEqual([...k], [...k].reverse(), 'symmetric');
   assert.ok(blurNative(flat, k, k)!.data.every((v) => v === 77), 'flat stays flat');
+});
+
+test('applyOps runs a row of compiled steps in one native run: the same bytes as the ops one by one', { skip: !native && 'no WebAssembly SIMD' }, async () => {
+  const spec = validateOpsSpec([
+    { op: 'colorJitter', brightness: 0.3, contrast: 0.3, saturation: 0.3, hue: 0.1 },
+    { op: 'gaussianBlur', kernel: [5, 9] },
+    { op: 'perspective', p: 0.5 },
+    { op: 'rotate', degrees: [0, 180] },
+    { op: 'affine', degrees: [0, 180] },
+    { op: 'invert', p: 0.5 },
+    { op: 'hflip', p: 0.5 },
+  ], 'test');
+  const ctx = { fill: [9, 99, 199] as const };
+  for (const [name, img] of await images()) {
+    for (let t = 0; t < 6; t++) {
+      const applied = sampleOps(spec, createRng(`chain-${name}-${t}`), img, 1);
+      const fused = applyOps(img, applied, ctx);
+      // one op at a time, with the geometric run fused as applyOps fuses it
+      const first = applied.findIndex((a) => getOp(a.op).matrix);
+      let end = first;
+      while (end < applied.length && getOp(applied[end].op).matrix) end++;
+      const before = applied.slice(0, first), geo = applied.slice(first, end), after = applied.slice(end);
+      let step = before.reduce((im, a) => getOp(a.op).apply(im, a.params, ctx), img);
+      step = applyOps(step, geo, ctx);
+      step = after.reduce((im, a) => getOp(a.op).apply(im, a.params, ctx), step);
+      assert.equal(maxDiff(fused, step), 0, `${name} draw ${t}: ${applied.map((a) => a.op).join(', ')}`);
+      assert.notEqual(fused.data, img.data, 'a fresh buffer');
+    }
+  }
 });

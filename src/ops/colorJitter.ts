@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
 import { defineOp, draw, factorRange, fmt, range } from './define.ts';
-import { jitterNative, type JitterStep } from './native.ts';
+import { jitterNative, jitterStep, type JitterStep } from './native.ts';
 
 const KINDS = ['brightness', 'contrast', 'saturation', 'hue'] as const;
 type Kind = (typeof KINDS)[number];
@@ -51,8 +51,9 @@ export const colorJitter = defineOp<ColorJitterOptions, ColorJitterParams>({
   },
   apply: (img, p) => {
     if (p.order.length === 0) return img; // the input itself: ops never modify their input
-    return jitterNative(img, steps(p, img)) ?? applyJs(img, p);
+    return jitterNative(img, steps(p, img.width * img.height)) ?? applyJs(img, p);
   },
+  native: (p, _ctx, w, h) => jitterStep(steps(p, w * h)),
   label: (p) =>
     p.order.length === 0
       ? ''
@@ -60,8 +61,7 @@ export const colorJitter = defineOp<ColorJitterOptions, ColorJitterParams>({
 });
 
 /** The steps for the compiled kernels (`./native.ts`): the same arithmetic as `applyJs`. */
-function steps(p: ColorJitterParams, img: RawImage): JitterStep[] {
-  const npix = img.width * img.height;
+function steps(p: ColorJitterParams, npix: number): JitterStep[] {
   return p.order.map((k): JitterStep => {
     const f = p[k];
     if (k === 'brightness') return { kind: 'table', table: () => table((v) => v * f) };

@@ -19,7 +19,8 @@ import type { RawImage } from '../image/raw.ts';
 import type { Rng } from '../rng.ts';
 import { getOp, hasOp, unknownOpMessage } from './registry.ts';
 import type { AppliedOp, ApplyContext } from './types.ts';
-import { warp, type Mat3 } from './warp.ts';
+import { runNative, type NativeStep } from './native.ts';
+import { warp, warpNativeStep, type Mat3 } from './warp.ts';
 
 export interface OpNode {
   op: string;
@@ -248,12 +249,27 @@ function pickWeighted(rng: Rng, n: number, weights?: number[]): number {
  */
 export function applyOps(img: RawImage, applied: readonly AppliedOp[], ctx: ApplyContext): RawImage {
   let out = img;
+  // Consecutive units that have a compiled step run together in the kernels' memory (one copy
+  // in, one out); `pending` keeps each one's JS form too, for where the kernels cannot load.
+  let pending: Array<{ step: NativeStep; js: (im: RawImage) => RawImage }> = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const run = pending.length === 1 ? undefined : runNative(out, pending.map((p) => p.step));
+    out = run ?? pending.reduce((im, p) => p.js(im), out);
+    pending = [];
+  };
   for (let i = 0; i < applied.length; ) {
     const def = getOp(applied[i].op);
     let j = i + 1;
     if (def.matrix) while (j < applied.length && getOp(applied[j].op).matrix) j++;
     if (j - i === 1) {
-      out = def.apply(out, applied[i].params, ctx);
+      const a = applied[i];
+      const step = def.native?.(a.params, ctx, out.width, out.height);
+      if (step) pending.push({ step, js: (im) => def.apply(im, a.params, ctx) });
+      else {
+        flush();
+        out = def.apply(out, a.params, ctx);
+      }
     } else {
       const maps: Mat3[] = [];
       let bilinear = false;
@@ -262,10 +278,17 @@ export function applyOps(img: RawImage, applied: readonly AppliedOp[], ctx: Appl
         maps.push(d.matrix!(applied[k].params, out.width, out.height));
         if (d.interpolation?.(applied[k].params) === 'bilinear') bilinear = true;
       }
-      out = warp(out, maps, bilinear ? 'bilinear' : 'nearest', ctx.fill);
+      const interpolation = bilinear ? 'bilinear' : 'nearest';
+      const step = warpNativeStep(out.width, out.height, maps, interpolation, ctx.fill);
+      if (step) pending.push({ step, js: (im) => warp(im, maps, interpolation, ctx.fill) });
+      else {
+        flush();
+        out = warp(out, maps, interpolation, ctx.fill);
+      }
     }
     i = j;
   }
+  flush();
   return out;
 }
 

@@ -3,7 +3,8 @@
  * that op options are made of, so that every range reads and fails the same way.
  */
 import { z } from 'zod';
-import type { OpDefinition, Params } from './types.ts';
+import type { NativeStep } from './native.ts';
+import type { ApplyContext, OpDefinition, Params } from './types.ts';
 import type { Interpolation } from './warp.ts';
 
 /** The op contract of `types.ts` plus what the pipeline and the contact sheet need. */
@@ -16,6 +17,12 @@ export interface AugmentOp<O extends object = any, P extends Params = any> exten
   outputSize?(params: P, width: number, height: number): { width: number; height: number };
   /** Interpolation of a geometric op (one with `matrix`), for the fused pass. */
   interpolation?(params: P): Interpolation;
+  /**
+   * The op as a compiled kernel step (`./native.ts`) for a `width` x `height` image: the same
+   * result as `apply`. `applyOps` runs a row of such steps in the kernels' memory without
+   * copying the image out between them. Only for ops that keep the image size.
+   */
+  native?(params: P, ctx: ApplyContext, width: number, height: number): NativeStep;
 }
 
 export function defineOp<O extends object, P extends Params>(op: AugmentOp<O, P>): AugmentOp<O, P> {

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
 import { defineOp, draw, fmt, oddSize, range } from './define.ts';
-import { blurNative } from './native.ts';
+import { blurNative, blurStep } from './native.ts';
 import { blurSimd } from './wasm.ts';
 
 const schema = z.strictObject({
@@ -76,6 +76,10 @@ export function blur(img: RawImage, kw: number, kh: number, sigma: number): RawI
   return blurNative(img, quantiseKernel(gx), quantiseKernel(gy)) ?? blurSimd(img, Float32Array.from(gx), Float32Array.from(gy), reflect) ?? blurJs(img, kw, kh, sigma);
 }
 
+/** The compiled blur as a step of a native run (`./native.ts`). */
+export const blurNativeStep = (kw: number, kh: number, sigma: number, width: number) =>
+  blurStep(quantiseKernel(gaussianKernel(kw, sigma)), quantiseKernel(gaussianKernel(kh, sigma)), width);
+
 let tmp = new Float32Array(0);
 
 /** The same blur in plain JS loops (the fallback, and the tests' second opinion). */
@@ -125,5 +129,6 @@ export const gaussianBlur = defineOp<GaussianBlurOptions, GaussianBlurParams>({
   schema,
   sample: (rng, o) => ({ kernel: o.kernel, sigma: draw(rng, o.sigma) }),
   apply: (img, p) => blur(img, p.kernel[0], p.kernel[1], p.sigma),
+  native: (p, _ctx, w) => blurNativeStep(p.kernel[0], p.kernel[1], p.sigma, w),
   label: (p) => `blur σ${fmt(p.sigma, 1)}`,
 });

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
 import { defineOp } from './define.ts';
-import { hflipNative } from './native.ts';
+import { hflipNative, hflipStep } from './native.ts';
 
 export const hflip = defineOp<Record<string, never>, Record<string, never>>({
   name: 'hflip',
@@ -12,6 +12,7 @@ export const hflip = defineOp<Record<string, never>, Record<string, never>>({
   matrix: (_p, w) => [-1, 0, w - 1, 0, 1, 0, 0, 0, 1],
   interpolation: () => 'nearest',
   apply: (img) => hflipNative(img) ?? hflipJs(img),
+  native: () => hflipStep,
   label: () => 'hflip',
 });
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
 import { defineOp } from './define.ts';
-import { invertNative } from './native.ts';
+import { invertNative, invertStep } from './native.ts';
 
 export function invertPixels(img: RawImage): RawImage {
   return invertNative(img) ?? invertJs(img);
@@ -29,5 +29,6 @@ export const invert = defineOp<Record<string, never>, Record<string, never>>({
   schema: z.strictObject({}),
   sample: () => ({}),
   apply: (img) => invertPixels(img),
+  native: () => invertStep,
   label: () => 'invert',
 });

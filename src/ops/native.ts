@@ -1,15 +1,19 @@
 /**
  * The ops' pixel loops compiled from C (`./native/ops.c`, built by scripts/build-ops-wasm.sh
  * into the committed `./native/ops.wasm`): colour jitter (table, saturation, hue), invert,
- * hflip, the warp (nearest and bilinear) and the Gaussian blur. Each wrapper copies the image into the module's
- * memory, runs one kernel (or a few, in place) and copies the result out.
+ * hflip, the warp (nearest and bilinear) and the Gaussian blur.
+ *
+ * An op's kernel is a `NativeStep` (what `AugmentOp.native` returns); `runNative` copies an
+ * image into the module's memory once, runs any number of steps on it there (two image slots,
+ * each step reading one and writing the other) and copies the result out once, so a chain of
+ * ops (`applyOps`) pays one copy in and one allocation, not one per op.
  *
  * Determinism: the module's integer kernels are exact and its f64 kernels do the JS loops'
  * arithmetic step for step (no fused multiply-adds), so they give the JS loops' bytes; the
  * bilinear warp is fixed point (1/2048-pixel weights), within one level of the f64 JS loop
  * and the same on every machine. Every wrapper returns undefined where the module cannot load
  * (no WebAssembly SIMD) or its memory cannot grow; the callers then run their JS loops.
- * One instance (and one memory) per thread, sized by the largest image seen.
+ * One instance (and one memory) per thread, sized by the largest image and scratch seen.
  */
 import { readFileSync } from 'node:fs';
 import { createRaw, type RawImage, type Rgb } from '../image/raw.ts';
@@ -18,7 +22,6 @@ interface Exports {
   memory: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
   lut(src: number, dst: number, n: number, table: number): void;
-  sums3(src: number, npix: number, out: number): void;
   hist3(src: number, npix: number, hist: number): void;
   saturate(src: number, dst: number, npix: number, f: number): void;
   hue(src: number, dst: number, npix: number, shift: number): void;
@@ -64,42 +67,70 @@ function memory(e: Exports, bytes: number): ArrayBuffer | undefined {
   return e.memory.buffer;
 }
 
+/** Where a step runs: the image's size, its two slots (read `src`, write `dst`) and its scratch. */
+export interface Run {
+  readonly e: Exports;
+  readonly w: number;
+  readonly h: number;
+  readonly src: number;
+  readonly dst: number;
+  /** `NativeStep.scratch` bytes (with slack), 64-byte aligned. */
+  readonly scratch: number;
+}
+
+/** One op's kernel(s) on a resident image: reads `src`, writes all of `dst`. */
+export interface NativeStep {
+  /** Scratch bytes it needs, given the image size it was made for. */
+  readonly scratch: number;
+  run(r: Run): void;
+  /** True for a step that changes nothing (the runner skips it). */
+  readonly identity?: boolean;
+}
+
+export const IDENTITY_STEP: NativeStep = { scratch: 0, run: () => {}, identity: true };
+
 /**
- * Lay out `sizes` (bytes) from the heap base, each aligned with slack; copy `img` into the
- * first. Returns the offsets and the memory, or undefined.
+ * Copy `img` in, run `steps` in order on it in the module's memory, copy the result out.
+ * Undefined where the module cannot load or grow (the caller runs its JS loops instead).
  */
-function layout(img: RawImage, sizes: number[]): { at: number[]; mem: ArrayBuffer; e: Exports } | undefined {
+export function runNative(img: RawImage, steps: readonly NativeStep[]): RawImage | undefined {
   const m = load();
   if (!m) return undefined;
-  const at: number[] = [];
-  let p = m.base;
-  for (const s of [img.data.length, ...sizes]) {
-    at.push(p);
-    p = align(p + s + SLACK);
-  }
-  const mem = memory(m.e, p);
+  const n = img.data.length;
+  const slot = align(n + SLACK);
+  const scratch = Math.max(0, ...steps.map((s) => s.scratch));
+  const A = m.base, B = A + slot, S = B + slot;
+  const mem = memory(m.e, S + align(scratch + SLACK));
   if (!mem) return undefined;
-  new Uint8Array(mem).set(img.data, at[0]);
-  return { at, mem, e: m.e };
+  new Uint8Array(mem).set(img.data, A);
+  let src = A, dst = B;
+  for (const step of steps) {
+    if (step.identity) continue;
+    step.run({ e: m.e, w: img.width, h: img.height, src, dst, scratch: S });
+    [src, dst] = [dst, src];
+  }
+  return createRaw(img.width, img.height, new Uint8Array(m.e.memory.buffer).slice(src, src + n));
 }
 
-const out = (mem: ArrayBuffer, at: number, img: RawImage) => createRaw(img.width, img.height, new Uint8Array(mem).slice(at, at + img.data.length));
+/** Offsets of consecutive scratch areas of `sizes` bytes, each 64-byte aligned, from `base`. */
+function areas(base: number, sizes: number[]): number[] {
+  const at: number[] = [];
+  for (const s of sizes) {
+    at.push(base);
+    base = align(base + s + SLACK);
+  }
+  return at;
+}
+const areasSize = (sizes: number[]) => sizes.reduce((t, s) => t + align(s + SLACK), 0);
 
 /** 255 - v on every byte. */
-export function invertNative(img: RawImage): RawImage | undefined {
-  const L = layout(img, [img.data.length]);
-  if (!L) return undefined;
-  L.e.invert(L.at[0], L.at[1], img.data.length);
-  return out(L.mem, L.at[1], img);
-}
+export const invertStep: NativeStep = { scratch: 0, run: (r) => r.e.invert(r.src, r.dst, r.w * r.h * 3) };
 
 /** Mirror left-right. */
-export function hflipNative(img: RawImage): RawImage | undefined {
-  const L = layout(img, [img.data.length]);
-  if (!L) return undefined;
-  L.e.hflip(L.at[0], L.at[1], img.width, img.height);
-  return out(L.mem, L.at[1], img);
-}
+export const hflipStep: NativeStep = { scratch: 0, run: (r) => r.e.hflip(r.src, r.dst, r.w, r.h) };
+
+export const invertNative = (img: RawImage) => runNative(img, [invertStep]);
+export const hflipNative = (img: RawImage) => runNative(img, [hflipStep]);
 
 /** One step of colorJitter, as `./colorJitter.ts` runs them. */
 export type JitterStep =
@@ -108,59 +139,99 @@ export type JitterStep =
   | { kind: 'hue'; shift: number };
 
 /**
- * Run colour steps in place on one copy of `img`. A `table` step builds its 256-entry table
- * from the current image's channel sums (asked for only when needed: contrast's mean).
+ * Colour steps on one image: the first kernel reads `src` and writes `dst`, the rest run in
+ * place on `dst`. A `table` step builds its 256-entry table from the current image's channel
+ * sums (asked for only when needed: contrast's mean). A run of consecutive table steps becomes
+ * one table and one pass: their sums come from the histogram of the run's input through the
+ * tables so far, which is exactly the sum over the image they would have been applied to.
  */
-export function jitterNative(img: RawImage, steps: readonly JitterStep[]): RawImage | undefined {
-  const L = layout(img, [256, 24]);
-  if (!L) return undefined;
-  const [A, T, S] = L.at;
-  const npix = img.width * img.height;
-  const e = L.e;
-  for (const s of steps) {
-    if (s.kind === 'table') {
-      const table = s.table(() => {
-        e.sums3(A, npix, S);
-        const f = new Float64Array(e.memory.buffer, S, 3);
-        return [f[0], f[1], f[2]];
-      });
-      new Uint8Array(e.memory.buffer).set(table, T);
-      e.lut(A, A, img.data.length, T);
-    } else if (s.kind === 'saturation') e.saturate(A, A, npix, s.factor);
-    else e.hue(A, A, npix, s.shift);
-  }
-  return out(e.memory.buffer, A, img);
+export function jitterStep(steps: readonly JitterStep[]): NativeStep {
+  if (steps.length === 0) return IDENTITY_STEP;
+  const sizes = [256, 3 * 256 * 4];
+  return {
+    scratch: areasSize(sizes),
+    run: (r) => {
+      const [T, H] = areas(r.scratch, sizes);
+      const { e, w, h } = r;
+      const npix = w * h;
+      let from = r.src;
+      for (let i = 0; i < steps.length; ) {
+        const s = steps[i];
+        if (s.kind !== 'table') {
+          if (s.kind === 'saturation') e.saturate(from, r.dst, npix, s.factor);
+          else e.hue(from, r.dst, npix, s.shift);
+          from = r.dst;
+          i++;
+          continue;
+        }
+        let composed: Uint8Array | undefined; // undefined: the identity so far
+        let hist: Uint32Array | undefined;
+        const at = from;
+        const sums = (): [number, number, number] => {
+          if (!hist) {
+            e.hist3(at, npix, H);
+            hist = new Uint32Array(e.memory.buffer, H, 768).slice();
+          }
+          const out: [number, number, number] = [0, 0, 0];
+          for (let c = 0; c < 3; c++) {
+            let t = 0;
+            for (let v = 0; v < 256; v++) t += hist[c * 256 + v] * (composed ? composed[v] : v);
+            out[c] = t;
+          }
+          return out;
+        };
+        for (; i < steps.length && steps[i].kind === 'table'; i++) {
+          const t = (steps[i] as Extract<JitterStep, { kind: 'table' }>).table(sums);
+          composed = composed ? composed.map((v) => t[v]) : t;
+        }
+        new Uint8Array(e.memory.buffer).set(composed!, T);
+        e.lut(from, r.dst, w * h * 3, T);
+        from = r.dst;
+      }
+    },
+  };
 }
 
+export const jitterNative = (img: RawImage, steps: readonly JitterStep[]) => runNative(img, [jitterStep(steps)]);
+
 /**
- * Resample `img` through inverse map `m`; pixels of row y outside [spans[2y], spans[2y+1])
- * get `fill`. Nearest: the bytes of `resampleJs` in `./warp.ts`; bilinear: fixed point,
- * within one level of it.
+ * Resample through inverse map `m`; pixels of row y outside [spans[2y], spans[2y+1]) get
+ * `fill`. Nearest: the bytes of `resampleJs` in `./warp.ts`; bilinear: fixed point, within one
+ * level of it.
  */
-export function warpNative(img: RawImage, m: readonly number[], spans: Int32Array, bilinear: boolean, fill: Rgb): RawImage | undefined {
-  const { width: w, height: h } = img;
-  const L = layout(img, [img.data.length, 8 * h, 72, 4]);
-  if (!L) return undefined;
-  const [SRC, DST, SPANS, MAT, FILL] = L.at;
-  new Int32Array(L.mem, SPANS, 2 * h).set(spans);
-  new Float64Array(L.mem, MAT, 9).set(m);
-  new Uint8Array(L.mem).set(fill, FILL);
-  const projective = m[6] !== 0 || m[7] !== 0 || m[8] !== 1 ? 1 : 0;
-  (bilinear ? L.e.warp_bilinear : L.e.warp_nearest)(SRC, DST, w, h, SPANS, MAT, FILL, projective);
-  return out(L.mem, DST, img);
+export function warpStep(m: readonly number[], spans: Int32Array, bilinear: boolean, fill: Rgb): NativeStep {
+  const sizes = [4 * spans.length, 72, 4];
+  return {
+    scratch: areasSize(sizes),
+    run: (r) => {
+      const [SPANS, MAT, FILL] = areas(r.scratch, sizes);
+      const mem = r.e.memory.buffer;
+      new Int32Array(mem, SPANS, spans.length).set(spans);
+      new Float64Array(mem, MAT, 9).set(m);
+      new Uint8Array(mem).set(fill, FILL);
+      const projective = m[6] !== 0 || m[7] !== 0 || m[8] !== 1 ? 1 : 0;
+      (bilinear ? r.e.warp_bilinear : r.e.warp_nearest)(r.src, r.dst, r.w, r.h, SPANS, MAT, FILL, projective);
+    },
+  };
 }
+
+export const warpNative = (img: RawImage, m: readonly number[], spans: Int32Array, bilinear: boolean, fill: Rgb) => runNative(img, [warpStep(m, spans, bilinear, fill)]);
 
 /**
  * Separable blur, reflect padding, with symmetric i16 weights `kx`, `ky` in 1/32768ths (see
- * `quantiseKernel` in `./gaussianBlur.ts`). Integer fixed point, exact.
+ * `quantiseKernel` in `./gaussianBlur.ts`), for images `width` wide. Integer fixed point, exact.
  */
-export function blurNative(img: RawImage, kx: Int16Array, ky: Int16Array): RawImage | undefined {
-  const { width: w, height: h } = img;
-  const L = layout(img, [img.data.length, 2 * kx.length, 2 * ky.length, 2 * ((w + kx.length) * 3 + 16)]);
-  if (!L) return undefined;
-  const [SRC, DST, KX, KY, TMP] = L.at;
-  new Int16Array(L.mem, KX, kx.length).set(kx);
-  new Int16Array(L.mem, KY, ky.length).set(ky);
-  L.e.blur(SRC, DST, w, h, KX, kx.length, KY, ky.length, TMP);
-  return out(L.mem, DST, img);
+export function blurStep(kx: Int16Array, ky: Int16Array, width: number): NativeStep {
+  const sizes = [2 * kx.length, 2 * ky.length, 2 * ((width + kx.length) * 3 + 16)];
+  return {
+    scratch: areasSize(sizes),
+    run: (r) => {
+      const [KX, KY, TMP] = areas(r.scratch, sizes);
+      new Int16Array(r.e.memory.buffer, KX, kx.length).set(kx);
+      new Int16Array(r.e.memory.buffer, KY, ky.length).set(ky);
+      r.e.blur(r.src, r.dst, r.w, r.h, KX, kx.length, KY, ky.length, TMP);
+    },
+  };
 }
+
+export const blurNative = (img: RawImage, kx: Int16Array, ky: Int16Array) => runNative(img, [blurStep(kx, ky, img.width)]);

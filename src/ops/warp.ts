@@ -11,7 +11,7 @@
  * application except for resampling error (one interpolation in place of several).
  */
 import { createRaw, type RawImage, type Rgb } from '../image/raw.ts';
-import { warpNative } from './native.ts';
+import { warpNative, warpStep, type NativeStep } from './native.ts';
 import { warpWasm } from './wasm.ts';
 
 export type Mat3 = number[];
@@ -105,15 +105,39 @@ const isAffine = (m: Mat3) => m[6] === 0 && m[7] === 0 && m[8] === 1;
  * intermediate canvas, get `fill`; bilinear blends towards `fill` across the border.
  */
 export function warp(img: RawImage, maps: readonly Mat3[], interpolation: Interpolation, fill: Rgb): RawImage {
-  const { width: w, height: h } = img;
+  const plan = warpPlan(img.width, img.height, maps, interpolation);
+  if (plan.kind === 'copy') return createRaw(img.width, img.height, img.data.slice());
+  if (plan.kind === 'checked') return warpChecked(img, plan.sample, plan.checks, interpolation, fill);
+  const { sample, spans } = plan;
+  const bilinear = interpolation === 'bilinear';
+  return warpNative(img, sample, spans, bilinear, fill) ?? warpWasm(img, sample, spans, bilinear, fill) ?? resampleJs(img, sample, spans, interpolation, fill);
+}
+
+/** The fused warp as a compiled step (`./native.ts`); undefined where it is a plain copy or needs the per-pixel checks. */
+export function warpNativeStep(w: number, h: number, maps: readonly Mat3[], interpolation: Interpolation, fill: Rgb): NativeStep | undefined {
+  const plan = warpPlan(w, h, maps, interpolation);
+  return plan.kind === 'spans' ? warpStep(plan.sample, plan.spans, interpolation === 'bilinear', fill) : undefined;
+}
+
+type WarpPlan =
+  | { kind: 'copy' }
+  | { kind: 'checked'; sample: Mat3; checks: Mat3[] }
+  | { kind: 'spans'; sample: Mat3; spans: Int32Array };
+
+/**
+ * How to resample a w x h image through `maps`: a copy (identity, nearest), per-pixel checks
+ * (some intermediate canvas bound is projective), or the sample map with each row's span of
+ * pixels inside every intermediate canvas.
+ */
+function warpPlan(w: number, h: number, maps: readonly Mat3[], interpolation: Interpolation): WarpPlan {
   // composite[k] maps an output pixel to the canvas the k-th op read from.
   const composite: Mat3[] = new Array(maps.length);
   let acc = IDENTITY;
   for (let k = maps.length - 1; k >= 0; k--) composite[k] = acc = mul(maps[k], acc);
   const sample = composite[0];
   const checks = composite.slice(1).filter((m) => !coversCanvas(m, w, h));
-  if (checks.length === 0 && isIdentity(sample) && interpolation === 'nearest') return createRaw(w, h, img.data.slice());
-  if (checks.some((m) => !isAffine(m))) return warpChecked(img, sample, checks, interpolation, fill);
+  if (checks.length === 0 && isIdentity(sample) && interpolation === 'nearest') return { kind: 'copy' };
+  if (checks.some((m) => !isAffine(m))) return { kind: 'checked', sample, checks };
   // Every intermediate canvas bound is affine: each row's valid pixels are one span.
   const spans = new Int32Array(2 * h);
   const span = new Int32Array(2);
@@ -127,8 +151,7 @@ export function warp(img: RawImage, maps: readonly Mat3[], interpolation: Interp
     spans[2 * y] = xs;
     spans[2 * y + 1] = Math.max(xs, xe);
   }
-  const bilinear = interpolation === 'bilinear';
-  return warpNative(img, sample, spans, bilinear, fill) ?? warpWasm(img, sample, spans, bilinear, fill) ?? resampleJs(img, sample, spans, interpolation, fill);
+  return { kind: 'spans', sample, spans };
 }
 
 /**

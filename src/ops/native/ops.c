@@ -34,19 +34,6 @@ EXPORT(lut) void lut(const u8 *src, u8 *dst, u32 n, const u8 *table) {
   for (; i < n; i++) dst[i] = table[src[i]];
 }
 
-/** Per-channel sums of npix RGB pixels, as doubles (exact: integers below 2^53). */
-EXPORT(sums3) void sums3(const u8 *src, u32 npix, double *out) {
-  u64 r = 0, g = 0, b = 0;
-  for (u32 p = 0; p < npix; p++, src += 3) {
-    r += src[0];
-    g += src[1];
-    b += src[2];
-  }
-  out[0] = (double)r;
-  out[1] = (double)g;
-  out[2] = (double)b;
-}
-
 /** Per-channel histograms (3 x 256 counts) of npix RGB pixels. */
 EXPORT(hist3) void hist3(const u8 *src, u32 npix, u32 *hist) {
   for (u32 i = 0; i < 768; i++) hist[i] = 0;
