@@ -30,39 +30,62 @@ export function greyThumbnail(img: RawImage): Float64Array {
   const { width: w, height: h, data } = img;
   const grey = new Float64Array(w * h);
   for (let i = 0, j = 0; i < grey.length; i++, j += 3) grey[i] = data[j] * 0.299 + data[j + 1] * 0.587 + data[j + 2] * 0.114;
-  const xw = areaWeights(w, N);
-  const yw = areaWeights(h, N);
+  const xw = areaWeights(w);
+  const yw = areaWeights(h);
   const rows = new Float64Array(h * N); // each source row resampled to N columns
-  for (let y = 0; y < h; y++)
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
     for (let x = 0; x < N; x++) {
       let s = 0;
-      for (const [i, wt] of xw[x]) s += grey[y * w + i] * wt;
+      for (let k = xw.start[x], end = xw.start[x + 1]; k < end; k++) s += grey[row + xw.index[k]] * xw.weight[k];
       rows[y * N + x] = s;
     }
+  }
   const out = new Float64Array(N * N);
   for (let y = 0; y < N; y++)
     for (let x = 0; x < N; x++) {
       let s = 0;
-      for (const [i, wt] of yw[y]) s += rows[i * N + x] * wt;
+      for (let k = yw.start[y], end = yw.start[y + 1]; k < end; k++) s += rows[yw.index[k] * N + x] * yw.weight[k];
       out[y * N + x] = s;
     }
   return out;
 }
 
-/** For each of `m` output cells, the source indices it covers and their weights (summing to 1). */
-function areaWeights(n: number, m: number): Array<Array<[number, number]>> {
-  const out: Array<Array<[number, number]>> = [];
-  for (let k = 0; k < m; k++) {
-    const a = (k * n) / m;
-    const b = ((k + 1) * n) / m;
-    const cell: Array<[number, number]> = [];
+/**
+ * For each of the N output cells of a side of `n` pixels, the source indices it covers and their
+ * weights (summing to 1), flat: cell k is entries start[k] .. start[k + 1] - 1. Kept per size
+ * (a dataset has few), in the order the sums add them, so every hash is the same bit for bit.
+ */
+interface AreaWeights {
+  start: Int32Array;
+  index: Int32Array;
+  weight: Float64Array;
+}
+const weightsBySize = new Map<number, AreaWeights>();
+
+function areaWeights(n: number): AreaWeights {
+  const known = weightsBySize.get(n);
+  if (known) return known;
+  const start = new Int32Array(N + 1);
+  const index: number[] = [];
+  const weight: number[] = [];
+  for (let k = 0; k < N; k++) {
+    start[k] = index.length;
+    const a = (k * n) / N;
+    const b = ((k + 1) * n) / N;
     for (let i = Math.floor(a); i < Math.min(n, Math.ceil(b)); i++) {
       const cover = Math.min(b, i + 1) - Math.max(a, i);
-      if (cover > 1e-12) cell.push([i, cover / (b - a)]);
+      if (cover > 1e-12) {
+        index.push(i);
+        weight.push(cover / (b - a));
+      }
     }
-    out.push(cell);
   }
-  return out;
+  start[N] = index.length;
+  const w: AreaWeights = { start, index: Int32Array.from(index), weight: Float64Array.from(weight) };
+  if (weightsBySize.size > 64) weightsBySize.clear(); // sizes vary without bound in a photo dataset
+  weightsBySize.set(n, w);
+  return w;
 }
 
 const COS = (() => {
@@ -89,14 +112,17 @@ export function lowDct(g: Float64Array): Float64Array {
   return d;
 }
 
+const HEX = '0123456789abcdef';
+
 function bitsOf(d: Float64Array): string {
-  const rest = Array.from(d.subarray(1)).sort((a, b) => a - b);
-  const median = rest[31]; // of 63 values
+  // A typed array sorts numerically, natively: the same order as sort((a, b) => a - b) but
+  // for -0 before +0, which compare the same below.
+  const median = d.slice(1).sort()[31]; // of 63 values
   let hex = '';
   for (let nib = 0; nib < 16; nib++) {
     let v = 0;
     for (let b = 0; b < 4; b++) v = (v << 1) | (d[nib * 4 + b] >= median ? 1 : 0);
-    hex += v.toString(16);
+    hex += HEX[v];
   }
   return hex;
 }

@@ -8,10 +8,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import pLimit from 'p-limit';
-import { decodeImage } from '../image/decode.ts';
+import { decodeImage, decodeImageBuffer } from '../image/decode.ts';
 import { deriveSeed } from '../rng.ts';
 import { perceptualHash, pixelHash } from './phash.ts';
 import { walkSource, type WalkNote, type WalkNoteKind } from './walk.ts';
@@ -69,7 +70,24 @@ export interface ScanOptions {
   /** Where to keep the decode-check cache (a JSON file); none when omitted. */
   cacheFile?: string;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Runs `decodeCheck` over a batch of files elsewhere (the build's worker threads), results in
+   * the batch's order: the files the cache does not answer go out in batches, all at once (the
+   * callee limits how many run). Without it they are checked on this thread, `concurrency` at
+   * a time. Either way the results, the cache and so the split are the same.
+   */
+  checkBatch?: (tasks: CheckTask[], pixelLimit: number) => Promise<CheckResult[]>;
 }
+
+/** One file for `decodeCheck`. */
+export interface CheckTask {
+  abs: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Files per `checkBatch` call: large enough that a hand-off costs little per file. */
+const CHECK_BATCH = 48;
 
 
 export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promise<ScanResult> {
@@ -79,20 +97,35 @@ export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promi
 
   const cache = opts.cacheFile ? await readCache(opts.cacheFile) : {};
   const pixelLimit = opts.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
-  const limit = pLimit(opts.concurrency ?? availableParallelism());
-  let done = 0;
-  let cacheChanged = false;
-  const checked = await Promise.all(
-    found.map((f) =>
-      limit(async () => {
-        const before = cache[f.rel];
-        const r = await checkFile(join(root, ...f.rel.split('/')), f.size, f.mtimeMs, pixelLimit, cache, f.rel);
-        if (cache[f.rel] !== before) cacheChanged = true;
-        opts.onProgress?.(++done, found.length);
-        return { class: f.class, rel: f.rel, ...r };
+  const key = (f: { size: number; mtimeMs: number }) => `${CACHE_VERSION}:${f.size}:${f.mtimeMs}:${pixelLimit}`;
+  const misses = found.filter((f) => cache[f.rel]?.key !== key(f));
+  let done = found.length - misses.length;
+  if (done) opts.onProgress?.(done, found.length);
+  const abs = (rel: string) => join(root, ...rel.split('/'));
+  if (opts.checkBatch) {
+    const batches: Array<typeof misses> = [];
+    for (let i = 0; i < misses.length; i += CHECK_BATCH) batches.push(misses.slice(i, i + CHECK_BATCH));
+    await Promise.all(
+      batches.map(async (batch) => {
+        const results = await opts.checkBatch!(batch.map((f) => ({ abs: abs(f.rel), size: f.size, mtimeMs: f.mtimeMs })), pixelLimit);
+        if (results.length !== batch.length) throw new Error(`decode check answered ${results.length} of ${batch.length} files`);
+        batch.forEach((f, i) => (cache[f.rel] = { key: key(f), result: results[i] }));
+        opts.onProgress?.((done += batch.length), found.length);
       }),
-    ),
-  );
+    );
+  } else {
+    const limit = pLimit(opts.concurrency ?? availableParallelism());
+    await Promise.all(
+      misses.map((f) =>
+        limit(async () => {
+          cache[f.rel] = { key: key(f), result: await decodeCheck(abs(f.rel), f.size, f.mtimeMs, pixelLimit) };
+          opts.onProgress?.(++done, found.length);
+        }),
+      ),
+    );
+  }
+  const cacheChanged = misses.length > 0;
+  const checked = found.map((f) => ({ class: f.class, rel: f.rel, ...cache[f.rel].result }));
   // Only when something was decoded: N build shards reading a warm cache do not rewrite it N times.
   if (opts.cacheFile && cacheChanged) await writeCache(opts.cacheFile, cache);
 
@@ -135,20 +168,11 @@ function pictureConflicts(files: readonly SourceFile[]): Array<{ rels: Set<strin
   return out;
 }
 
-type CheckResult = { size: number; mtimeMs: number; width: number; height: number; pixels: string; phash: string } | { reason: string };
+export type CheckResult = { size: number; mtimeMs: number; width: number; height: number; pixels: string; phash: string } | { reason: string };
 type Cache = Record<string, { key: string; result: CheckResult }>;
 
 /** Bump when what a cache entry holds changes (2: pixel and perceptual hashes). */
 const CACHE_VERSION = 2;
-
-async function checkFile(abs: string, size: number, mtimeMs: number, pixelLimit: number, cache: Cache, rel: string): Promise<CheckResult> {
-  const key = `${CACHE_VERSION}:${size}:${mtimeMs}:${pixelLimit}`;
-  const hit = cache[rel];
-  if (hit && hit.key === key) return hit.result;
-  const result = await decodeCheck(abs, size, mtimeMs, pixelLimit);
-  cache[rel] = { key, result };
-  return result;
-}
 
 /**
  * Decodes the whole file once, the way a build will (so a file that passes here builds);
@@ -156,7 +180,16 @@ async function checkFile(abs: string, size: number, mtimeMs: number, pixelLimit:
  */
 export async function decodeCheck(abs: string, size: number, mtimeMs: number, pixelLimit: number): Promise<CheckResult> {
   try {
-    const img = await decodeImage(abs, { limitInputPixels: pixelLimit });
+    // One synchronous read (open, fstat, read, close) instead of fs/promises' four trips
+    // through libuv's thread pool; a read that fails goes through decodeImage, which words it.
+    let bytes: Buffer | undefined;
+    try {
+      bytes = readFileSync(abs);
+    } catch {
+      bytes = undefined;
+    }
+    const opts = { limitInputPixels: pixelLimit };
+    const img = bytes ? await decodeImageBuffer(bytes, abs, opts) : await decodeImage(abs, opts);
     return { size, mtimeMs, width: img.width, height: img.height, pixels: pixelHash(img), phash: perceptualHash(img) };
   } catch (e: any) {
     const msg = String(e?.message ?? e);

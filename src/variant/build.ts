@@ -100,14 +100,46 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
   if (isInside(sourceRoot, variantDir))
     throw new AugmentError('UNSAFE_PATH', `${variantDir}: output folder contains the source ${sourceRoot}; choose another --out`);
   await refuseForeignFolder(variantDir);
+
+  // One pool of worker threads for the scan's decode check and for the build.
+  const cfg: WorkerConfig = {
+    sourceRoot,
+    variantDir,
+    ops: recipe.ops ?? null,
+    fill: recipe.fill,
+    background: recipe.background,
+    format: recipe.output.format,
+    quality: recipe.output.quality,
+    pixelLimit,
+  };
+  const pool = new WorkerPool<WorkerRequest, WorkerReply>(new URL('./worker-entry.mjs', import.meta.url), concurrency, cfg, { depth: 2 }); // depth 2: no idle worker between chunks
+  try {
+    return await buildWith(pool, cfg, recipe, { ...opts, t0, cwd, sourceRoot, variantDir, variantsRoot, pixelLimit, concurrency });
+  } finally {
+    await pool.close();
+  }
+}
+
+type Resolved = BuildOptions & { t0: number; cwd: string; sourceRoot: string; variantDir: string; variantsRoot: string; pixelLimit: number; concurrency: number };
+
+async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: WorkerConfig, recipe: Recipe, opts: Resolved): Promise<BuildResult> {
+  const { t0, sourceRoot, variantDir, variantsRoot, pixelLimit, concurrency } = opts;
   const shard = opts.shard ?? null;
 
-  // 1. scan + split
+  // 1. scan (its decode checks in the pool's threads) + split
   const scan = await scanSource(sourceRoot, {
     pixelLimit,
     concurrency,
     cacheFile: scanCacheFile(variantsRoot, sourceRoot),
     onProgress: (done, total) => opts.onProgress?.({ phase: 'scan', done, total }),
+    checkBatch: async (check, limit) => {
+      const rep = await pool.run({ check, pixelLimit: limit }, opts.signal).catch((e: unknown) => {
+        throw new AugmentError('RETRYABLE', `build of ${recipe.name}: a build worker was lost while scanning the source (${e instanceof Error ? e.message : String(e)}); run the same command again`, { cause: e });
+      });
+      if (!rep) throw interrupted(opts.signal, `build of ${recipe.name}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}`, 'while scanning the source');
+      if (!('checked' in rep)) throw new Error('build worker answered a decode check with build results');
+      return rep.checked;
+    },
   });
   if (scan.unreadable.length && opts.strict) {
     const u = scan.unreadable[0];
@@ -171,17 +203,6 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
   const failed: BuildResult['failed'] = [];
   if (total > 0) {
     const journal = await ManifestJournal.open(journalFile);
-    const cfg: WorkerConfig = {
-      sourceRoot,
-      variantDir,
-      ops: recipe.ops ?? null,
-      fill: recipe.fill,
-      background: recipe.background,
-      format: recipe.output.format,
-      quality: recipe.output.quality,
-      pixelLimit,
-    };
-    const pool = new WorkerPool<WorkerRequest, WorkerReply>(new URL('./worker-entry.mjs', import.meta.url), concurrency, cfg, { depth: 2 }); // depth 2: no idle worker between chunks
     let done = 0;
     opts.onProgress?.({ phase: 'build', done, total });
     try {
@@ -192,6 +213,7 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
             throw new AugmentError('RETRYABLE', `build of ${recipe.name}: a build worker was lost (${e instanceof Error ? e.message : String(e)}); run the same command again to resume`, { cause: e });
           });
           if (!rep) return; // aborted before it was sent
+          if (!('entries' in rep)) throw new Error('build worker answered a build chunk with decode checks');
           const io = rep.failures.find((f) => IO_FAILURE.test(f.reason));
           if (io) throw new AugmentError('RETRYABLE', `${io.source}: ${io.reason} (the machine or file system failed, not the image; run the same command again to resume)`);
           await journal.append(rep.entries);
@@ -203,15 +225,9 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
         }),
       );
     } finally {
-      await pool.close();
       await journal.close();
     }
-    if (opts.signal?.aborted) {
-      // A scheduler's SIGTERM aborts with a RETRYABLE reason (exit 75); Ctrl-C is INTERRUPTED (130).
-      const code = (opts.signal.reason as { code?: string } | undefined)?.code === 'RETRYABLE' ? 'RETRYABLE' : 'INTERRUPTED';
-      const why = code === 'RETRYABLE' ? 'terminated' : 'interrupted';
-      throw new AugmentError(code, `build of ${recipe.name}${shard ? ` (shard ${shard.index}/${shard.count})` : ''} ${why} after ${done} of ${total} files; run the same command again to resume`);
-    }
+    if (opts.signal?.aborted) throw interrupted(opts.signal, `build of ${recipe.name}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}`, `after ${done} of ${total} files`);
   }
 
   // 4. the record: sorted manifest and variant.json (no timestamps: the tree is reproducible)
@@ -263,6 +279,13 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     concurrency,
     ...(shard ? { shard: { ...shard, planned } } : {}),
   };
+}
+
+/** A scheduler's SIGTERM aborts with a RETRYABLE reason (exit 75); Ctrl-C is INTERRUPTED (130). */
+function interrupted(signal: AbortSignal | undefined, what: string, when: string): AugmentError {
+  const code = (signal?.reason as { code?: string } | undefined)?.code === 'RETRYABLE' ? 'RETRYABLE' : 'INTERRUPTED';
+  const why = code === 'RETRYABLE' ? 'terminated' : 'interrupted';
+  return new AugmentError(code, `${what} ${why} ${when}; run the same command again to resume`);
 }
 
 /** The jobs restricted to the outputs `shard` owns (a source's copies may fall in several shards). */

@@ -11,6 +11,9 @@
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 
+/** `Omit` over each member of a union (requests of several kinds): the pool adds the id. */
+export type Payload<T> = T extends unknown ? Omit<T, 'id'> : never;
+
 interface Slot {
   worker: Worker;
   pending: Map<number, { resolve: (rep: any) => void; reject: (e: Error) => void }>;
@@ -31,7 +34,7 @@ export class WorkerPool<Req extends { id: number }, Rep extends { id: number }> 
     this.limit = pLimit(size * Math.max(1, opts.depth ?? 1));
   }
 
-  run(payload: Omit<Req, 'id'>, signal?: AbortSignal): Promise<Rep | null> {
+  run(payload: Payload<Req>, signal?: AbortSignal): Promise<Rep | null> {
     return this.limit(() => (this.closed || signal?.aborted ? null : this.dispatch(payload)));
   }
 
@@ -60,7 +63,7 @@ export class WorkerPool<Req extends { id: number }, Rep extends { id: number }> 
     return slot;
   }
 
-  private dispatch(payload: Omit<Req, 'id'>): Promise<Rep> {
+  private dispatch(payload: Payload<Req>): Promise<Rep> {
     const slot = this.slot();
     const id = this.nextId++;
     return new Promise<Rep>((resolve, reject) => {

@@ -3,10 +3,12 @@
  * from the raw pixels (ops are pure JS over typed arrays, so they run here, off the main
  * thread), encodes, writes each file under a hidden temp name and renames it into place.
  * Everything random comes from each output's own seed: scheduling never changes a byte.
+ * The same workers also run the source scan's decode check (`check` requests, see
+ * ../dataset/scan.ts `checkBatch`), so a cold build hashes its sources in parallel and the
+ * threads are started once.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
@@ -15,6 +17,7 @@ import { encodeImage } from '../image/encode.ts';
 import type { RawImage, Rgb } from '../image/raw.ts';
 import { applyOps, sampleOps, type OpsSpec } from '../ops/compose.ts';
 import { createRng } from '../rng.ts';
+import { decodeCheck, type CheckResult, type CheckTask } from '../dataset/scan.ts';
 import type { ManifestEntry } from './manifest.ts';
 import type { SourceJob } from './plan.ts';
 
@@ -29,16 +32,24 @@ export interface WorkerConfig {
   pixelLimit: number;
 }
 
-export interface WorkerRequest {
-  id: number;
-  jobs: Array<SourceJob & { keys: string[] }>;
-}
+/** Make these jobs' outputs, or (`check`) decode-check these source files for the scan. */
+export type WorkerRequest = { id: number; jobs: Array<SourceJob & { keys: string[] }> } | { id: number; check: CheckTask[]; pixelLimit: number };
 
-export interface WorkerReply {
+export type WorkerReply = BuildReply | CheckReply;
+
+export interface BuildReply {
   id: number;
   entries: ManifestEntry[];
   failures: Array<{ source: string; reason: string }>;
 }
+
+export interface CheckReply {
+  id: number;
+  checked: CheckResult[];
+}
+
+/** Folders this thread made or found: one mkdir per output folder per build, not one per source. */
+const dirsMade = new Set<string>();
 
 /** Makes one source's outputs; pure apart from the files it writes. Exported for in-thread use. */
 export async function runJob(cfg: WorkerConfig, job: SourceJob & { keys: string[] }): Promise<ManifestEntry[]> {
@@ -55,8 +66,6 @@ export async function runJob(cfg: WorkerConfig, job: SourceJob & { keys: string[
   }
   const src = bytes ? await decodeImageBuffer(bytes, path, decodeOpts) : await decodeImage(path, decodeOpts);
   const entries: ManifestEntry[] = [];
-  const writes: Promise<void>[] = [];
-  const dirsMade = new Set<string>();
   for (let i = 0; i < job.outputs.length; i++) {
     const o = job.outputs[i];
     let img: RawImage = src;
@@ -72,11 +81,11 @@ export async function runJob(cfg: WorkerConfig, job: SourceJob & { keys: string[
       mkdirSync(dir, { recursive: true });
       dirsMade.add(dir);
     }
-    // The write goes to libuv's thread pool and this thread goes on with the next output: on a
-    // busy disk creating a file blocks (~0.1-1 ms), time the CPU spends on the next encode
-    // instead. Temp name + rename: a file is either absent or whole under its real name.
-    const tmp = join(dir, `.${o.out.slice(o.out.lastIndexOf('/') + 1)}.${process.pid}.${threadId}.tmp`);
-    writes.push(writeAtomically(tmp, file, buf));
+    // Temp name + rename: a file is either absent or whole under its real name. Synchronous:
+    // open, write, close and rename are four syscalls on this thread, where fs/promises made
+    // them four trips through libuv's thread pool, each a futex wake and an event-loop wake-up
+    // (~24 futex calls per file, 2-3 s of system time in a 16,405-file build; BENCHMARKS.md).
+    writeAtomicallySync(join(dir, `.${o.out.slice(o.out.lastIndexOf('/') + 1)}.${process.pid}.${threadId}.tmp`), file, buf);
     entries.push({
       out: o.out,
       split: job.split,
@@ -92,19 +101,25 @@ export async function runJob(cfg: WorkerConfig, job: SourceJob & { keys: string[
       key: job.keys[i],
     });
   }
-  // Entries only for files in place: wait for every write; the first failure fails the job.
-  const settled = await Promise.allSettled(writes);
-  const failure = settled.find((r) => r.status === 'rejected');
-  if (failure) throw failure.reason;
   return entries;
 }
 
-async function writeAtomically(tmp: string, file: string, buf: Buffer): Promise<void> {
+function writeAtomicallySync(tmp: string, file: string, buf: Buffer): void {
   try {
-    await writeFile(tmp, buf);
-    await rename(tmp, file);
+    try {
+      writeFileSync(tmp, buf);
+    } catch (e: any) {
+      if (e?.code !== 'ENOENT') throw e;
+      mkdirSync(dirname(file), { recursive: true }); // the folder went since this thread made it
+      writeFileSync(tmp, buf);
+    }
+    renameSync(tmp, file);
   } catch (e) {
-    await unlink(tmp).catch(() => {}); // already gone
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
     throw e;
   }
 }
@@ -116,12 +131,18 @@ if (parentPort) {
   sharp.concurrency(1); // one libvips thread per worker: the pool is the parallelism
   sharp.cache(false);
   const port = parentPort;
-  // The pool keeps two chunks here (see ./pool.ts): they run one after the other, so the next
-  // one starts the moment a reply is posted.
+  // The pool keeps two requests here (see ./pool.ts): they run one after the other, so the
+  // next one starts the moment a reply is posted.
   let queue: Promise<void> = Promise.resolve();
-  // Within a chunk, JOB_LANES jobs at a time: while one waits for its files to be written,
-  // the next one's pixels are made. Results keep the chunk's job order.
-  const handle = async (req: WorkerRequest) => {
+  const check = async (req: Extract<WorkerRequest, { check: unknown }>) => {
+    const checked: CheckResult[] = [];
+    for (const t of req.check) checked.push(await decodeCheck(t.abs, t.size, t.mtimeMs, req.pixelLimit));
+    const reply: CheckReply = { id: req.id, checked };
+    port.postMessage(reply);
+  };
+  // Within a chunk, JOB_LANES jobs at a time: while one waits for sharp (a JPEG or WebP source
+  // or output), the next one's pixels are made. Results keep the chunk's job order.
+  const build = async (req: Extract<WorkerRequest, { jobs: unknown }>) => {
     const results: Array<{ entries: ManifestEntry[] } | { failure: { source: string; reason: string } }> = [];
     let next = 0;
     const lane = async () => {
@@ -136,7 +157,7 @@ if (parentPort) {
       }
     };
     await Promise.all(Array.from({ length: JOB_LANES }, lane));
-    const reply: WorkerReply = { id: req.id, entries: [], failures: [] };
+    const reply: BuildReply = { id: req.id, entries: [], failures: [] };
     for (const r of results) {
       if ('entries' in r) reply.entries.push(...r.entries);
       else reply.failures.push(r.failure);
@@ -144,6 +165,6 @@ if (parentPort) {
     port.postMessage(reply);
   };
   port.on('message', (req: WorkerRequest) => {
-    queue = queue.then(() => handle(req));
+    queue = queue.then(() => ('check' in req ? check(req) : build(req)));
   });
 }
