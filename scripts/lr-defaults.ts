@@ -7,6 +7,7 @@
  *
  * usage: node --import tsx scripts/lr-defaults.ts MODEL WIDTH SIZE EPOCHS SEEDS OPTIMIZER LR WARMUP VARIANT_DIR
  *   env: BATCH (64), THREADS (1, wasm kernel threads), CACHE (decoded-image cache folder)
+ *   stderr: one progress line per epoch
  */
 import { initBackend } from '../src/train/backend/select.ts';
 import { ensureVariantCaches, readVariant } from '../src/train/data.ts';
@@ -44,6 +45,8 @@ for (let seed = 1; seed <= Number(seeds); seed++) {
     data,
     settings,
     seed,
+    // one stderr line per epoch, so a long run shows where it is
+    onEpoch: (e) => console.error(`augment ${optimizer} ${lr} warm-up ${warmup} seed ${seed} epoch ${e.epoch}: valid macro-F1 ${e.validMacroF1.toFixed(4)}, train loss ${e.trainLoss.toFixed(4)}, ${Math.round((performance.now() - t0) / 1000)} s`),
   });
   const hist = r.history.map((h) => Math.round(h.validMacroF1 * 1e4) / 1e4);
   const verdict = hasLearned(hist, { numClasses: k, validClassCounts: validCounts });

@@ -11,7 +11,7 @@ SIZE, x / 127.5 - 1. Warm-up: the rate rises linearly per step from lr/steps to 
 first WARMUP epochs (WARMUP 0: none), as augment's --warmup-epochs does.
 
 usage: torch-lr-defaults.py MODEL WIDTH SIZE EPOCHS SEEDS OPTIMIZER LR WARMUP VARIANT_DIR
-  OPTIMIZER: adam | sgd (momentum 0.9). Env: BATCH (64), THREADS (1)."""
+  OPTIMIZER: adam | sgd (momentum 0.9). Env: BATCH (64), THREADS (1). stderr: one progress line per epoch."""
 import sys, os, json, time, torch, torch.nn as nn
 from torchvision import datasets, transforms
 from sklearn.metrics import f1_score
@@ -79,6 +79,7 @@ for seed in range(1, seeds + 1):
             loss_sum += loss.item() * len(idx)
         losses.append(round(loss_sum / len(xtr), 4))
         hist.append(round(macro_f1(m, xva, yva), 4))
+        print(f'torch {opt_name} {lr} warm-up {warmup} seed {seed} epoch {ep + 1}: valid macro-F1 {hist[-1]:.4f}, train loss {losses[-1]:.4f}, {time.time() - t0:.0f} s', file=sys.stderr, flush=True)
     print(json.dumps({'engine': 'torch', 'model': model_name, 'width': width, 'optimizer': opt_name, 'lr': lr, 'warmup': warmup,
                       'seed': seed, 'valid_macro_f1': hist, 'train_loss': losses, 'seconds': round(time.time() - t0, 1),
                       'valid_counts': torch.bincount(yva, minlength=k).tolist()}), flush=True)
