@@ -22,6 +22,17 @@
  *    ends near the budget, not past it.
  * 4. The result: the variants still in the race are compared at the last rung that all of
  *    them completed; the others are 'raced-out' at the rung that dropped them.
+ * 5. What the time buys: training. Each epoch of a rung is scored on a seeded, stratified
+ *    subset of the valid split (`validImagesFor`: the valid pass costs at most VALID_SHARE
+ *    of the epoch's training, >= VALID_MIN_PER_CLASS per class; the same images for every
+ *    variant and seed, so comparisons stay paired; the bootstrap, the tie rule and the
+ *    learned threshold are computed on the subset). The test pass is left out of the rungs
+ *    and run once after the race (`testUnit`, from each unit's selected checkpoint) for
+ *    every seed of the finalists that learned, the only test figures the table reports; the
+ *    plan reserves it after the last rung, and the last rung's re-plan reserves it for the
+ *    variants that have learned by then (one unit when none has). On the sample with vgg16
+ *    width 1 (~10 train img/s, ~45 eval img/s on 2 cores), a full valid + test pass per unit
+ *    (~2,240 images) alone was more than a 5-minute budget for 6 variants.
  */
 import { AugmentError } from '../errors.ts';
 import { epochSeconds, finishSeconds, formatSeconds, type RateTracker } from './estimate.ts';

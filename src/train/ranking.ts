@@ -497,6 +497,8 @@ export interface RacePlan {
  * - E, S and s_0 are the largest that fit the budget, in this order of preference: a last
  *   rung with 2 seeds (a spread to test) when any plan with 2 fits; then the most epochs (a
  *   network that has not left chance ranks nothing); then more seeds.
+ * - `secondsPerFinalist` (a race's deferred test pass) is reserved once per unit of the last
+ *   rung (or `finalistUnits` of them), inside the last rung's seconds.
  * Survivor counts are caps: pass `rungs[i + 1].variants` as `maxKeep` to `raceDecision`.
  */
 export function planRace(o: RacePlanOptions): RacePlan {
