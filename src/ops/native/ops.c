@@ -44,10 +44,31 @@ EXPORT(hist3) void hist3(const u8 *src, u32 npix, u32 *hist) {
   }
 }
 
-/** colorJitter's saturation (blend with grey 0.2989 R + 0.587 G + 0.114 B), the JS arithmetic. */
+/**
+ * colorJitter's saturation (blend with grey 0.2989 R + 0.587 G + 0.114 B): the JS arithmetic,
+ * two pixels at a time in f64x2 (lane i is pixel i's scalar expression, so the same doubles);
+ * clamp_round(v) as trunc(min(max(v, 0), 255) + 0.5), equal for every v.
+ */
+static inline v128_t round_clamp2(v128_t v) {
+  v = wasm_f64x2_pmin(wasm_f64x2_pmax(v, wasm_f64x2_splat(0)), wasm_f64x2_splat(255)); // no NaN here: pmin/pmax (minpd/maxpd) are exact
+  return wasm_i32x4_trunc_sat_f64x2_zero(wasm_f64x2_add(v, wasm_f64x2_splat(0.5)));
+}
+
 EXPORT(saturate) void saturate(const u8 *src, u8 *dst, u32 npix, double f) {
   const double k = 1 - f;
-  for (u32 p = 0; p < npix; p++, src += 3, dst += 3) {
+  const v128_t kv = wasm_f64x2_splat(k), fv = wasm_f64x2_splat(f);
+  const v128_t cr = wasm_f64x2_splat(0.2989), cg = wasm_f64x2_splat(0.587), cb = wasm_f64x2_splat(0.114);
+  u32 p = 0;
+  for (; p + 2 <= npix; p += 2, src += 6, dst += 6) {
+    const v128_t r = wasm_f64x2_make(src[0], src[3]), g = wasm_f64x2_make(src[1], src[4]), b = wasm_f64x2_make(src[2], src[5]);
+    const v128_t grey = wasm_f64x2_mul(kv, wasm_f64x2_add(wasm_f64x2_add(wasm_f64x2_mul(cr, r), wasm_f64x2_mul(cg, g)), wasm_f64x2_mul(cb, b)));
+    const v128_t R = round_clamp2(wasm_f64x2_add(wasm_f64x2_mul(fv, r), grey));
+    const v128_t G = round_clamp2(wasm_f64x2_add(wasm_f64x2_mul(fv, g), grey));
+    const v128_t B = round_clamp2(wasm_f64x2_add(wasm_f64x2_mul(fv, b), grey));
+    dst[0] = wasm_i32x4_extract_lane(R, 0); dst[1] = wasm_i32x4_extract_lane(G, 0); dst[2] = wasm_i32x4_extract_lane(B, 0);
+    dst[3] = wasm_i32x4_extract_lane(R, 1); dst[4] = wasm_i32x4_extract_lane(G, 1); dst[5] = wasm_i32x4_extract_lane(B, 1);
+  }
+  for (; p < npix; p++, src += 3, dst += 3) {
     const double r = src[0], g = src[1], b = src[2];
     const double grey = k * (0.2989 * r + 0.587 * g + 0.114 * b);
     dst[0] = clamp_round(f * r + grey);
@@ -140,46 +161,51 @@ static void fill_range(u8 *row, u32 from, u32 to, const u8 *fill) {
   for (u32 x = from; x < to; x++) put_fill(row + x * 3, fill);
 }
 
+/** Copy one source pixel (a 4-byte load and store: the 4th byte is the next pixel's, rewritten after). */
+static inline void copy_px(u8 *o, const u8 *p) { wasm_v128_store32_lane(o, wasm_v128_load32_zero(p), 0); }
+
+/*
+ * The source positions of pixels x and x + 1 of a row, two at a time in f64x2: each lane is the
+ * scalar expression of ../warp.ts (m0 * x + bx, then / z if projective), so the same doubles.
+ */
+#define ROW_POSITIONS(U, V, OK)                                                              \
+  const v128_t xv = wasm_f64x2_make((double)x, (double)(x + 1));                             \
+  v128_t U = wasm_f64x2_add(wasm_f64x2_mul(m0v, xv), bxv);                                   \
+  v128_t V = wasm_f64x2_add(wasm_f64x2_mul(m3v, xv), byv);                                   \
+  v128_t OK = wasm_i64x2_splat(-1);                                                          \
+  if (projective) {                                                                          \
+    const v128_t zv = wasm_f64x2_add(wasm_f64x2_mul(m6v, xv), bzv);                          \
+    OK = wasm_f64x2_gt(zv, wasm_f64x2_splat(0));                                             \
+    U = wasm_f64x2_div(U, zv);                                                               \
+    V = wasm_f64x2_div(V, zv);                                                               \
+  }
+
 EXPORT(warp_nearest) void warp_nearest(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective) {
-  const double m0 = m[0], m3 = m[3], m6 = m[6];
-  const double dw = w, dh = h;
+  const v128_t m0v = wasm_f64x2_splat(m[0]), m3v = wasm_f64x2_splat(m[3]), m6v = wasm_f64x2_splat(m[6]);
+  const v128_t half = wasm_f64x2_splat(0.5), zero = wasm_f64x2_splat(0), dw = wasm_f64x2_splat(w), dh = wasm_f64x2_splat(h);
   for (i32 y = 0; y < h; y++) {
     u8 *row = dst + y * w * 3;
     const i32 xs = spans[2 * y], xe = spans[2 * y + 1];
     const double yd = y;
-    const double bx = m[1] * yd + m[2], by = m[4] * yd + m[5], bz = m[7] * yd + m[8];
+    const v128_t bxv = wasm_f64x2_splat(m[1] * yd + m[2]), byv = wasm_f64x2_splat(m[4] * yd + m[5]), bzv = wasm_f64x2_splat(m[7] * yd + m[8]);
     fill_range(row, 0, xs, fill);
-    if (!projective) {
-      for (i32 x = xs; x < xe; x++) {
-        const double xd = x;
-        const double u = m0 * xd + bx, v = m3 * xd + by;
-        const double fx = __builtin_floor(u + 0.5), fy = __builtin_floor(v + 0.5);
-        u8 *o = row + x * 3;
-        if (fx >= 0 && fx < dw && fy >= 0 && fy < dh) {
-          const u8 *p = src + ((i32)fy * w + (i32)fx) * 3;
-          o[0] = p[0];
-          o[1] = p[1];
-          o[2] = p[2];
-        } else put_fill(o, fill);
-      }
-    } else {
-      for (i32 x = xs; x < xe; x++) {
-        const double xd = x;
-        double u = m0 * xd + bx, v = m3 * xd + by;
-        const double z = m6 * xd + bz;
-        const int ok = z > 0;
-        u /= z;
-        v /= z;
-        const double fx = __builtin_floor(u + 0.5), fy = __builtin_floor(v + 0.5);
-        u8 *o = row + x * 3;
-        if (ok && fx >= 0 && fx < dw && fy >= 0 && fy < dh) {
-          const u8 *p = src + ((i32)fy * w + (i32)fx) * 3;
-          o[0] = p[0];
-          o[1] = p[1];
-          o[2] = p[2];
-        } else put_fill(o, fill);
+    for (i32 x = xs; x < xe; x += 2) {
+      ROW_POSITIONS(u, v, ok)
+      const v128_t fx = wasm_f64x2_floor(wasm_f64x2_add(u, half)), fy = wasm_f64x2_floor(wasm_f64x2_add(v, half));
+      const v128_t in = wasm_v128_and(wasm_v128_and(ok, wasm_v128_and(wasm_f64x2_ge(fx, zero), wasm_f64x2_lt(fx, dw))),
+                                      wasm_v128_and(wasm_f64x2_ge(fy, zero), wasm_f64x2_lt(fy, dh)));
+      // lanes 0-1: the pixel index (fy * w + fx) * 3, valid where `in`
+      const v128_t ix = wasm_i32x4_trunc_sat_f64x2_zero(fx), iy = wasm_i32x4_trunc_sat_f64x2_zero(fy);
+      const v128_t idx = wasm_i32x4_mul(wasm_i32x4_add(wasm_i32x4_mul(iy, wasm_i32x4_splat(w)), ix), wasm_i32x4_splat(3));
+      u8 *o = row + x * 3;
+      if (wasm_i64x2_extract_lane(in, 0)) copy_px(o, src + wasm_i32x4_extract_lane(idx, 0));
+      else put_fill(o, fill);
+      if (x + 1 < xe) {
+        if (wasm_i64x2_extract_lane(in, 1)) copy_px(o + 3, src + wasm_i32x4_extract_lane(idx, 1));
+        else put_fill(o + 3, fill);
       }
     }
+    // After the samples: their 4-byte stores may have run one byte into this range.
     fill_range(row, xe, w, fill);
   }
 }
@@ -197,8 +223,8 @@ static inline void bilinear_px(const u8 *src, i32 w, i32 h, double u, double v, 
     const u8 *p = src + (i32)y0d * stride + (i32)x0d * 3;
     const v128_t r = wasm_v128_load64_lane(p + stride, wasm_v128_load64_zero(p), 1);
     // pairs (left, right) per channel: row 0 in bytes 0-5, row 1 in bytes 8-13
-    const v128_t pairs = wasm_i8x16_shuffle(r, r, 0, 3, 1, 4, 2, 5, 6, 6, 8, 11, 9, 12, 10, 13, 14, 14);
-    const v128_t wxs = wasm_i16x8_make(WONE - wx, wx, WONE - wx, wx, WONE - wx, wx, 0, 0);
+    const v128_t pairs = wasm_i8x16_shuffle(r, r, 0, 3, 1, 4, 2, 5, 6, 7, 8, 11, 9, 12, 10, 13, 14, 15); // lane 3: unused
+    const v128_t wxs = wasm_i32x4_splat((wx << 16) | (WONE - wx)); // i16 pairs (1 - fx, fx)
     const v128_t top = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(pairs), wxs);
     const v128_t bot = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(pairs), wxs);
     v128_t s = wasm_i32x4_add(wasm_i32x4_mul(top, wasm_i32x4_splat(WONE - wy)), wasm_i32x4_mul(bot, wasm_i32x4_splat(wy)));
@@ -225,27 +251,21 @@ static inline void bilinear_px(const u8 *src, i32 w, i32 h, double u, double v, 
 }
 
 EXPORT(warp_bilinear) void warp_bilinear(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective) {
-  const double m0 = m[0], m3 = m[3], m6 = m[6];
+  const v128_t m0v = wasm_f64x2_splat(m[0]), m3v = wasm_f64x2_splat(m[3]), m6v = wasm_f64x2_splat(m[6]);
   for (i32 y = 0; y < h; y++) {
     u8 *row = dst + y * w * 3;
     const i32 xs = spans[2 * y], xe = spans[2 * y + 1];
     const double yd = y;
-    const double bx = m[1] * yd + m[2], by = m[4] * yd + m[5], bz = m[7] * yd + m[8];
+    const v128_t bxv = wasm_f64x2_splat(m[1] * yd + m[2]), byv = wasm_f64x2_splat(m[4] * yd + m[5]), bzv = wasm_f64x2_splat(m[7] * yd + m[8]);
     fill_range(row, 0, xs, fill);
-    if (!projective) {
-      for (i32 x = xs; x < xe; x++) {
-        const double xd = x;
-        bilinear_px(src, w, h, m0 * xd + bx, m3 * xd + by, fill, row + x * 3);
-      }
-    } else {
-      for (i32 x = xs; x < xe; x++) {
-        const double xd = x;
-        const double zz = m6 * xd + bz;
-        if (!(zz > 0)) {
-          put_fill(row + x * 3, fill);
-          continue;
-        }
-        bilinear_px(src, w, h, (m0 * xd + bx) / zz, (m3 * xd + by) / zz, fill, row + x * 3);
+    for (i32 x = xs; x < xe; x += 2) {
+      ROW_POSITIONS(u, v, ok)
+      u8 *o = row + x * 3;
+      if (wasm_i64x2_extract_lane(ok, 0)) bilinear_px(src, w, h, wasm_f64x2_extract_lane(u, 0), wasm_f64x2_extract_lane(v, 0), fill, o);
+      else put_fill(o, fill); // behind the map's horizon: nothing to read
+      if (x + 1 < xe) {
+        if (wasm_i64x2_extract_lane(ok, 1)) bilinear_px(src, w, h, wasm_f64x2_extract_lane(u, 1), wasm_f64x2_extract_lane(v, 1), fill, o + 3);
+        else put_fill(o + 3, fill);
       }
     }
     // After the samples: their 4-byte stores may have run one byte into this range.
