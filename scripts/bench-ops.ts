@@ -5,11 +5,18 @@
  * time of this process (process.cpuUsage, all threads, so sharp's worker threads count too),
  * which a busy shared machine disturbs less than wall time.
  *
- * usage: node --import tsx scripts/bench-ops.ts [--sizes 64,224] [--ms 450] [--write-doc]
- * --write-doc replaces the table under "## Ops micro-benchmark" in docs/BENCHMARKS.md.
+ * After each size, scripts/bench-ops-opencv.py times OpenCV's counterparts on the same PNG in
+ * the same run (/usr/bin/python3 with cv2), and a second table sets them side by side.
+ *
+ * usage: node --import tsx scripts/bench-ops.ts [--sizes 64,224] [--ms 450] [--only REGEX]
+ *        [--no-opencv] [--write-doc]
+ * --only times just the cases whose label matches; --write-doc replaces the tables between the
+ * bench-ops markers under "## Ops micro-benchmark" in docs/BENCHMARKS.md.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
@@ -29,6 +36,8 @@ const opt = (name: string, dflt: string) => {
 const sizes = opt('sizes', '64,224').split(',').map(Number);
 const budgetMs = Number(opt('ms', '450'));
 const writeDoc = args.includes('--write-doc');
+const only = new RegExp(opt('only', ''));
+const noOpencv = args.includes('--no-opencv');
 const lines: string[] = [];
 const say = (line: string) => {
   console.log(line);
@@ -46,6 +55,9 @@ export const SEED_CHAIN = [
   { op: 'invert', p: 0.5 },
 ];
 
+/** The seed chain with the peer's colour jitter (brightness and contrast 0.2, as opencv_random_build.py). */
+export const PEER_CHAIN = [{ op: 'colorJitter', brightness: 0.2, contrast: 0.2 }, ...SEED_CHAIN.slice(1)];
+
 const CASES: Array<[label: string, spec: unknown]> = [
   ['rotate 37° nearest', { op: 'rotate', angle: 37 }],
   ['rotate 37° bilinear', { op: 'rotate', angle: 37, interpolation: 'bilinear' }],
@@ -56,6 +68,9 @@ const CASES: Array<[label: string, spec: unknown]> = [
   ['vflip', { op: 'vflip' }],
   ['invert', { op: 'invert' }],
   ['colorJitter default (no-op)', { op: 'colorJitter' }],
+  ['colorJitter b/c 0.2', { op: 'colorJitter', brightness: 0.2, contrast: 0.2 }],
+  ['colorJitter saturation 0.2', { op: 'colorJitter', saturation: 0.2 }],
+  ['colorJitter hue 0.1', { op: 'colorJitter', hue: 0.1 }],
   ['colorJitter b/c/s 0.2', { op: 'colorJitter', brightness: 0.2, contrast: 0.2, saturation: 0.2 }],
   ['colorJitter b/c/s 0.2 hue 0.1', { op: 'colorJitter', brightness: 0.2, contrast: 0.2, saturation: 0.2, hue: 0.1 }],
   ['gaussianBlur 5x9', { op: 'gaussianBlur', kernel: [5, 9] }],
@@ -63,7 +78,29 @@ const CASES: Array<[label: string, spec: unknown]> = [
   ['resize to half, area', { op: 'resize', size: 0, interpolation: 'area' }],
   ['crop 0.8 + resize back', { op: 'crop', fraction: 0.8, resize: true }],
   ['seed chain (6 ops, fused)', SEED_CHAIN],
+  ['seed chain with b/c 0.2 jitter (the peer\'s ops)', PEER_CHAIN],
 ];
+
+/** Same-run pairs: this script's case, scripts/bench-ops-opencv.py's. */
+const VERSUS: Array<[ours: string, theirs: string]> = [
+  ['rotate 37° nearest', 'rotate 37° nearest (warpAffine)'],
+  ['rotate 37° bilinear', 'rotate 37° bilinear (warpAffine)'],
+  ['perspective 0.5', 'perspective 0.5 (warpPerspective linear)'],
+  ['hflip', 'hflip (cv2.flip)'],
+  ['invert', 'invert (255 - img)'],
+  ['colorJitter b/c 0.2', 'brightness+contrast (cv2.LUT)'],
+  ['colorJitter saturation 0.2', 'saturation (grey + addWeighted)'],
+  ['colorJitter hue 0.1', 'hue (HSV round trip)'],
+  ['gaussianBlur 5x9', 'gaussianBlur 5x9 (cv2.GaussianBlur)'],
+  ['seed chain (6 ops, fused)', 'peer chain (LUT, blur, persp p.5, 2 rot nearest, invert p.5)'],
+  ['seed chain with b/c 0.2 jitter (the peer\'s ops)', 'peer chain (LUT, blur, persp p.5, 2 rot nearest, invert p.5)'],
+  ['encode PNG (JS, zlib level 3) of a chain output', 'encode PNG (cv2.imencode defaults) of a chain output'],
+  ['seed chain + encode PNG (JS, default level)', 'peer chain + encode PNG'],
+  ['peer\'s ops + encode PNG (JS, default level)', 'peer chain + encode PNG'],
+  ['decode PNG icon (JS fast path)', 'decode PNG icon (cv2.imdecode)'],
+];
+const ours = new Map<string, number>();
+const theirs = new Map<string, number>();
 
 /** CPU milliseconds of this process (all threads, so sharp's too): steadier than wall time on a shared machine. */
 const cpuMs = () => {
@@ -107,7 +144,29 @@ async function timeAsync(fn: (i: number) => Promise<unknown>): Promise<number> {
 }
 
 function row(size: number, label: string, ms: number): void {
+  ours.set(`${size} ${label}`, ms);
   say(`| ${size} | ${label} | ${ms.toFixed(4)} | ${Math.round(1000 / ms)} |`);
+}
+
+/** Time OpenCV's counterparts on the same PNG (skipped with a note where cv2 is missing). */
+function opencv(size: number, png: Buffer): void {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ops-'));
+  try {
+    const file = join(dir, `icon${size}.png`);
+    writeFileSync(file, png);
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'bench-ops-opencv.py');
+    const r = spawnSync('/usr/bin/python3', [script, String(budgetMs), file], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      console.log(`(no OpenCV comparison: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`);
+      return;
+    }
+    for (const line of r.stdout.trim().split('\n')) {
+      const j = JSON.parse(line) as { px: number; case: string; ms: number };
+      theirs.set(`${j.px} ${j.case}`, j.ms);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function iconPng(size: number): Promise<Buffer> {
@@ -130,6 +189,7 @@ for (const size of sizes) {
   const dims = { width: img.width, height: img.height };
   let outs: RawImage[] = [];
   for (const [label, raw] of CASES) {
+    if (!only.test(label)) continue;
     const specValue = (raw as any).op === 'resize' ? { ...(raw as object), size: size >> 1 } : raw;
     const spec = validateOpsSpec(specValue, label);
     // 64 different draws, so random ops are timed over their whole range.
@@ -142,6 +202,7 @@ for (const size of sizes) {
       for (const level of [1, 3, 6]) row(size, `encode PNG (JS, zlib level ${level}) of a chain output`, time((i) => encodeImage(outs[i & 63], 'png', { compressionLevel: level })));
       row(size, 'seed chain + encode PNG (JS, default level)', time((i) => encodeImage(applyOps(img, draws[i & 63], ctx))));
     }
+    if (label.startsWith('seed chain with')) row(size, 'peer\'s ops + encode PNG (JS, default level)', time((i) => encodeImage(applyOps(img, draws[i & 63], ctx))));
   }
   row(size, 'decode PNG icon (JS fast path)', await timeAsync(() => decodeImageBuffer(png, 'icon')));
   const raw = { raw: { width: size, height: size, channels: 3 as const } };
@@ -149,7 +210,22 @@ for (const size of sizes) {
   row(size, 'for comparison: decode PNG icon (sharp, as for non-plain files)', await timeAsync(() =>
     sharp(png).rotate().flatten({ background: '#ffffff' }).toColourspace('srgb').removeAlpha().raw().toBuffer()));
   row(size, 'for comparison: sharp blur sigma 1.2, raw in/out', await timeAsync(() => sharp(img.data, raw).blur(1.2).raw().toBuffer()));
+  if (!noOpencv) opencv(size, png);
   row(size, 'for comparison: sharp rotate 37, raw in/out', await timeAsync(() => sharp(img.data, raw).rotate(37, { background: '#000' }).raw().toBuffer()));
+}
+
+if (theirs.size > 0) {
+  say('');
+  say('Same run, against OpenCV (`/usr/bin/python3 scripts/bench-ops-opencv.py`, one OpenCV thread, the same icon; CPU ms per call):');
+  say('');
+  say('| px | augment case | augment ms | OpenCV case | OpenCV ms | augment / OpenCV |');
+  say('|---|---|---|---|---|---|');
+  for (const size of sizes) {
+    for (const [a, b] of VERSUS) {
+      const x = ours.get(`${size} ${a}`), y = theirs.get(`${size} ${b}`);
+      if (x !== undefined && y !== undefined) say(`| ${size} | ${a} | ${x.toFixed(4)} | ${b} | ${y.toFixed(4)} | ${(x / y).toFixed(2)} |`);
+    }
+  }
 }
 
 if (writeDoc) {
