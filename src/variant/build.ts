@@ -17,7 +17,7 @@ import { loadRecipe, type Recipe } from '../recipe/load.ts';
 import { DEFAULT_PIXEL_LIMIT, isInside, scanCacheFile, scanSource, type ScanNote, type ScanResult, type UnreadableFile } from '../dataset/scan.ts';
 import { resolveSplit } from '../dataset/split.ts';
 import { planBuild, type Plan, type SourceJob } from './plan.ts';
-import { ManifestJournal, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
+import { ManifestJournal, indexManifests, writeManifestFrom, type LineRef } from './manifest.ts';
 import { MANIFEST_NAME, OUTPUT_FORMAT_VERSION, SHARDS_DIR, SPLITS, VARIANT_FILE, stampVariantInfo, writeJsonAtomic } from './format.ts';
 import { WorkerPool } from './pool.ts';
 import type { Shard } from '../cluster/shard.ts';
@@ -172,9 +172,11 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
   const manifestFile = join(variantDir, MANIFEST_NAME);
   // A shard journals into its own part; it may reuse what a merged or one-machine build made.
   const journalFile = shard ? partManifestFile(variantDir, shard) : manifestFile;
-  const previous = await readManifest(manifestFile);
-  if (shard) for (const [out, e] of await readManifest(journalFile)) previous.set(out, e);
-  const kept = new Map<string, ManifestEntry>();
+  // Where each output's line is (not the entries: memory stays flat in the manifest's size).
+  const manifestFiles = shard ? [manifestFile, journalFile] : [manifestFile];
+  const journalIndex = manifestFiles.length - 1;
+  const previous = await indexManifests(manifestFiles);
+  const kept = new Map<string, LineRef>();
   const needs = await Promise.all(
     keyed.map(async (j) => {
       const need: KeyedJob = { ...j, outputs: [], keys: [] };
@@ -199,7 +201,7 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
 
   // 3. make the missing outputs
   const total = todo.reduce((n, j) => n + j.outputs.length, 0);
-  const fresh: ManifestEntry[] = [];
+  const fresh = new Map<string, LineRef>();
   const failed: BuildResult['failed'] = [];
   if (total > 0) {
     const journal = await ManifestJournal.open(journalFile);
@@ -213,11 +215,11 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
             throw new AugmentError('RETRYABLE', `build of ${recipe.name}: a build worker was lost (${e instanceof Error ? e.message : String(e)}); run the same command again to resume`, { cause: e });
           });
           if (!rep) return; // aborted before it was sent
-          if (!('entries' in rep)) throw new Error('build worker answered a build chunk with decode checks');
+          if (!('lines' in rep)) throw new Error('build worker answered a build chunk with decode checks');
           const io = rep.failures.find((f) => IO_FAILURE.test(f.reason));
           if (io) throw new AugmentError('RETRYABLE', `${io.source}: ${io.reason} (the machine or file system failed, not the image; run the same command again to resume)`);
-          await journal.append(rep.entries);
-          fresh.push(...rep.entries);
+          const at = journal.append(rep.lines);
+          rep.outs.forEach((out, i) => fresh.set(out, { file: journalIndex, at: at[i], length: Buffer.byteLength(rep.lines[i]) }));
           failed.push(...rep.failures);
           done += jobs.reduce((n, j) => n + j.outputs.length, 0);
           opts.onProgress?.({ phase: 'build', done, total });
@@ -232,8 +234,11 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
 
   // 4. the record: sorted manifest and variant.json (no timestamps: the tree is reproducible)
   const all = new Map(kept);
-  for (const e of fresh) all.set(e.out, e);
-  await writeManifest(journalFile, all.values());
+  for (const [out, ref] of fresh) all.set(out, ref);
+  const sorted = [...all.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  writeManifestFrom(journalFile, manifestFiles, (function* () {
+    for (const out of sorted) yield all.get(out)!;
+  })());
   failed.sort((a, b) => (a.source < b.source ? -1 : 1));
   const variantInfo = {
     name: recipe.name,
@@ -268,7 +273,7 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
     splitFile: split.file,
     splitReused: split.reused,
     plan,
-    written: fresh.length,
+    written: fresh.size,
     unchanged: kept.size,
     removed,
     unreadable: scan.unreadable,

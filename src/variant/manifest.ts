@@ -6,8 +6,8 @@
  * end it is rewritten sorted by output path, so it is byte-identical at any concurrency.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { AppliedOp } from '../ops/types.ts';
 import type { SplitName } from './format.ts';
@@ -49,16 +49,142 @@ export async function readManifest(file: string): Promise<Map<string, ManifestEn
   return entries;
 }
 
+/** Where one manifest line lies: in which of the build's manifest files, from which byte, how many bytes (no newline). */
+export interface LineRef {
+  file: number;
+  at: number;
+  length: number;
+}
+
+/** A manifest line's place, and what a build compares to decide it is still good. */
+export interface IndexedLine extends LineRef {
+  key: string;
+  bytes: number;
+}
+
+/**
+ * The last valid line of each output in `files` (a later file's line wins, as a later line of
+ * one file does: a resumed build appended it), without keeping the entries: the build holds a
+ * place and two fields per file, not the parsed entry, so its memory does not grow with the
+ * manifest (docs/BENCHMARKS.md, the 100,000-file build). Torn lines are ignored, as in
+ * `readManifest`; a missing file is empty.
+ */
+export async function indexManifests(files: readonly string[]): Promise<Map<string, IndexedLine>> {
+  const index = new Map<string, IndexedLine>();
+  for (let file = 0; file < files.length; file++) {
+    const take = (buf: Buffer, start: number, end: number, at: number) => {
+      if (end <= start) return;
+      try {
+        const e = JSON.parse(buf.toString('utf8', start, end)) as ManifestEntry;
+        if (e && typeof e.out === 'string') index.set(e.out, { file, at, length: end - start, key: e.key, bytes: e.bytes });
+      } catch {
+        /* a torn line from a killed build (or blank): ignore it, its file gets rebuilt */
+      }
+    };
+    let carry: Buffer | null = null;
+    let base = 0; // file offset of carry's (or the chunk's) first byte
+    try {
+      for await (const chunk of createReadStream(files[file]) as AsyncIterable<Buffer>) {
+        const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+        let start = 0;
+        for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
+          take(buf, start, nl, base + start);
+          start = nl + 1;
+        }
+        carry = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
+        base += start;
+      }
+    } catch (e: any) {
+      if (e.code !== 'ENOENT') throw e;
+    }
+    if (carry) take(carry, 0, carry.length, base);
+  }
+  return index;
+}
+
+/**
+ * The append-only journal of a build: lines go to the end of the file, synchronously and in
+ * call order, and `append` says where each one landed, so the sorted manifest can be copied
+ * from the journal at the end instead of kept in memory. A file that does not end with a
+ * newline (a killed build's torn line) gets one first, so no new line is glued to it.
+ */
 export class ManifestJournal {
-  private constructor(private readonly fh: FileHandle) {}
+  private constructor(
+    private readonly fd: number,
+    private size: number,
+  ) {}
+
   static async open(file: string): Promise<ManifestJournal> {
-    return new ManifestJournal(await open(file, 'a'));
+    const fd = openSync(file, 'a+');
+    let size = fstatSync(fd).size;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      readSync(fd, last, 0, 1, size - 1);
+      if (last[0] !== 10) size += writeSync(fd, '\n');
+    }
+    return new ManifestJournal(fd, size);
   }
-  async append(entries: readonly ManifestEntry[]): Promise<void> {
-    if (entries.length) await this.fh.write(entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+
+  /** Appends `lines` (JSON, no newlines); returns the offset of each in the file. */
+  append(lines: readonly string[]): number[] {
+    if (!lines.length) return [];
+    const at: number[] = [];
+    let pos = this.size;
+    for (const l of lines) {
+      at.push(pos);
+      pos += Buffer.byteLength(l) + 1;
+    }
+    const buf = Buffer.from(lines.join('\n') + '\n');
+    for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off);
+    this.size += buf.length;
+    return at;
   }
+
   async close(): Promise<void> {
-    await this.fh.close();
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * Writes `target` (temp name, then rename) from lines of `files`, in the order given: the
+ * sorted manifest of a build, copied a buffer at a time from the journals that hold its lines.
+ */
+export function writeManifestFrom(target: string, files: readonly string[], refs: Iterable<LineRef>): void {
+  const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`; // unique across machines (containers are all pid 1)
+  const fds: Array<number | undefined> = files.map(() => undefined); // opened when a line is read from it (a shard's merged manifest may not exist)
+  const fd = (file: number) => (fds[file] ??= openSync(files[file], 'r'));
+  let out: number | undefined = openSync(tmp, 'w');
+  try {
+    let buf = Buffer.allocUnsafe(1 << 20);
+    let used = 0;
+    const flush = () => {
+      for (let off = 0; off < used; ) off += writeSync(out!, buf, off, used - off);
+      used = 0;
+    };
+    for (const r of refs) {
+      if (used + r.length + 1 > buf.length) {
+        flush();
+        if (r.length + 1 > buf.length) buf = Buffer.allocUnsafe(r.length + 1);
+      }
+      const n = readSync(fd(r.file), buf, used, r.length, r.at);
+      if (n !== r.length) throw new Error(`${files[r.file]}: manifest line at byte ${r.at} is shorter than journalled (${n} of ${r.length} bytes)`);
+      used += n;
+      buf[used++] = 10;
+    }
+    flush();
+    closeSync(out);
+    out = undefined;
+    renameSync(tmp, target);
+  } catch (e) {
+    if (out !== undefined) closeSync(out);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // gone
+    }
+    throw e;
+  } finally {
+    for (const f of fds) if (f !== undefined) closeSync(f);
   }
 }
 

@@ -39,7 +39,9 @@ export type WorkerReply = BuildReply | CheckReply;
 
 export interface BuildReply {
   id: number;
-  entries: ManifestEntry[];
+  /** The outputs made, in the chunk's order, and each one's manifest line (JSON, made here, off the main thread). */
+  outs: string[];
+  lines: string[];
   failures: Array<{ source: string; reason: string }>;
 }
 
@@ -157,9 +159,13 @@ if (parentPort) {
       }
     };
     await Promise.all(Array.from({ length: JOB_LANES }, lane));
-    const reply: BuildReply = { id: req.id, entries: [], failures: [] };
+    const reply: BuildReply = { id: req.id, outs: [], lines: [], failures: [] };
     for (const r of results) {
-      if ('entries' in r) reply.entries.push(...r.entries);
+      if ('entries' in r)
+        for (const e of r.entries) {
+          reply.outs.push(e.out);
+          reply.lines.push(JSON.stringify(e));
+        }
       else reply.failures.push(r.failure);
     }
     port.postMessage(reply);
