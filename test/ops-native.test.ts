@@ -124,14 +124,30 @@ function cases(img: RawImage, t: number, rng: ReturnType<typeof createRng>): { m
   return { m, spans };
 }
 
-test('warp, nearest: the JS loop\'s bytes; bilinear (fixed point): within one level of the f64 JS loop', { skip: !native && 'no WebAssembly SIMD' }, async () => {
+test('warp, nearest: the JS loop\'s bytes (affine: but on pixel boundaries); bilinear (fixed point): within one level of the f64 JS loop', { skip: !native && 'no WebAssembly SIMD' }, async () => {
   const rng = createRng('warp-native');
-  let compared = 0, off = 0;
+  let compared = 0, off = 0, nearOff = 0, nearCompared = 0;
   for (const [name, img] of await images()) {
     for (let t = 0; t < 16; t++) {
       const { m, spans } = cases(img, t, rng);
       const fill = [rng.int(0, 255), rng.int(0, 255), rng.int(0, 255)] as const;
-      assert.equal(maxDiff(warpNative(img, m, spans, false, fill)!, resampleJs(img, m, spans, 'nearest', fill)), 0, `${name} case ${t} nearest`);
+      const near = warpNative(img, m, spans, false, fill)!, nearJs = resampleJs(img, m, spans, 'nearest', fill);
+      if (m[6] !== 0 || m[7] !== 0) assert.equal(maxDiff(near, nearJs), 0, `${name} case ${t} nearest, projective: the f64 loop`);
+      else {
+        // affine rows run in 16.16 fixed point: a pixel may differ only where the exact
+        // position lies within 0.005 px of a pixel boundary
+        for (let y = 0; y < img.height; y++) {
+          for (let x = 0; x < img.width; x++) {
+            const i = (y * img.width + x) * 3;
+            if (near.data[i] === nearJs.data[i] && near.data[i + 1] === nearJs.data[i + 1] && near.data[i + 2] === nearJs.data[i + 2]) continue;
+            const u = m[0] * x + m[1] * y + m[2] + 0.5, v = m[3] * x + m[4] * y + m[5] + 0.5;
+            const edge = Math.min(Math.abs(u - Math.round(u)), Math.abs(v - Math.round(v)));
+            assert.ok(edge < 0.005, `${name} case ${t} nearest (${x}, ${y}): position ${u - 0.5}, ${v - 0.5} is ${edge} px from a boundary`);
+            nearOff++;
+          }
+        }
+        nearCompared += img.width * img.height;
+      }
       const ours = warpNative(img, m, spans, true, fill)!, js = resampleJs(img, m, spans, 'bilinear', fill);
       assert.ok(maxDiff(ours, js) <= 1, `${name} case ${t} bilinear: off by ${maxDiff(ours, js)}`);
       for (let i = 0; i < js.data.length; i++) off += ours.data[i] !== js.data[i] ? 1 : 0;
@@ -140,6 +156,7 @@ test('warp, nearest: the JS loop\'s bytes; bilinear (fixed point): within one le
     }
   }
   assert.ok(off / compared < 0.02, `${off} of ${compared} values differ by one level (rounding ties and weight steps)`);
+  assert.ok(nearOff / nearCompared < 0.01, `${nearOff} of ${nearCompared} affine nearest pixels differ`);
 });
 
 test('the bilinear warp is exact on integer shifts and keeps a flat image flat', { skip: !native && 'no WebAssembly SIMD' }, () => {

@@ -180,6 +180,44 @@ static inline void copy_px(u8 *o, const u8 *p) { wasm_v128_store32_lane(o, wasm_
     V = wasm_f64x2_div(V, zv);                                                               \
   }
 
+/*
+ * Affine nearest-neighbour rows in 16.16 fixed point, four pixels at a time, as OpenCV's
+ * warpAffine: u(x) + 0.5 = U0 + x dU with U0 = round((m1 y + m2 + 0.5) 2^16) and dU = round(m0 2^16)
+ * (likewise v), the source pixel (U >> 16, V >> 16). Within 2^-17 (1 + x) px of the f64 position,
+ * so it picks the JS loop's pixel except where that position lies within about 0.002 px of a
+ * pixel boundary (and exactly so for quarter turns and flips, whose maps are exact in 16.16).
+ * Only for rows whose positions and products stay well inside i32 (affine_row_fits).
+ */
+static inline int affine_row_fits(const double *m, double yd, i32 xs, i32 xe) {
+  const double lim = 16384;
+  const double u0 = m[0] * xs + m[1] * yd + m[2], u1 = m[0] * (xe - 1) + m[1] * yd + m[2];
+  const double v0 = m[3] * xs + m[4] * yd + m[5], v1 = m[3] * (xe - 1) + m[4] * yd + m[5];
+  const double a0 = __builtin_fabs(m[0]) * xe, a3 = __builtin_fabs(m[3]) * xe;
+  return __builtin_fabs(u0) < lim && __builtin_fabs(u1) < lim && __builtin_fabs(v0) < lim && __builtin_fabs(v1) < lim && a0 < lim && a3 < lim;
+}
+
+static void nearest_row_fixed(const u8 *src, u8 *row, i32 w, i32 h, const double *m, double yd, i32 xs, i32 xe, const u8 *fill) {
+  const double one = 65536;
+  const i32 du = (i32)__builtin_floor(m[0] * one + 0.5), dv = (i32)__builtin_floor(m[3] * one + 0.5);
+  const i32 u0 = (i32)__builtin_floor((m[1] * yd + m[2] + 0.5) * one + 0.5), v0 = (i32)__builtin_floor((m[4] * yd + m[5] + 0.5) * one + 0.5);
+  const v128_t steps = wasm_i32x4_make(0, 1, 2, 3);
+  const v128_t duv = wasm_i32x4_splat(du), dvv = wasm_i32x4_splat(dv), wv = wasm_i32x4_splat(w), hv = wasm_i32x4_splat(h), three = wasm_i32x4_splat(3);
+  for (i32 x = xs; x < xe; x += 4) {
+    const v128_t xv = wasm_i32x4_add(wasm_i32x4_splat(x), steps);
+    const v128_t U = wasm_i32x4_add(wasm_i32x4_splat(u0), wasm_i32x4_mul(xv, duv));
+    const v128_t V = wasm_i32x4_add(wasm_i32x4_splat(v0), wasm_i32x4_mul(xv, dvv));
+    const v128_t ix = wasm_i32x4_shr(U, 16), iy = wasm_i32x4_shr(V, 16);
+    const v128_t in = wasm_v128_and(wasm_u32x4_lt(ix, wv), wasm_u32x4_lt(iy, hv));
+    const v128_t idx = wasm_i32x4_mul(wasm_i32x4_add(wasm_i32x4_mul(iy, wv), ix), three);
+    u8 *o = row + x * 3;
+    const i32 n = xe - x < 4 ? xe - x : 4;
+#define NEAREST_LANE(L) \
+    if (L < n) { if (wasm_i32x4_extract_lane(in, L)) copy_px(o + 3 * L, src + wasm_i32x4_extract_lane(idx, L)); else put_fill(o + 3 * L, fill); }
+    NEAREST_LANE(0) NEAREST_LANE(1) NEAREST_LANE(2) NEAREST_LANE(3)
+#undef NEAREST_LANE
+  }
+}
+
 EXPORT(warp_nearest) void warp_nearest(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective) {
   const v128_t m0v = wasm_f64x2_splat(m[0]), m3v = wasm_f64x2_splat(m[3]), m6v = wasm_f64x2_splat(m[6]);
   const v128_t half = wasm_f64x2_splat(0.5), zero = wasm_f64x2_splat(0), dw = wasm_f64x2_splat(w), dh = wasm_f64x2_splat(h);
@@ -189,6 +227,11 @@ EXPORT(warp_nearest) void warp_nearest(const u8 *src, u8 *dst, i32 w, i32 h, con
     const double yd = y;
     const v128_t bxv = wasm_f64x2_splat(m[1] * yd + m[2]), byv = wasm_f64x2_splat(m[4] * yd + m[5]), bzv = wasm_f64x2_splat(m[7] * yd + m[8]);
     fill_range(row, 0, xs, fill);
+    if (!projective && xs < xe && affine_row_fits(m, yd, xs, xe)) {
+      nearest_row_fixed(src, row, w, h, m, yd, xs, xe, fill);
+      fill_range(row, xe, w, fill);
+      continue;
+    }
     for (i32 x = xs; x < xe; x += 2) {
       ROW_POSITIONS(u, v, ok)
       const v128_t fx = wasm_f64x2_floor(wasm_f64x2_add(u, half)), fy = wasm_f64x2_floor(wasm_f64x2_add(v, half));
