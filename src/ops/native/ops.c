@@ -256,14 +256,15 @@ EXPORT(warp_nearest) void warp_nearest(const u8 *src, u8 *dst, i32 w, i32 h, con
 #define WBITS 11
 #define WONE (1 << WBITS)
 
-/** Bilinear read at (u, v), neighbours outside the image reading as `fill`; 4 bytes stored at o. */
-static inline void bilinear_px(const u8 *src, i32 w, i32 h, double u, double v, const u8 *fill, u8 *o) {
-  const double x0d = __builtin_floor(u), y0d = __builtin_floor(v);
-  const i32 wx = (i32)((u - x0d) * WONE + 0.5), wy = (i32)((v - y0d) * WONE + 0.5);
+/**
+ * Bilinear read at source pixel (x0 + wx / 2048, y0 + wy / 2048), neighbours outside the image
+ * reading as `fill`; 4 bytes stored at o (the 4th is the next pixel's, rewritten after).
+ */
+static inline void bilinear_px(const u8 *src, i32 w, i32 h, i32 x0, i32 y0, i32 wx, i32 wy, const u8 *fill, u8 *o) {
   const i32 stride = w * 3;
-  if (x0d >= 0 && y0d >= 0 && x0d < w - 1 && y0d < h - 1) {
+  if ((u32)x0 < (u32)(w - 1) && (u32)y0 < (u32)(h - 1)) {
     // Interior: one 8-byte load per row holds both neighbours (3 + 3 bytes).
-    const u8 *p = src + (i32)y0d * stride + (i32)x0d * 3;
+    const u8 *p = src + y0 * stride + x0 * 3;
     const v128_t r = wasm_v128_load64_lane(p + stride, wasm_v128_load64_zero(p), 1);
     // pairs (left, right) per channel: row 0 in bytes 0-5, row 1 in bytes 8-13
     const v128_t pairs = wasm_i8x16_shuffle(r, r, 0, 3, 1, 4, 2, 5, 6, 7, 8, 11, 9, 12, 10, 13, 14, 15); // lane 3: unused
@@ -277,11 +278,10 @@ static inline void bilinear_px(const u8 *src, i32 w, i32 h, double u, double v, 
     wasm_v128_store32_lane(o, s, 0);
     return;
   }
-  if (!(x0d >= -1 && x0d < w && y0d >= -1 && y0d < h)) {
+  if (!(x0 >= -1 && x0 < w && y0 >= -1 && y0 < h)) {
     put_fill(o, fill); // all four neighbours outside
     return;
   }
-  const i32 x0 = (i32)x0d, y0 = (i32)y0d;
   const int inX0 = x0 >= 0, inX1 = x0 + 1 < w, inY0 = y0 >= 0, inY1 = y0 + 1 < h;
   const u8 *p00 = inX0 && inY0 ? src + y0 * stride + x0 * 3 : fill;
   const u8 *p01 = inX1 && inY0 ? src + y0 * stride + (x0 + 1) * 3 : fill;
@@ -293,8 +293,14 @@ static inline void bilinear_px(const u8 *src, i32 w, i32 h, double u, double v, 
   }
 }
 
+/*
+ * Positions in 1/2048 px: round(u * 2048) as i32 (saturating: far-off positions stay far off),
+ * whose high bits are the left neighbour and low 11 bits its weight; within 1/4096 px of the
+ * f64 position.
+ */
 EXPORT(warp_bilinear) void warp_bilinear(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective) {
   const v128_t m0v = wasm_f64x2_splat(m[0]), m3v = wasm_f64x2_splat(m[3]), m6v = wasm_f64x2_splat(m[6]);
+  const v128_t scale = wasm_f64x2_splat(WONE), half = wasm_f64x2_splat(0.5);
   for (i32 y = 0; y < h; y++) {
     u8 *row = dst + y * w * 3;
     const i32 xs = spans[2 * y], xe = spans[2 * y + 1];
@@ -303,11 +309,17 @@ EXPORT(warp_bilinear) void warp_bilinear(const u8 *src, u8 *dst, i32 w, i32 h, c
     fill_range(row, 0, xs, fill);
     for (i32 x = xs; x < xe; x += 2) {
       ROW_POSITIONS(u, v, ok)
+      const v128_t U = wasm_i32x4_trunc_sat_f64x2_zero(wasm_f64x2_floor(wasm_f64x2_add(wasm_f64x2_mul(u, scale), half)));
+      const v128_t V = wasm_i32x4_trunc_sat_f64x2_zero(wasm_f64x2_floor(wasm_f64x2_add(wasm_f64x2_mul(v, scale), half)));
+      const v128_t X0 = wasm_i32x4_shr(U, WBITS), Y0 = wasm_i32x4_shr(V, WBITS);
+      const v128_t WX = wasm_v128_and(U, wasm_i32x4_splat(WONE - 1)), WY = wasm_v128_and(V, wasm_i32x4_splat(WONE - 1));
       u8 *o = row + x * 3;
-      if (wasm_i64x2_extract_lane(ok, 0)) bilinear_px(src, w, h, wasm_f64x2_extract_lane(u, 0), wasm_f64x2_extract_lane(v, 0), fill, o);
+      if (wasm_i64x2_extract_lane(ok, 0))
+        bilinear_px(src, w, h, wasm_i32x4_extract_lane(X0, 0), wasm_i32x4_extract_lane(Y0, 0), wasm_i32x4_extract_lane(WX, 0), wasm_i32x4_extract_lane(WY, 0), fill, o);
       else put_fill(o, fill); // behind the map's horizon: nothing to read
       if (x + 1 < xe) {
-        if (wasm_i64x2_extract_lane(ok, 1)) bilinear_px(src, w, h, wasm_f64x2_extract_lane(u, 1), wasm_f64x2_extract_lane(v, 1), fill, o + 3);
+        if (wasm_i64x2_extract_lane(ok, 1))
+          bilinear_px(src, w, h, wasm_i32x4_extract_lane(X0, 1), wasm_i32x4_extract_lane(Y0, 1), wasm_i32x4_extract_lane(WX, 1), wasm_i32x4_extract_lane(WY, 1), fill, o + 3);
         else put_fill(o + 3, fill);
       }
     }
