@@ -207,8 +207,12 @@ export function warpStep(m: readonly number[], spans: Int32Array, bilinear: bool
       const [SPANS, MAT, FILL] = areas(r.scratch, sizes);
       const mem = r.e.memory.buffer;
       new Int32Array(mem, SPANS, spans.length).set(spans);
-      new Float64Array(mem, MAT, 9).set(m);
-      new Uint8Array(mem).set(fill, FILL);
+      const mat = new Float64Array(mem, MAT, 9);
+      for (let i = 0; i < 9; i++) mat[i] = m[i];
+      const u8 = new Uint8Array(mem, FILL, 3);
+      u8[0] = fill[0];
+      u8[1] = fill[1];
+      u8[2] = fill[2];
       const projective = m[6] !== 0 || m[7] !== 0 || m[8] !== 1 ? 1 : 0;
       (bilinear ? r.e.warp_bilinear : r.e.warp_nearest)(r.src, r.dst, r.w, r.h, SPANS, MAT, FILL, projective);
     },

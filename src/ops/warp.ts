@@ -200,27 +200,30 @@ const insideAt = (m: Mat3, x: number, y: number, w: number, h: number) => {
   return u >= -0.5 && u < w - 0.5 && v >= -0.5 && v < h - 0.5;
 };
 
+/** Narrow [span[0], span[1]) to the x with -0.5 <= a*x + b < max - 0.5 (a closure-free helper of rowSpan). */
+function limit(span: Int32Array, a: number, b: number, max: number): void {
+  if (a === 0) {
+    if (!(b >= -0.5 && b < max - 0.5)) span[1] = span[0];
+    return;
+  }
+  const t0 = (-0.5 - b) / a, t1 = (max - 0.5 - b) / a;
+  const from = a > 0 ? Math.ceil(t0) : Math.floor(t1) + 1;
+  const to = a > 0 ? Math.ceil(t1) : Math.floor(t0) + 1;
+  if (from > span[0]) span[0] = from;
+  if (to < span[1]) span[1] = to;
+}
+
 /**
  * The pixels [span[0], span[1]) of row y that an affine map sends inside a w x h canvas
  * (a nearest-neighbour read there stays in bounds). Solved per constraint, then the ends are
  * settled with the same arithmetic as a per-pixel test, so no rounding can disagree.
  */
 function rowSpan(m: Mat3, y: number, w: number, h: number, span: Int32Array): void {
-  let lo = 0, hi = w;
-  const lim = (a: number, b: number, max: number) => {
-    // -0.5 <= a*x + b < max - 0.5
-    if (a === 0) {
-      if (!(b >= -0.5 && b < max - 0.5)) hi = lo;
-      return;
-    }
-    const t0 = (-0.5 - b) / a, t1 = (max - 0.5 - b) / a;
-    const from = a > 0 ? Math.ceil(t0) : Math.floor(t1) + 1;
-    const to = a > 0 ? Math.ceil(t1) : Math.floor(t0) + 1;
-    if (from > lo) lo = from;
-    if (to < hi) hi = to;
-  };
-  lim(m[0], m[1] * y + m[2], w);
-  lim(m[3], m[4] * y + m[5], h);
+  span[0] = 0;
+  span[1] = w;
+  limit(span, m[0], m[1] * y + m[2], w);
+  limit(span, m[3], m[4] * y + m[5], h);
+  let lo = span[0], hi = span[1];
   lo = Math.max(0, Math.min(lo, w));
   hi = Math.max(lo, Math.min(hi, w));
   if (lo === hi) {
