@@ -7,7 +7,11 @@
  *       six-transform chain the way Albumentations does it, PNG through OpenCV, J processes).
  * One warm-up of each, then P pairs A B A B ..., each run into a fresh folder (augment's
  * variants root is fresh too: no scan cache, no split file; cold as a first build is), with
- * `sync` and a pause between runs. Per run: wall time, CPU time (user + sys of the process and
+ * `sync` and a pause between runs. The runs' folders are deleted only when every run is done:
+ * on an ext4 without a journal (this VM's disk) each file created searches past the inodes
+ * deleted in the last minutes (the kernel's `recently_deleted`, up to 40% of a build's samples
+ * under `perf` right after a 16,000-file delete), so a run made right after deleting the
+ * previous run's output paid for that delete. Per run: wall time, CPU time (user + sys of the process and
  * its children, /usr/bin/time), peak RSS of the whole process tree (sum over its processes,
  * sampled from /proc every 50 ms) and the bytes written. Reports medians and the median of the
  * per-pair ratios (augment files/s over peer files/s: above 1.0x augment is faster), at each size.
@@ -52,6 +56,8 @@ if (!existsSync(join(repo, 'dist', 'cli.js'))) throw new Error('dist/ is not bui
 execFileSync(python, ['-c', 'import cv2'], { stdio: 'ignore' }); // throws without python3-opencv
 
 interface Run {
+  /** 1-minute load average when the run started. */
+  load: number;
   wall: number;
   user: number;
   sys: number;
@@ -94,6 +100,7 @@ async function treeFiles(dir: string): Promise<{ files: number; bytes: number }>
 /** One whole-process run under /usr/bin/time, its process tree's RSS sampled every 50 ms. */
 async function measure(argv: string[], outDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   const timing = join(work, 'time.txt');
+  const load = loadavg()[0];
   const t0 = performance.now();
   const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', timing, ...argv], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -105,7 +112,7 @@ async function measure(argv: string[], outDir: string, env: NodeJS.ProcessEnv = 
   clearInterval(timer);
   if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}: ${stderr}`);
   const [user, sys] = (await readFile(timing, 'utf8')).trim().split('\n').at(-1)!.split(/\s+/).map(Number);
-  return { wall, user, sys, rssMiB: peak / 1024, ...(await treeFiles(outDir)) };
+  return { load, wall, user, sys, rssMiB: peak / 1024, ...(await treeFiles(outDir)) };
 }
 
 /** Flush pending writes and let the disk settle, so no run pays for the previous one's I/O. */
@@ -140,20 +147,16 @@ for (const size of sizes) {
     const out = join(root, `v${n++}`);
     await rm(scanMode === 'cold' ? root : out, { recursive: true, force: true });
     await settle();
-    const r = await measure([process.execPath, bin, 'build', recipeFile, '--out', out, '-j', String(jobs)], out);
-    await rm(scanMode === 'cold' ? root : out, { recursive: true, force: true });
-    return r;
+    return measure([process.execPath, bin, 'build', recipeFile, '--out', out, '-j', String(jobs)], out);
   };
   const runB = async () => {
     const out = join(work, 'runs', `opencv-${n++}`);
     await rm(out, { recursive: true, force: true });
     await settle();
-    const r = await measure([python, join(anchors, 'opencv_random_build.py'), src, out, '7', String(jobs)], out, { ...process.env, OMP_NUM_THREADS: '1' });
-    await rm(out, { recursive: true, force: true });
-    return r;
+    return measure([python, join(anchors, 'opencv_random_build.py'), src, out, '7', String(jobs)], out, { ...process.env, OMP_NUM_THREADS: '1' });
   };
   const line = (what: string, i: number | string, r: Run) =>
-    `size=${size} ${what} run=${i} wall_s=${r.wall.toFixed(2)} user_s=${r.user.toFixed(2)} sys_s=${r.sys.toFixed(2)} peak_rss_mib=${r.rssMiB.toFixed(0)} files=${r.files} bytes=${r.bytes}`;
+    `size=${size} ${what} run=${i} load=${r.load.toFixed(1)} wall_s=${r.wall.toFixed(2)} user_s=${r.user.toFixed(2)} sys_s=${r.sys.toFixed(2)} peak_rss_mib=${r.rssMiB.toFixed(0)} files=${r.files} bytes=${r.bytes}`;
   const w1 = await runA();
   const w2 = await runB();
   console.log(line('augment', 'warm-up', w1));
@@ -172,7 +175,7 @@ for (const size of sizes) {
   }
   results.push(res);
 }
-await rm(join(work, 'runs'), { recursive: true, force: true });
+await rm(join(work, 'runs'), { recursive: true, force: true }); // only now: see the header
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 const cell = (rs: Run[]) => {
@@ -214,7 +217,9 @@ if (writeDoc) {
     scanMode === 'cold'
       ? 'CLI, start-up, scan and split included; cold: fresh output and variants folder each run, as a first build), one warm-up each, then'
       : "CLI, start-up included; the runs share one variants folder, so the scan reads the decode-check cache the warm-up wrote, as a second recipe built from the same source does), one warm-up each, then",
-    `${pairs} pairs alternating augment, peer, augment, peer, ... with \`sync\` and a 2 s pause before each run.`,
+    `${pairs} pairs alternating augment, peer, augment, peer, ... with \`sync\` and a 2 s pause before each run;`,
+    "every run's folder is kept until all runs are done (a create on this VM's journal-less ext4 searches past recently deleted inodes: deleting a run's 16k files made the next run pay for it).",
+    'Load = the 1-minute load average as each run started (raw lines).',
     'CPU = user + sys of the process and its children (/usr/bin/time); peak RSS = the sum over the process tree,',
     'sampled every 50 ms; bytes = the PNGs written. Ratio = augment files/s over peer files/s of each pair (above',
     "1.0x augment is faster; files/s because augment's scan leaves out the few pictures found under two classes).",

@@ -100,9 +100,20 @@ export function nearPairs(hashes: ReadonlyArray<string | undefined>, t: number):
   }
   const m = t + 1;
   const bounds = Array.from({ length: m + 1 }, (_, c) => Math.round((c * 64) / m));
-  const value = (i: number, s: number) => (BigInt(w[i * 16 + s * 2]) << 32n) | BigInt(w[i * 16 + s * 2 + 1]);
-  const chunks = (v: bigint) =>
-    Array.from({ length: m }, (_, c) => Number((v >> BigInt(64 - bounds[c + 1])) & ((1n << BigInt(bounds[c + 1] - bounds[c])) - 1n)));
+  // Chunk c of hash s of file i: its bits bounds[c] .. bounds[c + 1] - 1 counted from the top,
+  // as a number (exact up to 53 bits; a wider chunk, t = 0, may round, which only adds
+  // candidates: every pair is checked by its distance).
+  const mask = (width: number) => (width >= 32 ? 0xffffffff : (1 << width) - 1) >>> 0;
+  const chunkOf = (i: number, s: number, c: number) => {
+    const hi = w[i * 16 + s * 2];
+    const lo = w[i * 16 + s * 2 + 1];
+    const a = bounds[c];
+    const b = bounds[c + 1];
+    if (b <= 32) return ((hi >>> (32 - b)) & mask(b - a)) >>> 0;
+    if (a >= 32) return ((lo >>> (64 - b)) & mask(b - a)) >>> 0;
+    return ((hi & mask(32 - a)) >>> 0) * 2 ** (b - 32) + (b === 32 ? 0 : lo >>> (64 - b));
+  };
+  const chunks = (i: number, s: number) => Array.from({ length: m }, (_, c) => chunkOf(i, s, c));
   // chunks of all 8 hashes of every file; a file's own hash is looked up in it. A pair within t
   // bits one way round is found from that side (pigeonhole), so both sides are asked, every
   // partner not only the later ones, and a pair found twice is kept once.
@@ -114,12 +125,12 @@ export function nearPairs(hashes: ReadonlyArray<string | undefined>, t: number):
       continue;
     }
     for (let s = 0; s < 8; s++)
-      chunks(value(j, s)).forEach((k, c) => {
+      chunks(j, s).forEach((k, c) => {
         const list = index[c].get(k);
         if (list) list.push(j);
         else index[c].set(k, [j]);
       });
-    ownChunks.push(chunks(value(j, 0)));
+    ownChunks.push(chunks(j, 0));
   }
   const seen = new Int32Array(n).fill(-1);
   const kept = new Set<number>();
