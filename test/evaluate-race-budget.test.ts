@@ -174,3 +174,19 @@ test('a budget that fits nothing is refused before anything is written, naming -
   assert.ok(dry.plan.race!.testSeconds > 0);
   await assert.rejects(stat(runDir), /ENOENT/);
 });
+
+test('units faster than the plan predicted: the race adds rungs for the time left (never past --epochs / --seeds)', async () => {
+  // the plan thinks 10 train img/s; the tiny model trains far faster, so the planned rungs leave time
+  const o = base({ budget: 40, rates: RATES, settings: { seeds: 2, epochs: 8 } });
+  const dry = await evaluate({ ...o, runDir: join(root, 'runs', 'extra-dry'), dryRun: true });
+  const planned = dry.plan.race!.rungs;
+  assert.ok(planned[planned.length - 1].epochs < 8, `the plan cannot pay for all 8 epochs: ${JSON.stringify(planned)}`);
+  const lines: string[] = [];
+  const r = await evaluate({ ...o, runDir: join(root, 'runs', 'extra'), log: (l) => lines.push(l) });
+  assert.ok(r.race!.rungs.length > planned.length, JSON.stringify(r.race!.rungs));
+  assert.ok(r.race!.rungs.length <= planned.length + 2);
+  assert.ok(lines.some((l) => /^race: the planned rungs took less than planned .* one more rung$/.test(l)), lines.join('\n'));
+  const last = r.race!.rungs[r.race!.rungs.length - 1];
+  assert.ok(last.epochs > planned[planned.length - 1].epochs && last.epochs <= 8 && last.seeds <= 2);
+  for (const l of r.leaderboard) assert.ok(['ranked', 'raced-out', 'not-learned'].includes(l.status));
+});

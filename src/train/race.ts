@@ -47,6 +47,8 @@ export const VALID_SHARE = 0.5;
 export const VALID_MIN_PER_CLASS = 5;
 /** The smallest epoch a race caps to (`epochImages`). */
 export const MIN_EPOCH_IMAGES = 32;
+/** Rungs a race may add after its planned ones when the units ran faster than planned. */
+export const MAX_EXTRA_RUNGS = 2;
 
 /** The schedule as one log line. */
 export function scheduleLine(s: RaceSchedule): string {
@@ -246,9 +248,12 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
   let prevEpochs = 0;
   let prevSeeds = 0;
   let reserve = 0; // seconds the current rung leaves for the test passes (the last rung's)
+  // the planned rungs, and up to MAX_EXTRA_RUNGS more when the units ran faster than planned
+  const plannedRungs = [...schedule.plan.rungs];
+  let extra = 0;
 
-  for (let k = 0; k < schedule.plan.rungs.length; k++) {
-    const planned = schedule.plan.rungs[k];
+  for (let k = 0; k < plannedRungs.length; k++) {
+    const planned = plannedRungs[k];
     // Shrink the rung to what the remaining time pays for (epochs first kept, then seeds).
     const cost = (epochs: number, seeds: number) => {
       let s = 0;
@@ -262,13 +267,13 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
     };
     let epochs = planned.epochs;
     let seeds = planned.seeds;
-    const isLast = k === schedule.plan.rungs.length - 1;
+    const isLast = k === plannedRungs.length - 1;
     const reserveFor = (s: number) => (isLast ? tracker.predict(reserveUnits(s) * testCost) : 0);
     if (k > 0) {
       // Re-planned with the rates measured so far: the rung may grow (to its share of the
       // time left, by the plan's proportions; the last rung: all of it) or shrink to fit.
-      const rest = schedule.plan.rungs.slice(k);
-      const share = k === schedule.plan.rungs.length - 1 ? 1 : planned.seconds / Math.max(1e-9, rest.reduce((a, x) => a + x.seconds, 0));
+      const rest = plannedRungs.slice(k);
+      const share = k === plannedRungs.length - 1 ? 1 : planned.seconds / Math.max(1e-9, rest.reduce((a, x) => a + x.seconds, 0));
       const target = left() * share;
       const options: Array<[number, number]> = [];
       for (let e = input.maxEpochs; e >= prevEpochs; e--) for (let s = input.maxSeeds; s >= prevSeeds; s--) if (e > prevEpochs || s > prevSeeds) options.push([e, s]);
@@ -292,7 +297,7 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
     }
     reserve = reserveFor(seeds);
     log(
-      `race: rung ${k + 1}/${schedule.plan.rungs.length}: ${alive.length} variant(s) x ${seeds} seed(s), ${epochs} epoch(s)${schedule.epochImages ? ` of ${schedule.epochImages} images` : ''}` +
+      `race: rung ${k + 1}/${plannedRungs.length}: ${alive.length} variant(s) x ${seeds} seed(s), ${epochs} epoch(s)${schedule.epochImages ? ` of ${schedule.epochImages} images` : ''}` +
         `${subset ? `, valid on ${subset} of ${input.validImages} images` : ''} (~${formatSeconds(cost(epochs, seeds))}${reserve > 0 ? `, then ~${formatSeconds(reserve)} left for test passes` : ''})`,
     );
     const t0 = performance.now();
@@ -326,7 +331,22 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
     lastComplete = k;
     prevEpochs = epochs;
     prevSeeds = seeds;
-    if (k === schedule.plan.rungs.length - 1) break;
+    if (k === plannedRungs.length - 1 && extra < MAX_EXTRA_RUNGS && (epochs < input.maxEpochs || seeds < input.maxSeeds)) {
+      // The planned rungs are done and time is left (the units ran faster than the plan's
+      // measurement said): one more rung, re-planned like the others to the time left, when
+      // even its smallest step (one more epoch, or one more seed) fits with the test reserve.
+      const reserveAfter = (s: number) => tracker.predict(reserveUnits(s) * testCost);
+      const step = Math.min(
+        epochs < input.maxEpochs ? cost(epochs + 1, seeds) + reserveAfter(seeds) : Infinity,
+        seeds < input.maxSeeds ? cost(epochs, seeds + 1) + reserveAfter(seeds + 1) : Infinity,
+      );
+      if (step <= left()) {
+        extra++;
+        plannedRungs.push({ epochs: Math.min(input.maxEpochs, epochs + 1), seeds, variants: alive.length, seconds: left() });
+        log(`race: the planned rungs took less than planned (x${tracker.factor.toFixed(2)}); ${formatSeconds(left())} left: one more rung`);
+      }
+    }
+    if (k === plannedRungs.length - 1) break;
     if (![...here.values()].flat().some((x) => x.learned.learned)) {
       // every variant is still at chance: their differences are noise, so nobody is dropped
       // (the next rung is re-planned for all of them, or not run)
@@ -346,11 +366,11 @@ export async function runRace(r: RaceRun): Promise<RaceResult> {
           }),
         };
       }),
-      { eta: RACE_ETA, maxKeep: schedule.plan.rungs[k + 1].variants },
+      { eta: RACE_ETA, maxKeep: plannedRungs[k + 1].variants },
     );
     for (const d of decision.drop) {
       dropped.push(d);
-      const why = `valid macro-F1 ${d.mean.toFixed(4)}, ${d.reason === 'behind' ? `clearly behind ${decision.best}` : `lowest of those the next rung has room for (${schedule.plan.rungs[k + 1].variants})`}`;
+      const why = `valid macro-F1 ${d.mean.toFixed(4)}, ${d.reason === 'behind' ? `clearly behind ${decision.best}` : `lowest of those the next rung has room for (${plannedRungs[k + 1].variants})`}`;
       racedOut.set(d.variant, { rung: k, records: here.get(d.variant)!, why });
       log(`race: ${d.variant} raced out after rung ${k + 1} (${why})`);
     }
