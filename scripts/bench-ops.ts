@@ -195,7 +195,7 @@ for (const size of sizes) {
     // 64 different draws, so random ops are timed over their whole range.
     const draws: AppliedOp[][] = Array.from({ length: 64 }, (_, i) => sampleOps(spec, createRng(`bench-${i}`), dims, 1));
     row(size, label, time((i) => applyOps(img, draws[i & 63], ctx)));
-    if (label.startsWith('seed chain')) {
+    if (label === 'seed chain (6 ops, fused)') {
       row(size, 'seed chain (6 ops, one at a time)', time((i) => draws[i & 63].reduce((im, a) => getOp(a.op).apply(im, a.params, ctx), img)));
       row(size, 'seed chain: sampleOps only', time((i) => sampleOps(spec, createRng(`s-${i & 1023}`), dims, 1)));
       outs = draws.map((d) => applyOps(img, d, ctx));
