@@ -7,6 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
 import { createRaw, type RawImage } from '../src/image/raw.ts';
 import { affineMatrix } from '../src/ops/affine.ts';
@@ -218,5 +222,52 @@ test('applyOps runs a row of compiled steps in one native run: the same bytes as
       assert.equal(maxDiff(fused, step), 0, `${name} draw ${t}: ${applied.map((a) => a.op).join(', ')}`);
       assert.notEqual(fused.data, img.data, 'a fresh buffer');
     }
+  }
+});
+
+test('the same bytes in worker threads running at once as on the main thread (one module instance per thread)', { skip: !native && 'no WebAssembly SIMD' }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ops-native-'));
+  try {
+    const compose = new URL('../src/ops/compose.ts', import.meta.url).href;
+    const rng = new URL('../src/rng.ts', import.meta.url).href;
+    const tsxApi = import.meta.resolve('tsx/esm/api');
+    const entry = join(dir, 'chain.mjs');
+    // A photo-like image from integer arithmetic alone, so each thread builds the same one.
+    await writeFile(entry, `
+      import { parentPort, workerData } from 'node:worker_threads';
+      import { createHash } from 'node:crypto';
+      const { register } = await import(${JSON.stringify(tsxApi)});
+      register();
+      const { applyOps, sampleOps, validateOpsSpec } = await import(${JSON.stringify(compose)});
+      const { createRng } = await import(${JSON.stringify(rng)});
+      const [w, h] = workerData.size;
+      const data = new Uint8Array(w * h * 3).map((_, i) => (i * 7919 + ((i / 3) | 0) * 104729) % 251);
+      const img = { width: w, height: h, channels: 3, data };
+      const spec = validateOpsSpec(workerData.spec, 'worker');
+      const hash = createHash('sha256');
+      for (let t = 0; t < 24; t++) hash.update(applyOps(img, sampleOps(spec, createRng('w-' + t), img, 1), { fill: [3, 4, 5] }).data);
+      parentPort.postMessage(hash.digest('hex'));
+    `);
+    const spec = [{ op: 'colorJitter', brightness: 0.3, contrast: 0.3, saturation: 0.3, hue: 0.2 }, { op: 'gaussianBlur', kernel: [5, 9] },
+      { op: 'perspective', p: 0.5 }, { op: 'rotate', degrees: [0, 180] }, { op: 'affine', degrees: [0, 180] }, { op: 'invert', p: 0.5 }];
+    const run = (size: [number, number]) => new Promise<string>((resolve, reject) => {
+      const wk = new Worker(entry, { workerData: { spec, size } });
+      wk.once('message', resolve);
+      wk.once('error', reject);
+    });
+    const here = (size: [number, number]) => {
+      const [w, h] = size;
+      const img = createRaw(w, h, new Uint8Array(w * h * 3).map((_, i) => (i * 7919 + ((i / 3) | 0) * 104729) % 251));
+      const s = validateOpsSpec(spec, 'main');
+      const hash = createHash('sha256');
+      for (let t = 0; t < 24; t++) hash.update(applyOps(img, sampleOps(s, createRng('w-' + t), img, 1), { fill: [3, 4, 5] }).data);
+      return hash.digest('hex');
+    };
+    // Different sizes in flight at once: each thread's memory grows on its own.
+    const sizes: Array<[number, number]> = [[63, 47], [224, 224], [63, 47], [17, 90]];
+    const got = await Promise.all(sizes.map(run));
+    assert.deepEqual(got, sizes.map(here));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
