@@ -23,6 +23,7 @@ interface Exports {
   __heap_base: WebAssembly.Global;
   lut(src: number, dst: number, n: number, table: number): void;
   hist3(src: number, npix: number, hist: number): void;
+  sums3(src: number, npix: number, out: number): void;
   saturate(src: number, dst: number, npix: number, f: number): void;
   hue(src: number, dst: number, npix: number, shift: number): void;
   invert(src: number, dst: number, n: number): void;
@@ -147,11 +148,11 @@ export type JitterStep =
  */
 export function jitterStep(steps: readonly JitterStep[]): NativeStep {
   if (steps.length === 0) return IDENTITY_STEP;
-  const sizes = [256, 3 * 256 * 4];
+  const sizes = [256, 3 * 256 * 4, 24];
   return {
     scratch: areasSize(sizes),
     run: (r) => {
-      const [T, H] = areas(r.scratch, sizes);
+      const [T, H, S] = areas(r.scratch, sizes);
       const { e, w, h } = r;
       const npix = w * h;
       let from = r.src;
@@ -168,6 +169,12 @@ export function jitterStep(steps: readonly JitterStep[]): NativeStep {
         let hist: Uint32Array | undefined;
         const at = from;
         const sums = (): [number, number, number] => {
+          if (!composed && !hist) {
+            // no table yet: the sums of the image itself, one SIMD pass (no histogram)
+            e.sums3(at, npix, S);
+            const f = new Float64Array(e.memory.buffer, S, 3);
+            return [f[0], f[1], f[2]];
+          }
           if (!hist) {
             e.hist3(at, npix, H);
             hist = new Uint32Array(e.memory.buffer, H, 768).slice();

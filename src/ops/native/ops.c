@@ -34,6 +34,39 @@ EXPORT(lut) void lut(const u8 *src, u8 *dst, u32 n, const u8 *table) {
   for (; i < n; i++) dst[i] = table[src[i]];
 }
 
+/**
+ * Per-channel sums of npix RGB pixels, as doubles (exact: integers below 2^53). 48 bytes (16
+ * pixels) a step in u16 lanes, flushed to u64 before they could overflow; byte p of a step is
+ * channel p % 3.
+ */
+EXPORT(sums3) void sums3(const u8 *src, u32 npix, double *out) {
+  u64 t[3] = {0, 0, 0};
+  u32 p = 0;
+  while (p + 16 <= npix) {
+    v128_t a[6];
+    for (int k = 0; k < 6; k++) a[k] = wasm_i16x8_splat(0);
+    // at most 256 steps: 255 * 256 fits in u16
+    for (u32 n = 0; n < 256 && p + 16 <= npix; n++, p += 16, src += 48) {
+      for (int k = 0; k < 3; k++) {
+        const v128_t v = wasm_v128_load(src + 16 * k);
+        a[2 * k] = wasm_i16x8_add(a[2 * k], wasm_u16x8_extend_low_u8x16(v));
+        a[2 * k + 1] = wasm_i16x8_add(a[2 * k + 1], wasm_u16x8_extend_high_u8x16(v));
+      }
+    }
+    unsigned short lanes[48];
+    for (int k = 0; k < 6; k++) wasm_v128_store(lanes + 8 * k, a[k]);
+    for (int b = 0; b < 48; b++) t[b % 3] += lanes[b];
+  }
+  for (; p < npix; p++, src += 3) {
+    t[0] += src[0];
+    t[1] += src[1];
+    t[2] += src[2];
+  }
+  out[0] = (double)t[0];
+  out[1] = (double)t[1];
+  out[2] = (double)t[2];
+}
+
 /** Per-channel histograms (3 x 256 counts) of npix RGB pixels. */
 EXPORT(hist3) void hist3(const u8 *src, u32 npix, u32 *hist) {
   for (u32 i = 0; i < 768; i++) hist[i] = 0;
