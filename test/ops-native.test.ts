@@ -271,3 +271,17 @@ test('the same bytes in worker threads running at once as on the main thread (on
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('nearest: rows whose positions could leave 16.16 fixed point (wide images, far-off maps) keep the f64 loop\'s bytes', { skip: !native && 'no WebAssembly SIMD' }, () => {
+  const cases: Array<[number, number, Mat3]> = [
+    [9000, 3, [1.0001, 0.3, -0.2, 0, 1, 0.3, 0, 0, 1]],
+    [300, 200, [3.7, 0.5, 9000, 0.2, 2.1, -7000, 0, 0, 1]],
+    [300, 200, [-50, 0, 12000, 0, 1, 0, 0, 0, 1]],
+  ];
+  for (const [w, h, m] of cases) {
+    const img = createRaw(w, h, new Uint8Array(w * h * 3).map((_, i) => (i * 31) & 255));
+    const spans = new Int32Array(2 * h);
+    for (let y = 0; y < h; y++) spans[2 * y + 1] = w;
+    assert.equal(maxDiff(warpNative(img, m, spans, false, [1, 2, 3])!, resampleJs(img, m, spans, 'nearest', [1, 2, 3])), 0, `${w}x${h} ${m}`);
+  }
+});

@@ -222,7 +222,7 @@ static inline void copy_px(u8 *o, const u8 *p) { wasm_v128_store32_lane(o, wasm_
  * Only for rows whose positions and products stay well inside i32 (affine_row_fits).
  */
 static inline int affine_row_fits(const double *m, double yd, i32 xs, i32 xe) {
-  const double lim = 16384;
+  const double lim = 8192; // |u(0)| < 2^14 and every |U|, |x dU| < 2^29: no i32 overflow
   const double u0 = m[0] * xs + m[1] * yd + m[2], u1 = m[0] * (xe - 1) + m[1] * yd + m[2];
   const double v0 = m[3] * xs + m[4] * yd + m[5], v1 = m[3] * (xe - 1) + m[4] * yd + m[5];
   const double a0 = __builtin_fabs(m[0]) * xe, a3 = __builtin_fabs(m[3]) * xe;
