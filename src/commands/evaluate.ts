@@ -151,7 +151,7 @@ export const command: CommandModule<object, Args> = {
       .option('variants-root', { type: 'string', describe: 'Where variant names are looked up (default data/variants)' })
       .option('resume', { type: 'boolean', describe: 'Continue an interrupted run (--run DIR, or the newest unfinished one)' })
       .option('quick', { type: 'boolean', describe: 'Demo preset: resnet18, width 0.125, 32 px, 1 seed, 10 epochs, batch 32' })
-      .option('budget', { type: 'string', describe: 'Wall-time budget, e.g. 90s, 20m, 2h: race the variants (short runs first, the clearly worse dropped, survivors get more epochs and seeds) instead of the full grid' })
+      .option('budget', { type: 'string', describe: 'Wall-time budget, e.g. 90s, 20m, 2h: race the variants (short runs first, scored on a valid subset sized to the budget, the clearly worse dropped, survivors get more epochs and seeds; the test pass only for the finalists that learned) instead of the full grid' })
       .option('dry-run', { type: 'boolean', describe: 'Print the plan and its estimate (measured with a few training steps here), train nothing' })
       .option('cache', { type: 'string', describe: 'Decoded-image cache shared by variants and runs (default data/cache/decoded)' })
       .option('shard', { type: 'string', describe: 'Train shard K of N (0-based, K/N) of the variant x seed units into the shared --run folder' })
