@@ -48,6 +48,7 @@ test('the tarball ships compiled JavaScript, declarations, worker entries, wasm 
     'dist/variant/worker.js',
     'dist/train/kernels/wasm/native-worker.mjs',
     'dist/train/kernels/wasm/native/kernels.wasm',
+    'dist/ops/native/ops.wasm',
     'recipes/random.yaml',
   ])
     assert.ok(files.has(f), `${f} in the tarball`);
@@ -73,7 +74,8 @@ test('a plain .mjs file imports buildVariant and evaluate from "augment" and bui
       "if (typeof evaluate !== 'function') throw new Error('evaluate is not a function');",
       "const r = await buildVariant('random', { source: 'pics', out: 'variants/random', concurrency: 2 });",
       "const manifest = await readManifest(join(r.variantDir, 'manifest.jsonl'));",
-      'console.log(JSON.stringify({ written: r.written, train: r.plan.after.train, manifest: manifest.size, dir: r.variantDir }));',
+      "const { hasNativeOps } = await import('./node_modules/augment/dist/ops/native.js');",
+      'console.log(JSON.stringify({ written: r.written, train: r.plan.after.train, manifest: manifest.size, dir: r.variantDir, nativeOps: hasNativeOps() }));',
     ].join('\n'),
   );
   const { stdout } = await run(process.execPath, ['use.mjs'], { cwd: project });
@@ -81,6 +83,7 @@ test('a plain .mjs file imports buildVariant and evaluate from "augment" and bui
   // shipped `random`: 6:2:2 split, then each train class up to 7x towards the largest
   assert.deepEqual(r.train, { circles: 6, squares: 6 });
   assert.equal(r.manifest, r.written);
+  assert.equal(r.nativeOps, true, 'the compiled op kernels (dist/ops/native/ops.wasm) load from the installed package');
   const pngs = (await readdir(join(r.dir, 'train', 'squares'))).filter((f) => f.endsWith('.png'));
   assert.equal(pngs.length, 6);
   for (const f of pngs) {
