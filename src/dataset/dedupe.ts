@@ -136,19 +136,24 @@ export function nearPairs(hashes: ReadonlyArray<string | undefined>, t: number):
   const kept = new Set<number>();
   for (let i = 0; i < n; i++) {
     if (!has[i]) continue;
-    ownChunks[i].forEach((k, c) =>
-      index[c].get(k)?.forEach((j) => {
-        if (j === i || seen[j] === i) return;
+    const own = ownChunks[i];
+    for (let c = 0; c < m; c++) {
+      const list = index[c].get(own[c]);
+      if (!list) continue;
+      for (let q = 0; q < list.length; q++) {
+        const j = list[q];
+        if (j === i || seen[j] === i) continue;
         seen[j] = i;
-        const [a, b] = i < j ? [i, j] : [j, i];
-        if (kept.has(a * n + b)) return;
+        const a = i < j ? i : j;
+        const b = i < j ? j : i;
+        if (kept.has(a * n + b)) continue;
         const d = distance(a, b);
         if (d <= t) {
           kept.add(a * n + b);
           out.push({ a, b, distance: d });
         }
-      }),
-    );
+      }
+    }
   }
   return out.sort((x, y) => x.a - y.a || x.b - y.b);
 }
