@@ -3,19 +3,20 @@
  * (global defaults < these < flags). Each entry is a measurement, not a guess: the table and
  * the commands are in docs/BENCHMARKS.md, "Default learning rates".
  *
- * - vgg16 (13 conv layers, no batch norm, torchvision's init) at its default width 1, 32 px,
- *   batch 64: with Adam 1e-3 (the global rate) it collapses to the constant predictor — the
- *   train loss settles at the entropy of the class prior and valid macro-F1 stays the
- *   constant predictor's — in every run measured (shapes fixture, 30 epochs, 2 seeds, both
- *   engines; one run's loss jumped to 89 in epoch 2). With Adam 1e-4 the train loss falls
- *   below the prior's (epochs 13-18 of 20, 4 of 4 runs, both engines): the network starts to
- *   fit where 1e-3 does not. 3e-4 lies between (1 of 2 runs). No rate left chance on valid
- *   within the measured budget (20-30 fixture epochs, 2 epochs of the sample at 1e-4), so
- *   vgg16 also keeps `patience: 0`: with the global patience (10 epochs without a better
- *   valid macro-F1) a run still at chance would stop at epoch 11. Runs that stay at chance
+ * - vgg16 (13 conv layers, no batch norm, torchvision's init) at its default width 1, 32 px:
+ *   with Adam 1e-3 (the global rate) it collapses to the constant predictor — the train loss
+ *   settles at the entropy of the class prior, valid macro-F1 stays the constant
+ *   predictor's — in every run measured (shapes fixture, 20-30 epochs, batch 64 and 16, 6 of
+ *   6 runs, both engines; one run's loss jumped to 89 in epoch 2). With Adam 1e-4 the train
+ *   loss falls below the prior's in every fixture run (8 of 8, epochs 9-18, both engines),
+ *   and with 6 steps per epoch (batch 16) valid macro-F1 leaves chance at epoch 15
+ *   (PyTorch) / 20 (augment). 3e-4 lies between; a 2-epoch warm-up did not help (PyTorch
+ *   the same, augment slower). So vgg16's lr is 1e-4. Even then a run sits at chance for
+ *   15-20 epochs, so vgg16 also keeps `patience: 0`: with the global patience (10 epochs
+ *   without a better valid macro-F1) it would stop at epoch 11. Runs that stay at chance
  *   are reported as not learned (src/train/ranking.ts, `hasLearned`). At width 0.125 the
  *   measurement went the other way (only 1e-3 left chance within 20-60 epochs): pass
- *   `--lr 1e-3` there. A warm-up was not measured at width 1 (no effect at width 0.125).
+ *   `--lr 1e-3` there (these defaults are per model, not per width).
  * - resnet18 / resnet50 (batch norm) learn at the global defaults; nothing to change.
  *
  * A light module (no TensorFlow.js), read by the plan before anything is loaded.
