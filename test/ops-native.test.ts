@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
 import { createRaw, type RawImage } from '../src/image/raw.ts';
-import { affineMatrix } from '../src/ops/affine.ts';
 import { applyOps, sampleOps, validateOpsSpec } from '../src/ops/compose.ts';
 import { getOp } from '../src/ops/registry.ts';
 import { applyJs, colorJitter, type ColorJitterParams } from '../src/ops/colorJitter.ts';
@@ -21,9 +20,9 @@ import { blurJs, gaussianKernel, quantiseKernel } from '../src/ops/gaussianBlur.
 import { hflipJs } from '../src/ops/hflip.ts';
 import { invertJs } from '../src/ops/invert.ts';
 import { blurNative, hasNativeOps, hflipNative, invertNative, warpNative } from '../src/ops/native.ts';
-import { perspectiveMatrix } from '../src/ops/perspective.ts';
 import { rotateMatrix } from '../src/ops/rotate.ts';
-import { mul, resampleJs, type Mat3 } from '../src/ops/warp.ts';
+import { warpCases } from './helpers/warp-cases.ts';
+import { resampleJs, type Mat3 } from '../src/ops/warp.ts';
 import { createRng } from '../src/rng.ts';
 import { icon, maxDiff } from './helpers/images.ts';
 
@@ -108,32 +107,13 @@ test('colorJitter: the JS loops\' bytes for every step and order', { skip: !nati
   }
 });
 
-/** Random maps of each kind the ops make, and random partial spans. */
-function cases(img: RawImage, t: number, rng: ReturnType<typeof createRng>): { m: Mat3; spans: Int32Array } {
-  const { width: w, height: h } = img;
-  const kind = t % 4;
-  let m: Mat3;
-  if (kind === 0) m = rotateMatrix(rng.uniform(-360, 360), w, h);
-  else if (kind === 1) m = affineMatrix({ angle: rng.uniform(0, 180), translate: [rng.int(-5, 5), rng.int(-5, 5)], scale: rng.uniform(0.5, 2), shear: [rng.uniform(-30, 30), rng.uniform(-30, 30)], interpolation: 'nearest' }, w, h);
-  else if (kind === 2) {
-    const c = (x: number, y: number): [number, number] => [x + rng.int(-8, 8), y + rng.int(-8, 8)];
-    m = mul(perspectiveMatrix({ corners: [c(0, 0), c(w + 5, 0), c(w + 5, h + 5), c(0, h + 5)], interpolation: 'bilinear' }, Math.max(2, w), Math.max(2, h)), rotateMatrix(rng.uniform(0, 90), w, h));
-  } else m = [1, 0.1, -2, 0.05, 1, 1, -0.06 * rng.next(), 0.04 * rng.next(), 1]; // a horizon inside the canvas
-  const spans = new Int32Array(2 * h);
-  for (let y = 0; y < h; y++) {
-    const a = rng.int(0, w), b = rng.int(0, w);
-    spans[2 * y] = t % 3 === 0 ? 0 : Math.min(a, b);
-    spans[2 * y + 1] = t % 3 === 0 ? w : Math.max(a, b);
-  }
-  return { m, spans };
-}
 
 test('warp, nearest: the JS loop\'s bytes (affine: but on pixel boundaries); bilinear (fixed point): within one level of the f64 JS loop', { skip: !native && 'no WebAssembly SIMD' }, async () => {
   const rng = createRng('warp-native');
   let compared = 0, off = 0, nearOff = 0, nearCompared = 0;
   for (const [name, img] of await images()) {
     for (let t = 0; t < 16; t++) {
-      const { m, spans } = cases(img, t, rng);
+      const { m, spans } = warpCases(img, t, rng);
       const fill = [rng.int(0, 255), rng.int(0, 255), rng.int(0, 255)] as const;
       const near = warpNative(img, m, spans, false, fill)!, nearJs = resampleJs(img, m, spans, 'nearest', fill);
       if (m[6] !== 0 || m[7] !== 0) assert.equal(maxDiff(near, nearJs), 0, `${name} case ${t} nearest, projective: the f64 loop`);
