@@ -135,7 +135,7 @@ test('exit 75: SIGTERM (a scheduler preempting the task) stops cleanly; the same
 test('exit 75: SIGTERM during evaluate (it stops like Ctrl-C, but tells the scheduler to retry)', async () => {
   const variant = join(root, 'v', 'ok'); // built by the first test
   const runDir = join(root, 'runs', 'term');
-  const { child, exited } = augment(['evaluate', variant, '--run', runDir, '--model', 'resnet18', '--width', '0.125', '--image-size', '16', '--epochs', '50', '--seeds', '1', '--backend', 'wasm', '--threads', '1', '--no-report']);
+  const { child, exited } = augment(['evaluate', variant, '--run', runDir, '--cache', join(root, 'cache'), '--model', 'resnet18', '--width', '0.125', '--image-size', '16', '--epochs', '50', '--seeds', '1', '--backend', 'wasm', '--threads', '1', '--no-report']);
   let running = true;
   void exited.then(() => (running = false));
   const { existsSync } = await import('node:fs');
