@@ -64,6 +64,7 @@ before(async () => {
   await evaluate({
     variantsRoot: join(root, 'variants'),
     runDir,
+    cacheDir: join(root, 'cache'),
     createModel: tinyModel,
     modelNames: ['tiny'],
     charts: false,
