@@ -8,11 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import pLimit from 'p-limit';
-import { decodeImage, decodeImageBuffer } from '../image/decode.ts';
+import { decodeImageReadSync } from '../image/decode.ts';
 import { deriveSeed } from '../rng.ts';
 import { perceptualHash, pixelHash } from './phash.ts';
 import { walkSource, type WalkNote, type WalkNoteKind } from './walk.ts';
@@ -180,16 +179,7 @@ const CACHE_VERSION = 2;
  */
 export async function decodeCheck(abs: string, size: number, mtimeMs: number, pixelLimit: number): Promise<CheckResult> {
   try {
-    // One synchronous read (open, fstat, read, close) instead of fs/promises' four trips
-    // through libuv's thread pool; a read that fails goes through decodeImage, which words it.
-    let bytes: Buffer | undefined;
-    try {
-      bytes = readFileSync(abs);
-    } catch {
-      bytes = undefined;
-    }
-    const opts = { limitInputPixels: pixelLimit };
-    const img = bytes ? await decodeImageBuffer(bytes, abs, opts) : await decodeImage(abs, opts);
+    const img = await decodeImageReadSync(abs, { limitInputPixels: pixelLimit });
     return { size, mtimeMs, width: img.width, height: img.height, pixels: pixelHash(img), phash: perceptualHash(img) };
   } catch (e: any) {
     const msg = String(e?.message ?? e);

@@ -6,7 +6,7 @@
  * flattened onto `background`, and grey / 16-bit / CMYK / palette input normalised to
  * 8-bit sRGB. Every failure is an `AugmentError('BAD_IMAGE', "<path>: <problem>")`.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { AugmentError } from '../errors.ts';
@@ -40,6 +40,21 @@ export interface ProbeResult {
  */
 export async function decodeImage(path: string, opts: DecodeOptions = {}): Promise<RawImage> {
   return decodeImageBuffer(await readSource(path), path, opts);
+}
+
+/**
+ * `decodeImage` with one synchronous read (open, fstat, read, close on this thread) instead of
+ * fs/promises' trips through libuv's thread pool: for worker threads that decode file after
+ * file. A read that fails goes through `decodeImage`, which words the error as ever.
+ */
+export async function decodeImageReadSync(path: string, opts: DecodeOptions = {}): Promise<RawImage> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    return decodeImage(path, opts);
+  }
+  return decodeImageBuffer(bytes, path, opts);
 }
 
 /** `decodeImage` for bytes already in memory; `name` only words the errors. */

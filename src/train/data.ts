@@ -26,7 +26,7 @@
  *   WeightedRandomSampler with weights 1/class_count, replacement=True).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { AugmentError } from '../errors.ts';

@@ -6,9 +6,8 @@
  * journal line per finished file) -> remove stale files -> sorted manifest + variant.json.
  * A killed build re-run resumes and ends byte-identical to an uninterrupted one.
  */
-import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { readFile, rename, rm, stat, unlink, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { rm, stat, unlink, mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import fg from 'fast-glob';
 import { AugmentError } from '../errors.ts';

@@ -8,11 +8,11 @@
  * threads are started once.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
-import { decodeImage, decodeImageBuffer } from '../image/decode.ts';
+import { decodeImageReadSync } from '../image/decode.ts';
 import { encodeImage } from '../image/encode.ts';
 import type { RawImage, Rgb } from '../image/raw.ts';
 import { applyOps, sampleOps, type OpsSpec } from '../ops/compose.ts';
@@ -57,16 +57,7 @@ const dirsMade = new Set<string>();
 export async function runJob(cfg: WorkerConfig, job: SourceJob & { keys: string[] }): Promise<ManifestEntry[]> {
   const path = join(cfg.sourceRoot, ...job.source.split('/'));
   const decodeOpts = { limitInputPixels: cfg.pixelLimit, background: cfg.background };
-  // One synchronous read (open, fstat, read, close on this thread) instead of fs/promises'
-  // trips through libuv's thread pool; a read that fails goes through decodeImage, which
-  // words the error as ever.
-  let bytes: Buffer | undefined;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    bytes = undefined;
-  }
-  const src = bytes ? await decodeImageBuffer(bytes, path, decodeOpts) : await decodeImage(path, decodeOpts);
+  const src = await decodeImageReadSync(path, decodeOpts);
   const entries: ManifestEntry[] = [];
   for (let i = 0; i < job.outputs.length; i++) {
     const o = job.outputs[i];
