@@ -8,15 +8,14 @@
  * race was given, never by timing.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AugmentError } from '../src/errors.ts';
 import { evaluate, type EvaluateOptions } from '../src/train/evaluate.ts';
 import { validImagesFor, VALID_MIN_PER_CLASS } from '../src/train/race.ts';
 import { validSubset } from '../src/train/units.ts';
-import { rngFor } from '../src/rng.ts';
-import { CLASSES, tempDir, useWasm, writeVariant } from './helpers/variants.ts';
+import { tempDir, useWasm, writeShuffledVariant, writeVariant } from './helpers/variants.ts';
 import { tinyEvaluateOptions } from './helpers/tiny-model.ts';
 
 let root: string;
@@ -29,17 +28,6 @@ const VALID = 30; // per class
 
 const base = (o: Partial<EvaluateOptions>): EvaluateOptions => tinyEvaluateOptions({ variantsRoot, cacheDir: join(root, 'cache') }, o);
 
-async function writeShuffled(name: string): Promise<void> {
-  const dir = await writeVariant(variantsRoot, name, { train: 12, valid: VALID, test: 5, size: 12, seed: 'good' });
-  const files: Array<{ cls: string; file: string }> = [];
-  for (const cls of CLASSES) for (const f of await readdir(join(dir, 'train', cls))) files.push({ cls, file: f });
-  const order = rngFor('shuffle-labels').shuffle(files.map((_, i) => i));
-  for (const [k, i] of order.entries()) {
-    const to = CLASSES[k % CLASSES.length];
-    const f = files[i];
-    await rename(join(dir, 'train', f.cls, f.file), join(dir, 'train', to, `moved-${f.cls}-${f.file}`));
-  }
-}
 
 interface Rec {
   variant: string;
@@ -70,7 +58,7 @@ before(async () => {
   variantsRoot = join(root, 'variants');
   await writeVariant(variantsRoot, 'good', { train: 12, valid: VALID, test: 5, size: 12, seed: 'good' });
   await writeVariant(variantsRoot, 'good2', { train: 12, valid: VALID, test: 5, size: 12, seed: 'good2' });
-  await writeShuffled('shuffled');
+  await writeShuffledVariant(variantsRoot, 'shuffled', { train: 12, valid: VALID, test: 5, size: 12, seed: 'good' });
 });
 after(async () => {
   await rm(root, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -16,8 +16,7 @@ import { evaluate, type EvaluateOptions } from '../src/train/evaluate.ts';
 import { listModels } from '../src/train/models/index.ts';
 import { planRace } from '../src/train/ranking.ts';
 import { MODEL_NAMES, parseDuration } from '../src/train/settings.ts';
-import { rngFor } from '../src/rng.ts';
-import { CLASSES, tempDir, useWasm, writeVariant } from './helpers/variants.ts';
+import { tempDir, useWasm, writeShuffledVariant, writeVariant } from './helpers/variants.ts';
 import { tinyEvaluateOptions } from './helpers/tiny-model.ts';
 
 const run = promisify(execFile);
@@ -30,18 +29,6 @@ const SLOW = { trainImagesPerSecond: 10, evalImagesPerSecond: 100, decodeSeconds
 
 const base = (o: Partial<EvaluateOptions>): EvaluateOptions => tinyEvaluateOptions({ variantsRoot, cacheDir: join(root, 'cache') }, o);
 
-/** A copy of a variant whose train images sit in a seeded random class folder (labels are noise). */
-async function writeShuffled(name: string): Promise<void> {
-  const dir = await writeVariant(variantsRoot, name, { train: 12, valid: 5, test: 5, size: 12, seed: 'good' });
-  const files: Array<{ cls: string; file: string }> = [];
-  for (const cls of CLASSES) for (const f of await readdir(join(dir, 'train', cls))) files.push({ cls, file: f });
-  const order = rngFor('shuffle-labels').shuffle(files.map((_, i) => i));
-  for (const [k, i] of order.entries()) {
-    const to = CLASSES[k % CLASSES.length];
-    const f = files[i];
-    await rename(join(dir, 'train', f.cls, f.file), join(dir, 'train', to, `moved-${f.cls}-${f.file}`));
-  }
-}
 
 before(async () => {
   await useWasm();
@@ -49,7 +36,7 @@ before(async () => {
   variantsRoot = join(root, 'variants');
   await writeVariant(variantsRoot, 'good', { train: 12, valid: 5, test: 5, size: 12, seed: 'good' });
   await writeVariant(variantsRoot, 'good2', { train: 12, valid: 5, test: 5, size: 12, seed: 'good2' });
-  await writeShuffled('shuffled');
+  await writeShuffledVariant(variantsRoot, 'shuffled', { train: 12, valid: 5, test: 5, size: 12, seed: 'good' });
 });
 after(async () => {
   await rm(root, { recursive: true, force: true });

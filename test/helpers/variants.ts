@@ -10,7 +10,7 @@
  * valid and test are drawn from a seed that does not depend on the variant name, so two
  * variants built with the same `valid`/`test` counts share byte-identical valid/test splits.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -89,4 +89,18 @@ export function tempDir(prefix = 'augment-train-'): Promise<string> {
 /** Selects the wasm backend (SIMD, threads, augment's training kernels) for a test. */
 export async function useWasm(): Promise<string> {
   return (await initBackend({ force: 'wasm' })).tfBackend;
+}
+
+/** writeVariant, then its train images moved into seeded random class folders (labels are noise). */
+export async function writeShuffledVariant(root: string, name: string, spec: VariantSpec): Promise<string> {
+  const dir = await writeVariant(root, name, spec);
+  const files: Array<{ cls: string; file: string }> = [];
+  for (const cls of CLASSES) for (const f of await readdir(join(dir, 'train', cls))) files.push({ cls, file: f });
+  const order = rngFor('shuffle-labels').shuffle(files.map((_, i) => i));
+  for (const [k, i] of order.entries()) {
+    const to = CLASSES[k % CLASSES.length];
+    const f = files[i];
+    await rename(join(dir, 'train', f.cls, f.file), join(dir, 'train', to, `moved-${f.cls}-${f.file}`));
+  }
+  return dir;
 }
