@@ -140,6 +140,7 @@ const CASES: Case[] = [
   { args: 'evaluate --image-size 4', says: /--image-size/ },
   { args: 'evaluate --patience -1', says: /--patience/ },
   { args: 'evaluate --optimizer sgd --momentum 2', says: /--momentum but received 2/ },
+  { args: 'evaluate --momentum 0.5', says: /^--momentum is only used with --optimizer sgd \(the optimizer is adam\)$/ },
   { args: 'evaluate --schedule step --gamma 0', says: /--gamma but received 0/ },
   { args: 'evaluate --loss focal --focal-gamma -1', says: /--focal-gamma but received -1/ },
   { args: 'evaluate --schedule piecewise --piecewise 1e-3:x', says: /--piecewise/ },

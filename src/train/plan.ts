@@ -70,6 +70,9 @@ export function resolveSettings(explicit: Partial<EvaluateSettings>, base: Evalu
   if (s.piecewise !== undefined && s.schedule !== 'piecewise') {
     throw new AugmentError('BAD_ARGUMENT', '--piecewise is only used with --schedule piecewise');
   }
+  if (explicit.momentum !== undefined && s.optimizer !== 'sgd') {
+    throw new AugmentError('BAD_ARGUMENT', `--momentum is only used with --optimizer sgd (the optimizer is ${s.optimizer})`);
+  }
   return s;
 }
 
