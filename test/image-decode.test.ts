@@ -185,3 +185,26 @@ test('a bad background is BAD_ARGUMENT', async () => {
   const file = await writeFixture(dir, 'bg.png', encodeImage(pattern(4, 4)));
   await assert.rejects(decodeImage(file, { background: [256, 0, 0] }), (e: any) => e.code === 'BAD_ARGUMENT' && /background/.test(e.message));
 });
+
+test('sharp is loaded only when needed: a build worker that decodes plain PNGs and writes PNGs never imports it', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const script = join(dir, 'lazy-sharp.mts');
+  const src = (p: string) => JSON.stringify(new URL(`../src/${p}`, import.meta.url).href);
+  await writeFile(
+    script,
+    `const { decodeImageBuffer } = await import(${src('image/decode.ts')});
+const { encodeImage } = await import(${src('image/encode.ts')});
+const { sharpRequested } = await import(${src('image/sharp.ts')});
+await import(${src('variant/worker.ts')});
+// sharp's native addon and libvips among the shared objects this process has loaded
+const loaded = () => (process.report.getReport() as any).sharedObjects.some((p: string) => /sharp|libvips/.test(p));
+const img = { width: 2, height: 2, channels: 3, data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) };
+const back = await decodeImageBuffer(encodeImage(img, 'png'), 'x.png');
+const before = [sharpRequested(), loaded(), Array.from(back.data).join(',')];
+const jpeg = await encodeImage(img, 'jpeg');
+console.log(JSON.stringify([...before, sharpRequested(), loaded(), jpeg[0] === 0xff]));
+`,
+  );
+  const out = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), [false, false, '1,2,3,4,5,6,7,8,9,10,11,12', true, true, true]);
+});

@@ -2,16 +2,17 @@
  * Reading source images: decode once to 8-bit sRGB RGB (`RawImage`), or read the header only.
  *
  * Plain 8-bit PNGs (the common case, and every sample icon) are decoded in JS
- * (`./png.ts`); everything else goes through sharp with EXIF orientation applied, alpha
- * flattened onto `background`, and grey / 16-bit / CMYK / palette input normalised to
- * 8-bit sRGB. Every failure is an `AugmentError('BAD_IMAGE', "<path>: <problem>")`.
+ * (`./png.ts`); everything else goes through sharp (loaded on first use, ./sharp.ts) with
+ * EXIF orientation applied, alpha flattened onto `background`, and grey / 16-bit / CMYK /
+ * palette input normalised to 8-bit sRGB. Every failure is an `AugmentError('BAD_IMAGE', "<path>: <problem>")`.
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import type { Metadata, OutputInfo } from 'sharp';
 import { AugmentError } from '../errors.ts';
 import { decodePngFast, pngSize } from './png.ts';
 import { createRaw, type RawImage, type Rgb } from './raw.ts';
+import { loadSharp } from './sharp.ts';
 
 /** sharp's own default: 0x3FFF * 0x3FFF pixels. */
 export const DEFAULT_PIXEL_LIMIT = 268_402_689;
@@ -81,6 +82,7 @@ export async function decodeImageBuffer(buf: Buffer, name: string, opts: DecodeO
 export async function decodeWithSharp(buf: Buffer, name: string, opts: DecodeOptions = {}): Promise<RawImage> {
   const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
   const background = opts.background ?? DEFAULT_BACKGROUND;
+  const sharp = await loadSharp();
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     decoded = await sharp(buf, { limitInputPixels: limit, failOn: 'error' })
@@ -126,6 +128,7 @@ export async function probeImage(path: string, opts: { limitInputPixels?: number
     checkLimit(path, png.width, png.height, limit);
     return { ...png, format: 'png' };
   }
+  const sharp = await loadSharp();
   let meta: Metadata;
   try {
     meta = await sharp(path, { limitInputPixels: false }).metadata();
@@ -196,6 +199,7 @@ function checkBackground(bg: Rgb): void {
 async function explain(name: string, buf: Buffer, e: unknown, limit: number): Promise<AugmentError> {
   const msg = e instanceof Error ? e.message : String(e);
   if (/pixel limit/i.test(msg)) {
+    const sharp = await loadSharp();
     const meta = await sharp(buf, { limitInputPixels: false }).metadata().catch(() => undefined);
     if (meta?.width && meta.height) {
       try {

@@ -33,7 +33,7 @@ import { AugmentError } from '../errors.ts';
 export const VARIANT_FORMAT = 'augment-variant';
 export const VARIANT_FORMAT_VERSION = 1;
 /** Bump when the bytes a given key produces change (codec or op implementation changes). */
-export const OUTPUT_FORMAT_VERSION = 2; // 2: PNG filter chosen per picture, zlib level 2 (src/image/png.ts)
+export const OUTPUT_FORMAT_VERSION = 3; // 2: PNG filter chosen per picture, zlib level 2; 3: zlib level 1 + Z_RLE, the flat test on 16 rows (src/image/png.ts)
 
 export const VARIANT_FILE = 'variant.json';
 export const MANIFEST_NAME = 'manifest.jsonl';

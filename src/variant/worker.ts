@@ -11,10 +11,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import sharp from 'sharp';
 import { decodeImageReadSync } from '../image/decode.ts';
 import { encodeImage } from '../image/encode.ts';
 import type { RawImage, Rgb } from '../image/raw.ts';
+import { configureSharp } from '../image/sharp.ts';
 import { applyOps, sampleOps, type OpsSpec } from '../ops/compose.ts';
 import { createRng } from '../rng.ts';
 import { decodeCheck, type CheckResult, type CheckTask } from '../dataset/scan.ts';
@@ -121,8 +121,9 @@ const JOB_LANES = 3;
 
 if (parentPort) {
   const cfg = workerData as WorkerConfig;
-  sharp.concurrency(1); // one libvips thread per worker: the pool is the parallelism
-  sharp.cache(false);
+  // One libvips thread per worker (the pool is the parallelism), no operation cache: applied
+  // when sharp loads, which a build of plain PNGs into PNGs never does (../image/sharp.ts).
+  configureSharp({ concurrency: 1, cache: false });
   const port = parentPort;
   // The pool keeps two requests here (see ./pool.ts): they run one after the other, so the
   // next one starts the moment a reply is posted.
