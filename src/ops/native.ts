@@ -28,9 +28,9 @@ interface Exports {
   hue(src: number, dst: number, npix: number, shift: number): void;
   invert(src: number, dst: number, n: number): void;
   hflip(src: number, dst: number, w: number, h: number): void;
-  warp_nearest(src: number, dst: number, w: number, h: number, spans: number, m: number, fill: number, projective: number): void;
+  warp_nearest(src: number, dst: number, w: number, h: number, spans: number, m: number, fill: number, projective: number, invert: number): void;
   blur(src: number, dst: number, w: number, h: number, kx: number, kw: number, ky: number, kh: number, tmp: number): void;
-  warp_bilinear(src: number, dst: number, w: number, h: number, spans: number, m: number, fill: number, projective: number): void;
+  warp_bilinear(src: number, dst: number, w: number, h: number, spans: number, m: number, fill: number, projective: number, invert: number, pad: number): void;
 }
 
 let mod: { e: Exports; base: number } | null | undefined;
@@ -54,7 +54,7 @@ function load(): { e: Exports; base: number } | null {
 export const hasNativeOps = () => load() !== null;
 
 const align = (n: number) => (n + 63) & ~63;
-/** Slack after every buffer: the kernels read up to 16 bytes and write up to 4 past an end. */
+/** Slack after every buffer: the kernels read and write up to 16 bytes past an end. */
 const SLACK = 64;
 
 /** The memory, grown to hold `bytes` past the heap base; undefined if it cannot grow. */
@@ -86,6 +86,8 @@ export interface NativeStep {
   run(r: Run): void;
   /** True for a step that changes nothing (the runner skips it). */
   readonly identity?: boolean;
+  /** This step followed by `invertStep`, as one step (the runner fuses the two). */
+  readonly thenInvert?: () => NativeStep;
 }
 
 export const IDENTITY_STEP: NativeStep = { scratch: 0, run: () => {}, identity: true };
@@ -105,8 +107,13 @@ export function runNative(img: RawImage, steps: readonly NativeStep[]): RawImage
   if (!mem) return undefined;
   new Uint8Array(mem).set(img.data, A);
   let src = A, dst = B;
-  for (const step of steps) {
+  for (let i = 0; i < steps.length; i++) {
+    let step = steps[i];
     if (step.identity) continue;
+    if (step.thenInvert && steps[i + 1] === invertStep) {
+      step = step.thenInvert();
+      i++;
+    }
     step.run({ e: m.e, w: img.width, h: img.height, src, dst, scratch: S });
     [src, dst] = [dst, src];
   }
@@ -204,14 +211,15 @@ export const jitterNative = (img: RawImage, steps: readonly JitterStep[]) => run
 /**
  * Resample through inverse map `m`; pixels of row y outside [spans[2y], spans[2y+1]) get
  * `fill`. Nearest: the bytes of `resampleJs` in `./warp.ts`; bilinear: fixed point, within one
- * level of it.
+ * level of it. `invert`: 255 - v on every output byte (the invert op fused in).
  */
-export function warpStep(m: readonly number[], spans: Int32Array, bilinear: boolean, fill: Rgb): NativeStep {
-  const sizes = [4 * spans.length, 72, 4];
+export function warpStep(m: readonly number[], spans: Int32Array, bilinear: boolean, fill: Rgb, width: number, invert = false): NativeStep {
+  const h = spans.length >> 1;
+  const sizes = [4 * spans.length, 72, 4, bilinear ? (width + 4) * (h + 4) * 3 : 0];
   return {
     scratch: areasSize(sizes),
     run: (r) => {
-      const [SPANS, MAT, FILL] = areas(r.scratch, sizes);
+      const [SPANS, MAT, FILL, PAD] = areas(r.scratch, sizes);
       const mem = r.e.memory.buffer;
       new Int32Array(mem, SPANS, spans.length).set(spans);
       const mat = new Float64Array(mem, MAT, 9);
@@ -221,12 +229,14 @@ export function warpStep(m: readonly number[], spans: Int32Array, bilinear: bool
       u8[1] = fill[1];
       u8[2] = fill[2];
       const projective = m[6] !== 0 || m[7] !== 0 || m[8] !== 1 ? 1 : 0;
-      (bilinear ? r.e.warp_bilinear : r.e.warp_nearest)(r.src, r.dst, r.w, r.h, SPANS, MAT, FILL, projective);
+      if (bilinear) r.e.warp_bilinear(r.src, r.dst, r.w, r.h, SPANS, MAT, FILL, projective, invert ? 1 : 0, PAD);
+      else r.e.warp_nearest(r.src, r.dst, r.w, r.h, SPANS, MAT, FILL, projective, invert ? 1 : 0);
     },
+    thenInvert: invert ? undefined : () => warpStep(m, spans, bilinear, fill, width, true),
   };
 }
 
-export const warpNative = (img: RawImage, m: readonly number[], spans: Int32Array, bilinear: boolean, fill: Rgb) => runNative(img, [warpStep(m, spans, bilinear, fill)]);
+export const warpNative = (img: RawImage, m: readonly number[], spans: Int32Array, bilinear: boolean, fill: Rgb) => runNative(img, [warpStep(m, spans, bilinear, fill, img.width)]);
 
 /**
  * Separable blur, reflect padding, with symmetric i16 weights `kx`, `ky` in 1/32768ths (see

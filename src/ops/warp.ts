@@ -116,7 +116,7 @@ export function warp(img: RawImage, maps: readonly Mat3[], interpolation: Interp
 /** The fused warp as a compiled step (`./native.ts`); undefined where it is a plain copy or needs the per-pixel checks. */
 export function warpNativeStep(w: number, h: number, maps: readonly Mat3[], interpolation: Interpolation, fill: Rgb): NativeStep | undefined {
   const plan = warpPlan(w, h, maps, interpolation);
-  return plan.kind === 'spans' ? warpStep(plan.sample, plan.spans, interpolation === 'bilinear', fill) : undefined;
+  return plan.kind === 'spans' ? warpStep(plan.sample, plan.spans, interpolation === 'bilinear', fill, w) : undefined;
 }
 
 type WarpPlan =

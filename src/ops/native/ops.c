@@ -6,9 +6,9 @@
  * integer kernels are exact; the f64 ones do the JS reference's arithmetic (the .ts files of src/ops)
  * operation for operation (wasm has no scalar fused multiply-add, and -ffp-contract=off keeps
  * clang from forming one anyway), so they give its bytes. The bilinear warp is fixed point:
- * 1/2048-pixel weights, integer arithmetic, within one level of the f64 JS loops.
+ * f32 positions, 1/2048-pixel weights, 16-bit blends, within one level of the f64 JS loops.
  *
- * Buffers may be read up to 16 bytes past their end and written up to 4 bytes past it: the
+ * Buffers may be read up to 16 bytes past their end and written up to 16 bytes past it: the
  * caller (../native.ts) leaves that slack.
  */
 #include <wasm_simd128.h>
@@ -178,10 +178,11 @@ EXPORT(hflip) void hflip(const u8 *src, u8 *dst, u32 w, u32 h) {
 
 /* ---- the warp ---------------------------------------------------------------------------------- */
 /*
- * warp_*(src, dst, w, h, spans, m, fill, projective): for each row y, pixels outside
+ * warp_*(src, dst, w, h, spans, m, fill, projective, ...): for each row y, pixels outside
  * [spans[2y], spans[2y+1]) get the fill colour; inside, the inverse map m (f64[9], output px ->
  * input px) gives the source position, read nearest or bilinear. The position arithmetic is
- * ../warp.ts's (sampleRowNearest / sampleRowBilinear).
+ * ../warp.ts's (sampleRowNearest / sampleRowBilinear). `inv` (0 or 255) is XORed into every
+ * output byte: 255 - v, the invert op fused into the warp (the fill is inverted with the rest).
  */
 
 static inline void put_fill(u8 *o, const u8 *fill) {
@@ -190,12 +191,18 @@ static inline void put_fill(u8 *o, const u8 *fill) {
   o[2] = fill[2];
 }
 
-static void fill_range(u8 *row, u32 from, u32 to, const u8 *fill) {
-  for (u32 x = from; x < to; x++) put_fill(row + x * 3, fill);
+/** 16 bytes of fill colours, period 3 from fill[0]: four pixels and the first byte of a fifth. */
+static inline v128_t fill_pattern(const u8 *fill) {
+  return wasm_u8x16_make(fill[0], fill[1], fill[2], fill[0], fill[1], fill[2], fill[0], fill[1], fill[2], fill[0], fill[1], fill[2], fill[0], fill[1], fill[2], fill[0]);
 }
 
-/** Copy one source pixel (a 4-byte load and store: the 4th byte is the next pixel's, rewritten after). */
-static inline void copy_px(u8 *o, const u8 *p) { wasm_v128_store32_lane(o, wasm_v128_load32_zero(p), 0); }
+/** Pixels [from, to) of a row get the fill colour; may write 4 bytes past `to` (fill values). */
+static void fill_range(u8 *row, i32 from, i32 to, v128_t pat, const u8 *fill) {
+  u8 *o = row + from * 3;
+  i32 n = to - from;
+  for (; n >= 4; n -= 4, o += 12) wasm_v128_store(o, pat);
+  for (; n > 0; n--, o += 3) put_fill(o, fill);
+}
 
 /*
  * The source positions of pixels x and x + 1 of a row, two at a time in f64x2: each lane is the
@@ -220,49 +227,61 @@ static inline void copy_px(u8 *o, const u8 *p) { wasm_v128_store32_lane(o, wasm_
  * so it picks the JS loop's pixel except where that position lies within about 0.002 px of a
  * pixel boundary (and exactly so for quarter turns and flips, whose maps are exact in 16.16).
  * Only for rows whose positions and products stay well inside i32 (affine_row_fits).
+ * Branch-free: a lane outside the source reads the fill colour (`fill`, 4 readable bytes)
+ * instead; the four 4-byte reads are packed into 12 bytes and stored with one 16-byte store
+ * (its last 4 bytes, and lanes past xe, are rewritten by what the row writes next).
  */
 static inline int affine_row_fits(const double *m, double yd, i32 xs, i32 xe) {
   const double lim = 8192; // |u(0)| < 2^14 and every |U|, |x dU| < 2^29: no i32 overflow
   const double u0 = m[0] * xs + m[1] * yd + m[2], u1 = m[0] * (xe - 1) + m[1] * yd + m[2];
   const double v0 = m[3] * xs + m[4] * yd + m[5], v1 = m[3] * (xe - 1) + m[4] * yd + m[5];
-  const double a0 = __builtin_fabs(m[0]) * xe, a3 = __builtin_fabs(m[3]) * xe;
+  const double a0 = __builtin_fabs(m[0]) * (xe + 3), a3 = __builtin_fabs(m[3]) * (xe + 3);
   return __builtin_fabs(u0) < lim && __builtin_fabs(u1) < lim && __builtin_fabs(v0) < lim && __builtin_fabs(v1) < lim && a0 < lim && a3 < lim;
 }
 
-static void nearest_row_fixed(const u8 *src, u8 *row, i32 w, i32 h, const double *m, double yd, i32 xs, i32 xe, const u8 *fill) {
+static void nearest_row_fixed(const u8 *src, u8 *row, i32 w, i32 h, const double *m, double yd, i32 xs, i32 xe, const u8 *fill, v128_t inv) {
   const double one = 65536;
   const i32 du = (i32)__builtin_floor(m[0] * one + 0.5), dv = (i32)__builtin_floor(m[3] * one + 0.5);
   const i32 u0 = (i32)__builtin_floor((m[1] * yd + m[2] + 0.5) * one + 0.5), v0 = (i32)__builtin_floor((m[4] * yd + m[5] + 0.5) * one + 0.5);
-  const v128_t steps = wasm_i32x4_make(0, 1, 2, 3);
-  const v128_t duv = wasm_i32x4_splat(du), dvv = wasm_i32x4_splat(dv), wv = wasm_i32x4_splat(w), hv = wasm_i32x4_splat(h), three = wasm_i32x4_splat(3);
-  for (i32 x = xs; x < xe; x += 4) {
-    const v128_t xv = wasm_i32x4_add(wasm_i32x4_splat(x), steps);
-    const v128_t U = wasm_i32x4_add(wasm_i32x4_splat(u0), wasm_i32x4_mul(xv, duv));
-    const v128_t V = wasm_i32x4_add(wasm_i32x4_splat(v0), wasm_i32x4_mul(xv, dvv));
+  const v128_t du4 = wasm_i32x4_splat(4 * du), dv4 = wasm_i32x4_splat(4 * dv);
+  const v128_t wv = wasm_i32x4_splat(w), hv = wasm_i32x4_splat(h), three = wasm_i32x4_splat(3);
+  const v128_t srcv = wasm_i32x4_splat((i32)(unsigned long)src), fillv = wasm_i32x4_splat((i32)(unsigned long)fill);
+  const v128_t steps = wasm_i32x4_make(xs, xs + 1, xs + 2, xs + 3);
+  v128_t U = wasm_i32x4_add(wasm_i32x4_splat(u0), wasm_i32x4_mul(steps, wasm_i32x4_splat(du)));
+  v128_t V = wasm_i32x4_add(wasm_i32x4_splat(v0), wasm_i32x4_mul(steps, wasm_i32x4_splat(dv)));
+  u8 *o = row + xs * 3;
+  for (i32 x = xs; x < xe; x += 4, o += 12) {
     const v128_t ix = wasm_i32x4_shr(U, 16), iy = wasm_i32x4_shr(V, 16);
     const v128_t in = wasm_v128_and(wasm_u32x4_lt(ix, wv), wasm_u32x4_lt(iy, hv));
-    const v128_t idx = wasm_i32x4_mul(wasm_i32x4_add(wasm_i32x4_mul(iy, wv), ix), three);
-    u8 *o = row + x * 3;
-    const i32 n = xe - x < 4 ? xe - x : 4;
-#define NEAREST_LANE(L) \
-    if (L < n) { if (wasm_i32x4_extract_lane(in, L)) copy_px(o + 3 * L, src + wasm_i32x4_extract_lane(idx, L)); else put_fill(o + 3 * L, fill); }
-    NEAREST_LANE(0) NEAREST_LANE(1) NEAREST_LANE(2) NEAREST_LANE(3)
-#undef NEAREST_LANE
+    const v128_t at = wasm_i32x4_add(srcv, wasm_i32x4_mul(wasm_i32x4_add(wasm_i32x4_mul(iy, wv), ix), three));
+    const v128_t p = wasm_v128_bitselect(at, fillv, in);
+    v128_t px = wasm_v128_load32_zero((const void *)(unsigned long)(u32)wasm_i32x4_extract_lane(p, 0));
+    px = wasm_v128_load32_lane((const void *)(unsigned long)(u32)wasm_i32x4_extract_lane(p, 1), px, 1);
+    px = wasm_v128_load32_lane((const void *)(unsigned long)(u32)wasm_i32x4_extract_lane(p, 2), px, 2);
+    px = wasm_v128_load32_lane((const void *)(unsigned long)(u32)wasm_i32x4_extract_lane(p, 3), px, 3);
+    px = wasm_i8x16_shuffle(px, px, 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 15, 15, 15, 15);
+    wasm_v128_store(o, wasm_v128_xor(px, inv));
+    U = wasm_i32x4_add(U, du4);
+    V = wasm_i32x4_add(V, dv4);
   }
 }
 
-EXPORT(warp_nearest) void warp_nearest(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective) {
+EXPORT(warp_nearest) void warp_nearest(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective, i32 invert) {
   const v128_t m0v = wasm_f64x2_splat(m[0]), m3v = wasm_f64x2_splat(m[3]), m6v = wasm_f64x2_splat(m[6]);
   const v128_t half = wasm_f64x2_splat(0.5), zero = wasm_f64x2_splat(0), dw = wasm_f64x2_splat(w), dh = wasm_f64x2_splat(h);
+  const v128_t inv = wasm_i8x16_splat(invert ? -1 : 0);
+  // the colour a pixel outside gets, as written (inverted with the rest)
+  u8 out_fill[4] = {(u8)(fill[0] ^ (invert ? 255 : 0)), (u8)(fill[1] ^ (invert ? 255 : 0)), (u8)(fill[2] ^ (invert ? 255 : 0)), 0};
+  const v128_t pat = fill_pattern(out_fill);
   for (i32 y = 0; y < h; y++) {
     u8 *row = dst + y * w * 3;
     const i32 xs = spans[2 * y], xe = spans[2 * y + 1];
     const double yd = y;
     const v128_t bxv = wasm_f64x2_splat(m[1] * yd + m[2]), byv = wasm_f64x2_splat(m[4] * yd + m[5]), bzv = wasm_f64x2_splat(m[7] * yd + m[8]);
-    fill_range(row, 0, xs, fill);
+    fill_range(row, 0, xs, pat, out_fill);
     if (!projective && xs < xe && affine_row_fits(m, yd, xs, xe)) {
-      nearest_row_fixed(src, row, w, h, m, yd, xs, xe, fill);
-      fill_range(row, xe, w, fill);
+      nearest_row_fixed(src, row, w, h, m, yd, xs, xe, fill, inv);
+      fill_range(row, xe, w, pat, out_fill);
       continue;
     }
     for (i32 x = xs; x < xe; x += 2) {
@@ -274,90 +293,123 @@ EXPORT(warp_nearest) void warp_nearest(const u8 *src, u8 *dst, i32 w, i32 h, con
       const v128_t ix = wasm_i32x4_trunc_sat_f64x2_zero(fx), iy = wasm_i32x4_trunc_sat_f64x2_zero(fy);
       const v128_t idx = wasm_i32x4_mul(wasm_i32x4_add(wasm_i32x4_mul(iy, wasm_i32x4_splat(w)), ix), wasm_i32x4_splat(3));
       u8 *o = row + x * 3;
-      if (wasm_i64x2_extract_lane(in, 0)) copy_px(o, src + wasm_i32x4_extract_lane(idx, 0));
-      else put_fill(o, fill);
+      if (wasm_i64x2_extract_lane(in, 0)) wasm_v128_store32_lane(o, wasm_v128_xor(wasm_v128_load32_zero(src + wasm_i32x4_extract_lane(idx, 0)), inv), 0);
+      else put_fill(o, out_fill);
       if (x + 1 < xe) {
-        if (wasm_i64x2_extract_lane(in, 1)) copy_px(o + 3, src + wasm_i32x4_extract_lane(idx, 1));
-        else put_fill(o + 3, fill);
+        if (wasm_i64x2_extract_lane(in, 1)) wasm_v128_store32_lane(o + 3, wasm_v128_xor(wasm_v128_load32_zero(src + wasm_i32x4_extract_lane(idx, 1)), inv), 0);
+        else put_fill(o + 3, out_fill);
       }
     }
-    // After the samples: their 4-byte stores may have run one byte into this range.
-    fill_range(row, xe, w, fill);
+    // After the samples: their stores may have run past xe into this range.
+    fill_range(row, xe, w, pat, out_fill);
   }
 }
 
 #define WBITS 11
 #define WONE (1 << WBITS)
 
-/**
- * Bilinear read at source pixel (x0 + wx / 2048, y0 + wy / 2048), neighbours outside the image
- * reading as `fill`; 4 bytes stored at o (the 4th is the next pixel's, rewritten after).
+/*
+ * The bilinear warp, four output pixels a step, branch-free.
+ *
+ * The source is first copied into `pad`, a (w + 4) x (h + 4) image with a 2-pixel border of the
+ * fill colour, so that the four neighbours of any position can be read without bounds checks:
+ * a neighbour outside the source reads the fill colour, and a position further out is clamped
+ * to the border (all four of its neighbours read fill, as they should). Positions are in
+ * 1/2048 px: round(u * 2048) in f32 (the map pre-scaled by 2048, one reciprocal of z per
+ * pixel), whose high bits are the left neighbour and low 11 bits its weight; within about
+ * 1/4000 px of the f64 position (f32 rounding adds < 1e-4 px at 224 px).
+ * The blend is 16-bit: values << 7, two lerps along x and one along y with
+ * i16x8.q15mulr_sat (rounded Q15 products, weight = (u & 2047) << 4), then rounded to 8 bits:
+ * within 1/64 level of the exact blend of those weights, so within one level of the f64 JS
+ * loop. Integer and f32 arithmetic only, the same on every machine.
+ * pad: (w + 4) * (h + 4) * 3 + 16 bytes.
  */
-static inline void bilinear_px(const u8 *src, i32 w, i32 h, i32 x0, i32 y0, i32 wx, i32 wy, const u8 *fill, u8 *o) {
-  const i32 stride = w * 3;
-  if ((u32)x0 < (u32)(w - 1) && (u32)y0 < (u32)(h - 1)) {
-    // Interior: one 8-byte load per row holds both neighbours (3 + 3 bytes).
-    const u8 *p = src + y0 * stride + x0 * 3;
-    const v128_t r = wasm_v128_load64_lane(p + stride, wasm_v128_load64_zero(p), 1);
-    // pairs (left, right) per channel: row 0 in bytes 0-5, row 1 in bytes 8-13
-    const v128_t pairs = wasm_i8x16_shuffle(r, r, 0, 3, 1, 4, 2, 5, 6, 7, 8, 11, 9, 12, 10, 13, 14, 15); // lane 3: unused
-    const v128_t wxs = wasm_i32x4_splat((wx << 16) | (WONE - wx)); // i16 pairs (1 - fx, fx)
-    const v128_t top = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(pairs), wxs);
-    const v128_t bot = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(pairs), wxs);
-    v128_t s = wasm_i32x4_add(wasm_i32x4_mul(top, wasm_i32x4_splat(WONE - wy)), wasm_i32x4_mul(bot, wasm_i32x4_splat(wy)));
-    s = wasm_u32x4_shr(wasm_i32x4_add(s, wasm_i32x4_splat(1 << (2 * WBITS - 1))), 2 * WBITS);
-    s = wasm_u16x8_narrow_i32x4(s, s);
-    s = wasm_u8x16_narrow_i16x8(s, s);
-    wasm_v128_store32_lane(o, s, 0);
-    return;
-  }
-  if (!(x0 >= -1 && x0 < w && y0 >= -1 && y0 < h)) {
-    put_fill(o, fill); // all four neighbours outside
-    return;
-  }
-  const int inX0 = x0 >= 0, inX1 = x0 + 1 < w, inY0 = y0 >= 0, inY1 = y0 + 1 < h;
-  const u8 *p00 = inX0 && inY0 ? src + y0 * stride + x0 * 3 : fill;
-  const u8 *p01 = inX1 && inY0 ? src + y0 * stride + (x0 + 1) * 3 : fill;
-  const u8 *p10 = inX0 && inY1 ? src + (y0 + 1) * stride + x0 * 3 : fill;
-  const u8 *p11 = inX1 && inY1 ? src + (y0 + 1) * stride + (x0 + 1) * 3 : fill;
-  for (int c = 0; c < 3; c++) {
-    const i32 top = p00[c] * (WONE - wx) + p01[c] * wx, bot = p10[c] * (WONE - wx) + p11[c] * wx;
-    o[c] = (u8)((u32)(top * (WONE - wy) + bot * wy + (1 << (2 * WBITS - 1))) >> (2 * WBITS));
-  }
+static inline v128_t lerp_q15(v128_t a, v128_t b, v128_t t) {
+  return wasm_i16x8_add(a, wasm_i16x8_q15mulr_sat(wasm_i16x8_sub(b, a), t));
 }
 
-/*
- * Positions in 1/2048 px: round(u * 2048) as i32 (saturating: far-off positions stay far off),
- * whose high bits are the left neighbour and low 11 bits its weight; within 1/4096 px of the
- * f64 position.
- */
-EXPORT(warp_bilinear) void warp_bilinear(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective) {
-  const v128_t m0v = wasm_f64x2_splat(m[0]), m3v = wasm_f64x2_splat(m[3]), m6v = wasm_f64x2_splat(m[6]);
-  const v128_t scale = wasm_f64x2_splat(WONE), half = wasm_f64x2_splat(0.5);
+/** Two pixels' bilinear blend: rows r0 (top) and r1 (bottom) hold each pixel's 8-byte read (left pixel, right pixel) in lanes 0 and 1. */
+static inline v128_t blend2(v128_t r0, v128_t r1, v128_t fx, v128_t fy) {
+  // (left | right) per row: bytes 0-5 the two pixels' left neighbours, 8-13 their right ones
+  const v128_t s0 = wasm_i8x16_shuffle(r0, r0, 0, 1, 2, 8, 9, 10, 15, 15, 3, 4, 5, 11, 12, 13, 15, 15);
+  const v128_t s1 = wasm_i8x16_shuffle(r1, r1, 0, 1, 2, 8, 9, 10, 15, 15, 3, 4, 5, 11, 12, 13, 15, 15);
+  const v128_t l0 = wasm_i16x8_shl(wasm_u16x8_extend_low_u8x16(s0), 7), q0 = wasm_i16x8_shl(wasm_u16x8_extend_high_u8x16(s0), 7);
+  const v128_t l1 = wasm_i16x8_shl(wasm_u16x8_extend_low_u8x16(s1), 7), q1 = wasm_i16x8_shl(wasm_u16x8_extend_high_u8x16(s1), 7);
+  const v128_t top = lerp_q15(l0, q0, fx), bot = lerp_q15(l1, q1, fx);
+  return wasm_u16x8_shr(wasm_i16x8_add(lerp_q15(top, bot, fy), wasm_i16x8_splat(64)), 7);
+}
+
+EXPORT(warp_bilinear) void warp_bilinear(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective, i32 invert, u8 *pad) {
+  const i32 pw = w + 4, ps = pw * 3, stride = w * 3;
+  // the padded source
+  {
+    const v128_t p = fill_pattern(fill);
+    for (i32 y = 0; y < 2; y++) fill_range(pad + y * ps, 0, pw, p, fill);
+    for (i32 y = 0; y < h; y++) {
+      u8 *r = pad + (y + 2) * ps;
+      put_fill(r, fill);
+      put_fill(r + 3, fill);
+      __builtin_memcpy(r + 6, src + y * stride, stride);
+      put_fill(r + 6 + stride, fill);
+      put_fill(r + 9 + stride, fill);
+    }
+    for (i32 y = h + 2; y < h + 4; y++) fill_range(pad + y * ps, 0, pw, p, fill); // may write 4 bytes past: the slack
+  }
+  const v128_t inv = wasm_i8x16_splat(invert ? -1 : 0);
+  u8 out_fill[4] = {(u8)(fill[0] ^ (invert ? 255 : 0)), (u8)(fill[1] ^ (invert ? 255 : 0)), (u8)(fill[2] ^ (invert ? 255 : 0)), 0};
+  const v128_t pat = fill_pattern(out_fill);
+  const v128_t m0v = wasm_f32x4_splat((float)(m[0] * WONE)), m3v = wasm_f32x4_splat((float)(m[3] * WONE)), m6v = wasm_f32x4_splat((float)m[6]);
+  const v128_t half = wasm_f32x4_splat(0.5f), one = wasm_f32x4_splat(1.0f), fzero = wasm_f32x4_splat(0.0f);
+  const v128_t lo = wasm_i32x4_splat(-2), hiX = wasm_i32x4_splat(w), hiY = wasm_i32x4_splat(h);
+  const v128_t psv = wasm_i32x4_splat(ps), three = wasm_i32x4_splat(3), two = wasm_i32x4_splat(2);
+  const v128_t padv = wasm_i32x4_splat((i32)(unsigned long)pad), fmask = wasm_i32x4_splat(WONE - 1);
+  const v128_t w1 = wasm_i32x4_splat(w), h1 = wasm_i32x4_splat(h);
   for (i32 y = 0; y < h; y++) {
-    u8 *row = dst + y * w * 3;
+    u8 *row = dst + y * stride;
     const i32 xs = spans[2 * y], xe = spans[2 * y + 1];
     const double yd = y;
-    const v128_t bxv = wasm_f64x2_splat(m[1] * yd + m[2]), byv = wasm_f64x2_splat(m[4] * yd + m[5]), bzv = wasm_f64x2_splat(m[7] * yd + m[8]);
-    fill_range(row, 0, xs, fill);
-    for (i32 x = xs; x < xe; x += 2) {
-      ROW_POSITIONS(u, v, ok)
-      const v128_t U = wasm_i32x4_trunc_sat_f64x2_zero(wasm_f64x2_floor(wasm_f64x2_add(wasm_f64x2_mul(u, scale), half)));
-      const v128_t V = wasm_i32x4_trunc_sat_f64x2_zero(wasm_f64x2_floor(wasm_f64x2_add(wasm_f64x2_mul(v, scale), half)));
-      const v128_t X0 = wasm_i32x4_shr(U, WBITS), Y0 = wasm_i32x4_shr(V, WBITS);
-      const v128_t WX = wasm_v128_and(U, wasm_i32x4_splat(WONE - 1)), WY = wasm_v128_and(V, wasm_i32x4_splat(WONE - 1));
-      u8 *o = row + x * 3;
-      if (wasm_i64x2_extract_lane(ok, 0))
-        bilinear_px(src, w, h, wasm_i32x4_extract_lane(X0, 0), wasm_i32x4_extract_lane(Y0, 0), wasm_i32x4_extract_lane(WX, 0), wasm_i32x4_extract_lane(WY, 0), fill, o);
-      else put_fill(o, fill); // behind the map's horizon: nothing to read
-      if (x + 1 < xe) {
-        if (wasm_i64x2_extract_lane(ok, 1))
-          bilinear_px(src, w, h, wasm_i32x4_extract_lane(X0, 1), wasm_i32x4_extract_lane(Y0, 1), wasm_i32x4_extract_lane(WX, 1), wasm_i32x4_extract_lane(WY, 1), fill, o + 3);
-        else put_fill(o + 3, fill);
+    const v128_t bxv = wasm_f32x4_splat((float)((m[1] * yd + m[2]) * WONE)), byv = wasm_f32x4_splat((float)((m[4] * yd + m[5]) * WONE));
+    const v128_t bzv = wasm_f32x4_splat((float)(m[7] * yd + m[8]));
+    fill_range(row, 0, xs, pat, out_fill);
+    v128_t xv = wasm_f32x4_make((float)xs, (float)(xs + 1), (float)(xs + 2), (float)(xs + 3));
+    u8 *o = row + xs * 3;
+    for (i32 x = xs; x < xe; x += 4, o += 12, xv = wasm_f32x4_add(xv, wasm_f32x4_splat(4.0f))) {
+      v128_t u = wasm_f32x4_add(wasm_f32x4_mul(m0v, xv), bxv), v = wasm_f32x4_add(wasm_f32x4_mul(m3v, xv), byv);
+      v128_t ok = wasm_i32x4_splat(-1);
+      if (projective) {
+        const v128_t z = wasm_f32x4_add(wasm_f32x4_mul(m6v, xv), bzv);
+        ok = wasm_f32x4_gt(z, fzero); // behind the map's horizon: nothing to read
+        const v128_t rz = wasm_f32x4_div(one, z);
+        u = wasm_f32x4_mul(u, rz);
+        v = wasm_f32x4_mul(v, rz);
       }
+      const v128_t U = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_floor(wasm_f32x4_add(u, half)));
+      const v128_t V = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_floor(wasm_f32x4_add(v, half)));
+      const v128_t X0 = wasm_i32x4_min(wasm_i32x4_max(wasm_v128_bitselect(wasm_i32x4_shr(U, WBITS), lo, ok), lo), hiX);
+      const v128_t Y0 = wasm_i32x4_min(wasm_i32x4_max(wasm_v128_bitselect(wasm_i32x4_shr(V, WBITS), lo, ok), lo), hiY);
+      // some neighbour inside the source: X0 in [-1, w - 1] and Y0 in [-1, h - 1]
+      const v128_t in = wasm_v128_and(wasm_u32x4_le(wasm_i32x4_add(X0, wasm_i32x4_splat(1)), w1), wasm_u32x4_le(wasm_i32x4_add(Y0, wasm_i32x4_splat(1)), h1));
+      if (!wasm_v128_any_true(in)) {
+        wasm_v128_store(o, pat);
+        continue;
+      }
+      const v128_t at = wasm_i32x4_add(padv, wasm_i32x4_add(wasm_i32x4_mul(wasm_i32x4_add(Y0, two), psv), wasm_i32x4_mul(wasm_i32x4_add(X0, two), three)));
+      const v128_t WX = wasm_i32x4_shl(wasm_v128_and(U, fmask), 4), WY = wasm_i32x4_shl(wasm_v128_and(V, fmask), 4);
+      const u8 *pa = (const u8 *)(unsigned long)(u32)wasm_i32x4_extract_lane(at, 0), *pb = (const u8 *)(unsigned long)(u32)wasm_i32x4_extract_lane(at, 1);
+      const u8 *pc = (const u8 *)(unsigned long)(u32)wasm_i32x4_extract_lane(at, 2), *pd = (const u8 *)(unsigned long)(u32)wasm_i32x4_extract_lane(at, 3);
+      const v128_t ab0 = wasm_v128_load64_lane(pb, wasm_v128_load64_zero(pa), 1), ab1 = wasm_v128_load64_lane(pb + ps, wasm_v128_load64_zero(pa + ps), 1);
+      const v128_t cd0 = wasm_v128_load64_lane(pd, wasm_v128_load64_zero(pc), 1), cd1 = wasm_v128_load64_lane(pd + ps, wasm_v128_load64_zero(pc + ps), 1);
+      // Q15 weights per channel lane: pixels a, b in lanes 0-2, 3-5 (c, d likewise)
+      const v128_t fab = wasm_i8x16_shuffle(WX, WX, 0, 1, 0, 1, 0, 1, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5);
+      const v128_t fcd = wasm_i8x16_shuffle(WX, WX, 8, 9, 8, 9, 8, 9, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13);
+      const v128_t gab = wasm_i8x16_shuffle(WY, WY, 0, 1, 0, 1, 0, 1, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5);
+      const v128_t gcd = wasm_i8x16_shuffle(WY, WY, 8, 9, 8, 9, 8, 9, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13);
+      const v128_t rab = blend2(ab0, ab1, fab, gab), rcd = blend2(cd0, cd1, fcd, gcd);
+      const v128_t bytes = wasm_u8x16_narrow_i16x8(rab, rcd); // a b (6 bytes) 2 junk | c d (6 bytes) 2 junk
+      wasm_v128_store(o, wasm_v128_xor(wasm_i8x16_shuffle(bytes, bytes, 0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15, 14, 15), inv));
     }
-    // After the samples: their 4-byte stores may have run one byte into this range.
-    fill_range(row, xe, w, fill);
+    // After the samples: their stores may have run past xe into this range.
+    fill_range(row, xe, w, pat, out_fill);
   }
 }
 
