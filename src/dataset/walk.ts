@@ -20,8 +20,12 @@
  * the OS's path limits: the bug that put circles into `triangles/` through `triangles/loop ->
  * ..`), and none can say that two paths are one file, which is exactly what labels and splits
  * need to know. The walk is small, so it is augment's own.
+ *
+ * It calls the file system synchronously (`readdirSync`, `statSync`): one stat per entry is a
+ * few microseconds that way, against a thread-pool round trip each through fs/promises, which
+ * made the walk of 5,600 files take 0.6 s. The result does not depend on the order either way.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AugmentError } from '../errors.ts';
 
@@ -85,10 +89,10 @@ export async function walkSource(root: string, shown: string, opts: WalkOptions)
   let rootId: string;
   let top;
   try {
-    const st = await stat(root);
+    const st = statSync(root);
     if (!st.isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
     rootId = idOf(st);
-    top = (await readdir(root, { withFileTypes: true })).sort(byName);
+    top = readdirSync(root, { withFileTypes: true }).sort(byName);
   } catch (e: any) {
     throw new AugmentError('NOT_FOUND', `${shown}: source folder ${e.code === 'ENOTDIR' ? 'is not a folder' : e.code === 'EACCES' ? 'cannot be read (permission denied)' : 'does not exist'}`);
   }
@@ -96,7 +100,7 @@ export async function walkSource(root: string, shown: string, opts: WalkOptions)
   const classes: Array<{ name: string; node: Node }> = [];
   for (const d of top) {
     if (d.name.startsWith('.')) continue;
-    const node = await resolveEntry(root, d.name, d.name, d.isSymbolicLink(), notes);
+    const node = resolveEntry(root, d.name, d.name, d.isSymbolicLink(), notes);
     if (!node) continue;
     if (node.isDir) classes.push({ name: d.name, node });
     else if (node.isFile && opts.isImageName(d.name))
@@ -106,7 +110,7 @@ export async function walkSource(root: string, shown: string, opts: WalkOptions)
   if (classes.length === 0) throw new AugmentError('BAD_DATASET', `${shown}: no class folders (expected <root>/<class>/<images>)`);
 
   const reached: ReachedFile[] = [];
-  for (const c of classes) reached.push(...(await walkClass(c.name, c.node, rootId, opts, notes)));
+  for (const c of classes) for (const f of walkClass(c.name, c.node, rootId, opts, notes)) reached.push(f);
 
   // a file reached under two classes: a label conflict, in no class
   const classesOf = new Map<string, ReachedFile[]>();
@@ -132,7 +136,7 @@ export async function walkSource(root: string, shown: string, opts: WalkOptions)
 }
 
 /** One class: real entries first, then links round by round, each directory walked once. */
-async function walkClass(cls: string, start: Node, rootId: string, opts: WalkOptions, notes: WalkNote[]): Promise<ReachedFile[]> {
+function walkClass(cls: string, start: Node, rootId: string, opts: WalkOptions, notes: WalkNote[]): ReachedFile[] {
   // directory id -> the rel it was walked as and its parent's id; the root counts as walked
   const walked = new Map<string, { rel: string; parent: string | null }>([[rootId, { rel: '.', parent: null }]]);
   const files = new Map<string, ReachedFile>();
@@ -147,7 +151,7 @@ async function walkClass(cls: string, start: Node, rootId: string, opts: WalkOpt
     if (!first) files.set(node.id, { class: cls, rel: node.rel, id: node.id, size: node.size, mtimeMs: node.mtimeMs });
     else notes.push({ kind: 'file-twice', rel: node.rel, also: [first.rel], reason: `the same file as ${first.rel}: counted once` });
   };
-  const visitDir = async (dir: Node, parent: string) => {
+  const visitDir = (dir: Node, parent: string) => {
     const seen = walked.get(dir.id);
     if (seen) {
       const loop = seen.rel === '.' || isAncestor(walked, dir.id, parent);
@@ -161,27 +165,27 @@ async function walkClass(cls: string, start: Node, rootId: string, opts: WalkOpt
     walked.set(dir.id, { rel: dir.rel, parent });
     let entries;
     try {
-      entries = (await readdir(dir.abs, { withFileTypes: true })).sort(byName);
+      entries = readdirSync(dir.abs, { withFileTypes: true }).sort(byName);
     } catch (e: any) {
       notes.push({ kind: 'unreadable-dir', rel: dir.rel, reason: `folder cannot be read (${e.code ?? e.message}): left out` });
       return;
     }
     for (const d of entries) {
       if (d.name.startsWith('.')) continue;
-      const node = await resolveEntry(dir.abs, d.name, `${dir.rel}/${d.name}`, d.isSymbolicLink(), notes);
+      const node = resolveEntry(dir.abs, d.name, `${dir.rel}/${d.name}`, d.isSymbolicLink(), notes);
       if (!node) continue;
       if (d.isSymbolicLink()) links.push({ node, parent: dir.id });
-      else if (node.isDir) await visitDir(node, dir.id);
+      else if (node.isDir) visitDir(node, dir.id);
       else visitFile(node);
     }
   };
-  await visitDir(start, rootId);
+  visitDir(start, rootId);
   // what a link leads to is taken after every real entry, in path order, round by round
   while (links.length) {
     const round = links.sort((a, b) => (a.node.rel < b.node.rel ? -1 : 1));
     links = [];
     for (const { node, parent } of round) {
-      if (node.isDir) await visitDir(node, parent);
+      if (node.isDir) visitDir(node, parent);
       else visitFile(node);
     }
   }
@@ -194,10 +198,10 @@ function isAncestor(walked: Map<string, { parent: string | null }>, id: string, 
 }
 
 /** What a directory entry is, following a link; one that cannot be stat'ed is a note and null. */
-async function resolveEntry(dirAbs: string, name: string, rel: string, isLink: boolean, notes: WalkNote[]): Promise<Node | null> {
+function resolveEntry(dirAbs: string, name: string, rel: string, isLink: boolean, notes: WalkNote[]): Node | null {
   const abs = join(dirAbs, name);
   try {
-    const st = await stat(abs);
+    const st = statSync(abs);
     return { abs, rel, isDir: st.isDirectory(), isFile: st.isFile(), id: idOf(st), size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
   } catch (e: any) {
     notes.push(
