@@ -25,41 +25,59 @@ export function pixelHash(img: RawImage): string {
   return createHash('sha256').update(`${img.width}x${img.height}:`).update(img.data).digest('hex').slice(0, 24);
 }
 
-/** Grey (ITU-R 601 luma, as PIL's "L") resampled to 32 x 32 by area averaging. */
+/**
+ * Grey (ITU-R 601 luma, as PIL's "L") resampled to 32 x 32 by area averaging.
+ *
+ * One pass over the pixels, nothing of the image's size allocated: each source row's grey
+ * values are resampled to 32 columns as the row is read, and that row's share goes straight
+ * into the output rows it covers. Every output value is the same sum, in the same order, as the
+ * two-pass form (grey image, then rows, then columns): cell (Y, x) = sum over its source rows y,
+ * increasing, of w_Y(y) * (sum over its source columns i, increasing, of w_x(i) * grey(y, i)),
+ * each sum from 0, each grey r * 0.299 + g * 0.587 + b * 0.114. So the bits are the same.
+ */
 export function greyThumbnail(img: RawImage): Float64Array {
   const { width: w, height: h, data } = img;
-  const grey = new Float64Array(w * h);
-  for (let i = 0, j = 0; i < grey.length; i++, j += 3) grey[i] = data[j] * 0.299 + data[j + 1] * 0.587 + data[j + 2] * 0.114;
   const xw = areaWeights(w);
   const yw = areaWeights(h);
-  const rows = new Float64Array(h * N); // each source row resampled to N columns
+  const xStart = xw.start;
+  const xIndex = xw.index;
+  const xWeight = xw.weight;
+  const out = new Float64Array(N * N);
+  const row = rowScratch; // this source row resampled to N columns
+  // the output rows (and weights) each source row goes into, in increasing source row order
+  const into = yw.byIndex;
   for (let y = 0; y < h; y++) {
-    const row = y * w;
+    const base = y * w * 3;
     for (let x = 0; x < N; x++) {
       let s = 0;
-      for (let k = xw.start[x], end = xw.start[x + 1]; k < end; k++) s += grey[row + xw.index[k]] * xw.weight[k];
-      rows[y * N + x] = s;
+      // a cell's source columns are consecutive (areaWeights): step through them
+      for (let k = xStart[x], end = xStart[x + 1], j = base + xIndex[k] * 3; k < end; k++, j += 3)
+        s += (data[j] * 0.299 + data[j + 1] * 0.587 + data[j + 2] * 0.114) * xWeight[k];
+      row[x] = s;
+    }
+    for (let e = into.start[y], end = into.start[y + 1]; e < end; e++) {
+      const o = into.cell[e] * N;
+      const wt = into.weight[e];
+      for (let x = 0; x < N; x++) out[o + x] += row[x] * wt;
     }
   }
-  const out = new Float64Array(N * N);
-  for (let y = 0; y < N; y++)
-    for (let x = 0; x < N; x++) {
-      let s = 0;
-      for (let k = yw.start[y], end = yw.start[y + 1]; k < end; k++) s += rows[yw.index[k] * N + x] * yw.weight[k];
-      out[y * N + x] = s;
-    }
   return out;
 }
 
+const rowScratch = new Float64Array(N);
+
 /**
- * For each of the N output cells of a side of `n` pixels, the source indices it covers and their
- * weights (summing to 1), flat: cell k is entries start[k] .. start[k + 1] - 1. Kept per size
+ * For each of the N output cells of a side of `n` pixels, the source indices it covers (consecutive)
+ * and their weights (summing to 1), flat: cell k is entries start[k] .. start[k + 1] - 1. Kept per size
  * (a dataset has few), in the order the sums add them, so every hash is the same bit for bit.
+ * `byIndex` is the same pairs the other way round: for source index i, the cells it is in, as
+ * entries byIndex.start[i] .. byIndex.start[i + 1] - 1, in increasing cell order.
  */
 interface AreaWeights {
   start: Int32Array;
   index: Int32Array;
   weight: Float64Array;
+  byIndex: { start: Int32Array; cell: Int32Array; weight: Float64Array };
 }
 const weightsBySize = new Map<number, AreaWeights>();
 
@@ -82,7 +100,23 @@ function areaWeights(n: number): AreaWeights {
     }
   }
   start[N] = index.length;
-  const w: AreaWeights = { start, index: Int32Array.from(index), weight: Float64Array.from(weight) };
+  // a, b and so every cover are multiples of 1/32: no cover is dropped, each cell's indices are consecutive
+  for (let k = 0; k < N; k++)
+    for (let e = start[k] + 1; e < start[k + 1]; e++) if (index[e] !== index[e - 1] + 1) throw new Error(`area weights of ${n}: cell ${k} is not consecutive`);
+  // the inverse: per source index, its (cell, weight) pairs; cells increase along `index`'s order
+  const count = new Int32Array(n + 1);
+  for (const i of index) count[i + 1]++;
+  for (let i = 0; i < n; i++) count[i + 1] += count[i];
+  const at = count.slice(0, n);
+  const cell = new Int32Array(index.length);
+  const byWeight = new Float64Array(index.length);
+  for (let k = 0; k < N; k++)
+    for (let e = start[k]; e < start[k + 1]; e++) {
+      const p = at[index[e]]++;
+      cell[p] = k;
+      byWeight[p] = weight[e];
+    }
+  const w: AreaWeights = { start, index: Int32Array.from(index), weight: Float64Array.from(weight), byIndex: { start: count, cell, weight: byWeight } };
   if (weightsBySize.size > 64) weightsBySize.clear(); // sizes vary without bound in a photo dataset
   weightsBySize.set(n, w);
   return w;
@@ -94,9 +128,11 @@ const COS = (() => {
   return c;
 })();
 
+const dctScratch = new Float64Array(K * N);
+
 /** The 8 x 8 lowest DCT-II coefficients of a 32 x 32 picture, D[u * 8 + v] (u: vertical frequency). */
 export function lowDct(g: Float64Array): Float64Array {
-  const tmp = new Float64Array(K * N); // tmp[u][x] = sum_y cos_u(y) g[y][x]
+  const tmp = dctScratch.fill(0); // tmp[u][x] = sum_y cos_u(y) g[y][x]
   for (let u = 0; u < K; u++)
     for (let y = 0; y < N; y++) {
       const c = COS[u * N + y];
@@ -114,29 +150,76 @@ export function lowDct(g: Float64Array): Float64Array {
 
 const HEX = '0123456789abcdef';
 
-function bitsOf(d: Float64Array): string {
-  // A typed array sorts numerically, natively: the same order as sort((a, b) => a - b) but
-  // for -0 before +0, which compare the same below.
-  const median = d.slice(1).sort()[31]; // of 63 values
+const selectScratch = new Float64Array(K * K - 1);
+
+/**
+ * The median of t[1..63] (the non-DC coefficients): the 32nd smallest, found by quickselect.
+ * It is a value equal to what sorting would put there (-0 and +0, which sorting orders, compare
+ * the same in `bitsOf`).
+ */
+function medianOf(t: Float64Array): number {
+  const a = selectScratch;
+  for (let i = 0; i < a.length; i++) a[i] = t[i + 1];
+  const k = 31;
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const x = a[i];
+        a[i++] = a[j];
+        a[j--] = x;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]; // between the two parts: equal to the pivot
+  }
+  return a[k];
+}
+
+function bitsOf(d: Float64Array, median: number): string {
   let hex = '';
   for (let nib = 0; nib < 16; nib++) {
-    let v = 0;
-    for (let b = 0; b < 4; b++) v = (v << 1) | (d[nib * 4 + b] >= median ? 1 : 0);
-    hex += HEX[v];
+    const i = nib * 4;
+    hex += HEX[(d[i] >= median ? 8 : 0) | (d[i + 1] >= median ? 4 : 0) | (d[i + 2] >= median ? 2 : 0) | (d[i + 3] >= median ? 1 : 0)];
   }
   return hex;
 }
 
-/** The 8 dihedral pHashes (identity first), concatenated: 128 hex digits. */
+/** Sign of coefficient (u, v) under each flip, as SIGN[f * 64 + u * 8 + v]: f = 0 none, 1 mirror columns (-1 on odd v), 2 mirror rows (odd u), 3 both. */
+const SIGN = (() => {
+  const s = new Float64Array(4 * K * K);
+  for (let f = 0; f < 4; f++)
+    for (let u = 0; u < K; u++) for (let v = 0; v < K; v++) s[f * K * K + u * K + v] = (f & 2 && u & 1 ? -1 : 1) * (f & 1 && v & 1 ? -1 : 1);
+  return s;
+})();
+const flipped = new Float64Array(K * K);
+const medians = new Float64Array(4);
+
+/**
+ * The 8 dihedral pHashes (identity first), concatenated: 128 hex digits. In order: the 4 flips
+ * (none, columns, rows, both) of the DCT, then the same 4 of its transpose. A transpose holds
+ * the same 64 values as its untransposed flip with rows and columns swapped (1 <-> 2), the DC
+ * term staying first, so 4 medians serve all 8 hashes.
+ */
 export function perceptualHash(img: RawImage): string {
   const d = lowDct(greyThumbnail(img));
+  for (let f = 0; f < 4; f++) {
+    for (let i = 0; i < K * K; i++) flipped[i] = SIGN[f * K * K + i] * d[i];
+    medians[f] = medianOf(flipped);
+  }
   let out = '';
-  for (const transpose of [false, true])
-    for (const [su, sv] of [[1, 1], [1, -1], [-1, 1], [-1, -1]]) {
-      const t = new Float64Array(K * K);
+  for (let transpose = 0; transpose < 2; transpose++)
+    for (let f = 0; f < 4; f++) {
       for (let u = 0; u < K; u++)
-        for (let v = 0; v < K; v++) t[u * K + v] = (su === -1 && u & 1 ? -1 : 1) * (sv === -1 && v & 1 ? -1 : 1) * (transpose ? d[v * K + u] : d[u * K + v]);
-      out += bitsOf(t);
+        for (let v = 0; v < K; v++) flipped[u * K + v] = SIGN[f * K * K + u * K + v] * (transpose ? d[v * K + u] : d[u * K + v]);
+      out += bitsOf(flipped, medians[transpose && (f === 1 || f === 2) ? 3 - f : f]);
     }
   return out;
 }
