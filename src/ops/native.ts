@@ -238,11 +238,23 @@ export function warpStep(m: readonly number[], spans: Int32Array, bilinear: bool
 
 export const warpNative = (img: RawImage, m: readonly number[], spans: Int32Array, bilinear: boolean, fill: Rgb) => runNative(img, [warpStep(m, spans, bilinear, fill, img.width)]);
 
+/** A symmetric kernel without its outer taps of weight 0 (they add nothing: the same bytes, less work). */
+function trimKernel(k: Int16Array): Int16Array {
+  let a = 0;
+  while (2 * a + 1 < k.length && k[a] === 0) a++;
+  return k.subarray(a, k.length - a);
+}
+
 /**
  * Separable blur, reflect padding, with symmetric i16 weights `kx`, `ky` in 1/32768ths (see
  * `quantiseKernel` in `./gaussianBlur.ts`), for images `width` wide. Integer fixed point, exact.
+ * Outer taps of weight 0 are dropped; where only the centre is left in both (sigma below ~0.2
+ * for 5 x 9) the blur is the identity and the step is skipped.
  */
 export function blurStep(kx: Int16Array, ky: Int16Array, width: number): NativeStep {
+  kx = trimKernel(kx);
+  ky = trimKernel(ky);
+  if (kx.length === 1 && ky.length === 1 && kx[0] === 32767 && ky[0] === 32767) return IDENTITY_STEP;
   const sizes = [2 * kx.length, 2 * ky.length, 2 * ((width + kx.length) * 3 + 16)];
   return {
     scratch: areasSize(sizes),
