@@ -309,17 +309,18 @@ function toRgb(
   raw: Uint8Array, w: number, h: number, bpp: number, colourType: number,
   palette: Uint8Array | undefined, trns: Uint8Array | undefined, bg: Rgb,
 ): RawImage {
+  const stride = w * bpp;
+  if (colourType === 2) {
+    // RGB already: move each row down over the filter bytes, in the inflated buffer itself
+    // (this function's own: no image-sized allocation or second copy)
+    for (let y = 0; y < h; y++) raw.copyWithin(y * stride, y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    return createRaw(w, h, new Uint8Array(raw.buffer, raw.byteOffset, h * stride));
+  }
   const out = new Uint8Array(w * h * 3);
   const [br, bgc, bb] = bg;
-  const stride = w * bpp;
   let q = 0;
   for (let y = 0; y < h; y++) {
     let i = y * (stride + 1) + 1;
-    if (colourType === 2) {
-      out.set(raw.subarray(i, i + stride), q);
-      q += stride;
-      continue;
-    }
     for (let x = 0; x < w; x++, i += bpp, q += 3) {
       let r: number, g: number, b: number, a = 255;
       if (colourType === 6) {
