@@ -265,3 +265,19 @@ test('nearest: rows whose positions could leave 16.16 fixed point (wide images, 
     assert.equal(maxDiff(warpNative(img, m, spans, false, [1, 2, 3])!, resampleJs(img, m, spans, 'nearest', [1, 2, 3])), 0, `${w}x${h} ${m}`);
   }
 });
+
+test('bilinear: wide images (positions past the f32 magic-number range take the saturating path) stay within one level of the f64 loop', { skip: !native && 'no WebAssembly SIMD' }, () => {
+  const cases: Array<[number, number, Mat3]> = [
+    [2041, 4, rotateMatrix(0.7, 2041, 4)],
+    [2600, 5, [0.9, 0.2, 30, 0.001, 1.1, -0.4, 0.00002, 0.0001, 1]],
+    [2040, 6, [1.0003, 0.1, -3, 0.002, 0.97, 0.5, 0, 0, 1]],
+    [40, 30, [1, 0, 5000, 0, 1, -9000, 0, 0, 1]],
+  ];
+  for (const [w, h, m] of cases) {
+    const img = photoLike(w, h, w);
+    const spans = new Int32Array(2 * h);
+    for (let y = 0; y < h; y++) spans[2 * y + 1] = w;
+    const ours = warpNative(img, m, spans, true, [1, 2, 3])!, js = resampleJs(img, m, spans, 'bilinear', [1, 2, 3]);
+    assert.ok(maxDiff(ours, js) <= 1, `${w}x${h} ${m}: off by ${maxDiff(ours, js)}`);
+  }
+});

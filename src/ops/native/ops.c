@@ -311,59 +311,65 @@ EXPORT(warp_nearest) void warp_nearest(const u8 *src, u8 *dst, i32 w, i32 h, con
 /*
  * The bilinear warp, four output pixels a step, branch-free.
  *
- * The source is first copied into `pad`, a (w + 4) x (h + 4) image with a 2-pixel border of the
- * fill colour, so that the four neighbours of any position can be read without bounds checks:
- * a neighbour outside the source reads the fill colour, and a position further out is clamped
- * to the border (all four of its neighbours read fill, as they should). Positions are in
- * 1/2048 px: round(u * 2048) in f32 (the map pre-scaled by 2048, one reciprocal of z per
- * pixel), whose high bits are the left neighbour and low 11 bits its weight; within about
- * 1/4000 px of the f64 position (f32 rounding adds < 1e-4 px at 224 px).
- * The blend is 16-bit: values << 7, two lerps along x and one along y with
- * i16x8.q15mulr_sat (rounded Q15 products, weight = (u & 2047) << 4), then rounded to 8 bits:
- * within 1/64 level of the exact blend of those weights, so within one level of the f64 JS
- * loop. Integer and f32 arithmetic only, the same on every machine.
- * pad: (w + 4) * (h + 4) * 3 + 16 bytes.
+ * The source is first rewritten into `pairs`: the source with a 2-pixel border of the fill
+ * colour ((w + 4) x (h + 4) pixels) stored as horizontal pairs, pixel px of a row being 6 bytes
+ * (P(px), P(px + 1)) per channel, so that one 8-byte read at a position holds its left and
+ * right neighbours channel by channel, ready for i32x4.dot_i16x8_s. A neighbour outside the
+ * source reads the fill colour, and a position further out is clamped to the border (all four
+ * of its neighbours read fill, as they should), so no read needs a bounds check.
+ * Positions are in 1/2048 px: round(u * 2048) in f32 (the map pre-scaled by 2048, one
+ * reciprocal of z per pixel), whose high bits are the left neighbour and low 11 bits its
+ * weight; within about 1/4000 px of the f64 position (f32 rounding adds < 1e-4 px at 224 px).
+ * The four weights are in 1/16384ths, summing to exactly 16384: w11 = round(fx fy / 256),
+ * w01 = 8 fx - w11, w10 = 8 fy - w11, w00 = 16384 - 8 fx - 8 fy + w11 (fx, fy in 1/2048ths);
+ * each output value is one exact integer sum, rounded once: within 1/32 level of the f64 blend
+ * at those positions, so within one level of the f64 JS loop. Integer and f32 arithmetic
+ * only, the same on every machine.
+ * pairs: (w + 4) * (h + 4) * 6 + 16 bytes.
  */
-static inline v128_t lerp_q15(v128_t a, v128_t b, v128_t t) {
-  return wasm_i16x8_add(a, wasm_i16x8_q15mulr_sat(wasm_i16x8_sub(b, a), t));
+
+/* an opaque copy: keeps clang from folding a constant back into every use inside a loop (V8
+   would then rebuild it there each time) */
+static inline v128_t keep(v128_t v) {
+  __asm__("" : "+r"(v));
+  return v;
 }
 
-/** Two pixels' bilinear blend: rows r0 (top) and r1 (bottom) hold each pixel's 8-byte read (left pixel, right pixel) in lanes 0 and 1. */
-static inline v128_t blend2(v128_t r0, v128_t r1, v128_t fx, v128_t fy) {
-  // (left | right) per row: bytes 0-5 the two pixels' left neighbours, 8-13 their right ones
-  const v128_t s0 = wasm_i8x16_shuffle(r0, r0, 0, 1, 2, 8, 9, 10, 15, 15, 3, 4, 5, 11, 12, 13, 15, 15);
-  const v128_t s1 = wasm_i8x16_shuffle(r1, r1, 0, 1, 2, 8, 9, 10, 15, 15, 3, 4, 5, 11, 12, 13, 15, 15);
-  const v128_t l0 = wasm_i16x8_shl(wasm_u16x8_extend_low_u8x16(s0), 7), q0 = wasm_i16x8_shl(wasm_u16x8_extend_high_u8x16(s0), 7);
-  const v128_t l1 = wasm_i16x8_shl(wasm_u16x8_extend_low_u8x16(s1), 7), q1 = wasm_i16x8_shl(wasm_u16x8_extend_high_u8x16(s1), 7);
-  const v128_t top = lerp_q15(l0, q0, fx), bot = lerp_q15(l1, q1, fx);
-  return wasm_u16x8_shr(wasm_i16x8_add(lerp_q15(top, bot, fy), wasm_i16x8_splat(64)), 7);
+/** Fill the pair row pr of pw pixels with the fill colour (pat2: f0 f0 f1 f1 f2 f2 repeated); may write 16 bytes past. */
+static void pair_row_fill(u8 *pr, i32 pw, v128_t pat2) {
+  for (i32 px = 0; px < pw; px += 2) wasm_v128_store(pr + px * 6, pat2);
 }
 
-EXPORT(warp_bilinear) void warp_bilinear(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective, i32 invert, u8 *pad) {
-  const i32 pw = w + 4, ps = pw * 3, stride = w * 3;
-  // the padded source
-  {
-    const v128_t p = fill_pattern(fill);
-    for (i32 y = 0; y < 2; y++) fill_range(pad + y * ps, 0, pw, p, fill);
-    for (i32 y = 0; y < h; y++) {
-      u8 *r = pad + (y + 2) * ps;
-      put_fill(r, fill);
-      put_fill(r + 3, fill);
-      __builtin_memcpy(r + 6, src + y * stride, stride);
-      put_fill(r + 6 + stride, fill);
-      put_fill(r + 9 + stride, fill);
-    }
-    for (i32 y = h + 2; y < h + 4; y++) fill_range(pad + y * ps, 0, pw, p, fill); // may write 4 bytes past: the slack
+/** Pair row of source row s (w pixels) with 2 fill pixels on each side. */
+static void pair_row_src(u8 *pr, const u8 *s, i32 w, const u8 *fill) {
+  i32 px = 2;
+  for (; px + 1 <= w; px += 2) {
+    const v128_t v = wasm_v128_load(s + (px - 2) * 3);
+    wasm_v128_store(pr + px * 6, wasm_i8x16_shuffle(v, v, 0, 3, 1, 4, 2, 5, 3, 6, 4, 7, 5, 8, 6, 9, 7, 10));
   }
-  const v128_t inv = wasm_i8x16_splat(invert ? -1 : 0);
+  for (i32 q = 0; q < w + 4; q = q == 1 ? px : q + 1) {
+    for (i32 c = 0; c < 3; c++) {
+      pr[q * 6 + 2 * c] = q >= 2 && q <= w + 1 ? s[(q - 2) * 3 + c] : fill[c];
+      pr[q * 6 + 2 * c + 1] = q + 1 >= 2 && q + 1 <= w + 1 ? s[(q - 1) * 3 + c] : fill[c];
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void bilinear_rows(u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, const i32 projective, const i32 invert, const u8 *pairs, const i32 big) {
+  const i32 pw = w + 4, ps = pw * 6, stride = w * 3;
+  const v128_t inv = keep(wasm_i8x16_splat(invert ? -1 : 0));
   u8 out_fill[4] = {(u8)(fill[0] ^ (invert ? 255 : 0)), (u8)(fill[1] ^ (invert ? 255 : 0)), (u8)(fill[2] ^ (invert ? 255 : 0)), 0};
   const v128_t pat = fill_pattern(out_fill);
   const v128_t m0v = wasm_f32x4_splat((float)(m[0] * WONE)), m3v = wasm_f32x4_splat((float)(m[3] * WONE)), m6v = wasm_f32x4_splat((float)m[6]);
-  const v128_t half = wasm_f32x4_splat(0.5f), one = wasm_f32x4_splat(1.0f), fzero = wasm_f32x4_splat(0.0f);
-  const v128_t lo = wasm_i32x4_splat(-2), hiX = wasm_i32x4_splat(w), hiY = wasm_i32x4_splat(h);
-  const v128_t psv = wasm_i32x4_splat(ps), three = wasm_i32x4_splat(3), two = wasm_i32x4_splat(2);
-  const v128_t padv = wasm_i32x4_splat((i32)(unsigned long)pad), fmask = wasm_i32x4_splat(WONE - 1);
-  const v128_t w1 = wasm_i32x4_splat(w), h1 = wasm_i32x4_splat(h);
+  const v128_t one = keep(wasm_f32x4_splat(1.0f)), four = keep(wasm_f32x4_splat(4.0f));
+  const v128_t magic = keep(wasm_f32x4_splat(12582912.0f)); // 1.5 * 2^23: adding it rounds |v| < 2^22 to an integer in the low mantissa bits
+  const v128_t loU = keep(wasm_f32x4_splat(-2.0f * WONE)), hiU = keep(wasm_f32x4_splat((float)w * WONE + (WONE - 1)));
+  const v128_t hiV = keep(wasm_f32x4_splat((float)h * WONE + (WONE - 1)));
+  const v128_t two = keep(wasm_i32x4_splat(2)), ones = keep(wasm_i32x4_splat(1)), fmask = keep(wasm_i32x4_splat(WONE - 1));
+  const v128_t wv = keep(wasm_i32x4_splat(w)), hv = keep(wasm_i32x4_splat(h));
+  const v128_t addr = keep(wasm_i32x4_splat(6 | (ps << 16))), base = keep(wasm_i32x4_splat((i32)(unsigned long)pairs));
+  const v128_t r128 = keep(wasm_i32x4_splat(128)), q14 = keep(wasm_i32x4_splat(16384)), r14 = keep(wasm_i32x4_splat(1 << 13));
+  const v128_t psv = wasm_i32x4_splat(ps), sixv = wasm_i32x4_splat(6);
   for (i32 y = 0; y < h; y++) {
     u8 *row = dst + y * stride;
     const i32 xs = spans[2 * y], xe = spans[2 * y + 1];
@@ -373,44 +379,71 @@ EXPORT(warp_bilinear) void warp_bilinear(const u8 *src, u8 *dst, i32 w, i32 h, c
     fill_range(row, 0, xs, pat, out_fill);
     v128_t xv = wasm_f32x4_make((float)xs, (float)(xs + 1), (float)(xs + 2), (float)(xs + 3));
     u8 *o = row + xs * 3;
-    for (i32 x = xs; x < xe; x += 4, o += 12, xv = wasm_f32x4_add(xv, wasm_f32x4_splat(4.0f))) {
+    for (i32 x = xs; x < xe; x += 4, o += 12, xv = wasm_f32x4_add(xv, four)) {
       v128_t u = wasm_f32x4_add(wasm_f32x4_mul(m0v, xv), bxv), v = wasm_f32x4_add(wasm_f32x4_mul(m3v, xv), byv);
       v128_t ok = wasm_i32x4_splat(-1);
       if (projective) {
         const v128_t z = wasm_f32x4_add(wasm_f32x4_mul(m6v, xv), bzv);
-        ok = wasm_f32x4_gt(z, fzero); // behind the map's horizon: nothing to read
+        ok = wasm_f32x4_gt(z, wasm_f32x4_splat(0)); // behind the map's horizon: nothing to read
         const v128_t rz = wasm_f32x4_div(one, z);
         u = wasm_f32x4_mul(u, rz);
         v = wasm_f32x4_mul(v, rz);
       }
-      const v128_t U = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_floor(wasm_f32x4_add(u, half)));
-      const v128_t V = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_floor(wasm_f32x4_add(v, half)));
-      const v128_t X0 = wasm_i32x4_min(wasm_i32x4_max(wasm_v128_bitselect(wasm_i32x4_shr(U, WBITS), lo, ok), lo), hiX);
-      const v128_t Y0 = wasm_i32x4_min(wasm_i32x4_max(wasm_v128_bitselect(wasm_i32x4_shr(V, WBITS), lo, ok), lo), hiY);
-      // some neighbour inside the source: X0 in [-1, w - 1] and Y0 in [-1, h - 1]
-      const v128_t in = wasm_v128_and(wasm_u32x4_le(wasm_i32x4_add(X0, wasm_i32x4_splat(1)), w1), wasm_u32x4_le(wasm_i32x4_add(Y0, wasm_i32x4_splat(1)), h1));
+      // clamped to the border: left / top neighbour in [-2, w] / [-2, h]
+      u = wasm_f32x4_pmax(wasm_f32x4_pmin(u, hiU), loU);
+      v = wasm_f32x4_pmax(wasm_f32x4_pmin(v, hiV), loU);
+      v128_t U, V;
+      if (big) {
+        U = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_floor(wasm_f32x4_add(u, wasm_f32x4_splat(0.5f))));
+        V = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_floor(wasm_f32x4_add(v, wasm_f32x4_splat(0.5f))));
+      } else {
+        U = wasm_i32x4_sub(wasm_f32x4_add(u, magic), magic);
+        V = wasm_i32x4_sub(wasm_f32x4_add(v, magic), magic);
+      }
+      // padded pixel of the top-left neighbour; (0, 0) (all fill) where nothing is read
+      const v128_t Xp = wasm_v128_and(wasm_i32x4_add(wasm_i32x4_shr(U, WBITS), two), ok);
+      const v128_t Yp = wasm_v128_and(wasm_i32x4_add(wasm_i32x4_shr(V, WBITS), two), ok);
+      // some neighbour inside the source: Xp in [1, w + 1] and Yp in [1, h + 1]
+      const v128_t in = wasm_v128_and(wasm_u32x4_le(wasm_i32x4_sub(Xp, ones), wv), wasm_u32x4_le(wasm_i32x4_sub(Yp, ones), hv));
       if (!wasm_v128_any_true(in)) {
         wasm_v128_store(o, pat);
         continue;
       }
-      const v128_t at = wasm_i32x4_add(padv, wasm_i32x4_add(wasm_i32x4_mul(wasm_i32x4_add(Y0, two), psv), wasm_i32x4_mul(wasm_i32x4_add(X0, two), three)));
-      const v128_t WX = wasm_i32x4_shl(wasm_v128_and(U, fmask), 4), WY = wasm_i32x4_shl(wasm_v128_and(V, fmask), 4);
-      const u8 *pa = (const u8 *)(unsigned long)(u32)wasm_i32x4_extract_lane(at, 0), *pb = (const u8 *)(unsigned long)(u32)wasm_i32x4_extract_lane(at, 1);
-      const u8 *pc = (const u8 *)(unsigned long)(u32)wasm_i32x4_extract_lane(at, 2), *pd = (const u8 *)(unsigned long)(u32)wasm_i32x4_extract_lane(at, 3);
-      const v128_t ab0 = wasm_v128_load64_lane(pb, wasm_v128_load64_zero(pa), 1), ab1 = wasm_v128_load64_lane(pb + ps, wasm_v128_load64_zero(pa + ps), 1);
-      const v128_t cd0 = wasm_v128_load64_lane(pd, wasm_v128_load64_zero(pc), 1), cd1 = wasm_v128_load64_lane(pd + ps, wasm_v128_load64_zero(pc + ps), 1);
-      // Q15 weights per channel lane: pixels a, b in lanes 0-2, 3-5 (c, d likewise)
-      const v128_t fab = wasm_i8x16_shuffle(WX, WX, 0, 1, 0, 1, 0, 1, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5);
-      const v128_t fcd = wasm_i8x16_shuffle(WX, WX, 8, 9, 8, 9, 8, 9, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13);
-      const v128_t gab = wasm_i8x16_shuffle(WY, WY, 0, 1, 0, 1, 0, 1, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5);
-      const v128_t gcd = wasm_i8x16_shuffle(WY, WY, 8, 9, 8, 9, 8, 9, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13);
-      const v128_t rab = blend2(ab0, ab1, fab, gab), rcd = blend2(cd0, cd1, fcd, gcd);
-      const v128_t bytes = wasm_u8x16_narrow_i16x8(rab, rcd); // a b (6 bytes) 2 junk | c d (6 bytes) 2 junk
-      wasm_v128_store(o, wasm_v128_xor(wasm_i8x16_shuffle(bytes, bytes, 0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15, 14, 15), inv));
+      const v128_t at = big ? wasm_i32x4_add(base, wasm_i32x4_add(wasm_i32x4_mul(Yp, psv), wasm_i32x4_mul(Xp, sixv)))
+                            : wasm_i32x4_add(base, wasm_i32x4_dot_i16x8(wasm_v128_or(Xp, wasm_i32x4_shl(Yp, 16)), addr));
+      const v128_t fx = wasm_v128_and(U, fmask), fy = wasm_v128_and(V, fmask);
+      const v128_t w11 = wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_dot_i16x8(fx, fy), r128), 8);
+      const v128_t fx8 = wasm_i32x4_shl(fx, 3), fy8 = wasm_i32x4_shl(fy, 3);
+      const v128_t w01 = wasm_i32x4_sub(fx8, w11), w10 = wasm_i32x4_sub(fy8, w11);
+      const v128_t w00 = wasm_i32x4_add(wasm_i32x4_sub(wasm_i32x4_sub(q14, fx8), fy8), w11);
+      const v128_t top = wasm_v128_or(w00, wasm_i32x4_shl(w01, 16)), bot = wasm_v128_or(w10, wasm_i32x4_shl(w11, 16));
+#define BILINEAR_LANE(L)                                                                                      \
+      const u8 *p##L = (const u8 *)(unsigned long)(u32)wasm_i32x4_extract_lane(at, L);                         \
+      const v128_t s##L = wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_add(                                         \
+          wasm_i32x4_dot_i16x8(wasm_u16x8_load8x8(p##L), wasm_i32x4_shuffle(top, top, L, L, L, L)),              \
+          wasm_i32x4_dot_i16x8(wasm_u16x8_load8x8(p##L + ps), wasm_i32x4_shuffle(bot, bot, L, L, L, L))), r14), 14);
+      BILINEAR_LANE(0) BILINEAR_LANE(1) BILINEAR_LANE(2) BILINEAR_LANE(3)
+#undef BILINEAR_LANE
+      const v128_t px = wasm_u16x8_narrow_i32x4(s0, s1), qx = wasm_u16x8_narrow_i32x4(s2, s3);
+      const v128_t bytes = wasm_u8x16_narrow_i16x8(px, qx); // rgb_ four times
+      wasm_v128_store(o, wasm_v128_xor(wasm_i8x16_shuffle(bytes, bytes, 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 15, 15, 15, 15), inv));
     }
     // After the samples: their stores may have run past xe into this range.
     fill_range(row, xe, w, pat, out_fill);
   }
+}
+
+EXPORT(warp_bilinear) void warp_bilinear(const u8 *src, u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, i32 projective, i32 invert, u8 *pairs) {
+  const i32 pw = w + 4, ps = pw * 6;
+  const v128_t pat2 = wasm_u8x16_make(fill[0], fill[0], fill[1], fill[1], fill[2], fill[2], fill[0], fill[0], fill[1], fill[1], fill[2], fill[2], fill[0], fill[0], fill[1], fill[1]);
+  for (i32 y = 0; y < 2; y++) pair_row_fill(pairs + y * ps, pw, pat2);
+  for (i32 y = 0; y < h; y++) pair_row_src(pairs + (y + 2) * ps, src + y * w * 3, w, fill);
+  for (i32 y = h + 2; y < h + 4; y++) pair_row_fill(pairs + y * ps, pw, pat2);
+  // small images: f32 -> i32 by the magic-number add (exact below 2^22 units: 2047 px)
+  const i32 big = w > 2040 || h > 2040;
+  if (big) bilinear_rows(dst, w, h, spans, m, fill, projective, invert, pairs, 1);
+  else if (projective) bilinear_rows(dst, w, h, spans, m, fill, 1, invert, pairs, 0);
+  else bilinear_rows(dst, w, h, spans, m, fill, 0, invert, pairs, 0);
 }
 
 /* ---- the Gaussian blur ------------------------------------------------------------------------ */
