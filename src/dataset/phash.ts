@@ -130,14 +130,32 @@ const COS = (() => {
 
 const dctScratch = new Float64Array(K * N);
 
-/** The 8 x 8 lowest DCT-II coefficients of a 32 x 32 picture, D[u * 8 + v] (u: vertical frequency). */
+/**
+ * The 8 x 8 lowest DCT-II coefficients of a 32 x 32 picture, D[u * 8 + v] (u: vertical frequency).
+ * Each sum runs from 0 in increasing index order (over y, then over x), four of them at a time.
+ */
 export function lowDct(g: Float64Array): Float64Array {
-  const tmp = dctScratch.fill(0); // tmp[u][x] = sum_y cos_u(y) g[y][x]
-  for (let u = 0; u < K; u++)
-    for (let y = 0; y < N; y++) {
-      const c = COS[u * N + y];
-      for (let x = 0; x < N; x++) tmp[u * N + x] += c * g[y * N + x];
+  const tmp = dctScratch; // tmp[u][x] = sum_y cos_u(y) g[y][x]
+  for (let u = 0; u < K; u++) {
+    const cu = u * N;
+    for (let x = 0; x < N; x += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let y = 0, i = x; y < N; y++, i += N) {
+        const c = COS[cu + y];
+        s0 += c * g[i];
+        s1 += c * g[i + 1];
+        s2 += c * g[i + 2];
+        s3 += c * g[i + 3];
+      }
+      tmp[cu + x] = s0;
+      tmp[cu + x + 1] = s1;
+      tmp[cu + x + 2] = s2;
+      tmp[cu + x + 3] = s3;
     }
+  }
   const d = new Float64Array(K * K);
   for (let u = 0; u < K; u++)
     for (let v = 0; v < K; v++) {
