@@ -46,15 +46,25 @@ export function greyThumbnail(img: RawImage): Float64Array {
   const row = rowScratch; // this source row resampled to N columns
   // the output rows (and weights) each source row goes into, in increasing source row order
   const into = yw.byIndex;
+  const m = xw.uniform;
+  const wm = xWeight[0];
   for (let y = 0; y < h; y++) {
     const base = y * w * 3;
-    for (let x = 0; x < N; x++) {
-      let s = 0;
-      // a cell's source columns are consecutive (areaWeights): step through them
-      for (let k = xStart[x], end = xStart[x + 1], j = base + xIndex[k] * 3; k < end; k++, j += 3)
-        s += (data[j] * 0.299 + data[j + 1] * 0.587 + data[j + 2] * 0.114) * xWeight[k];
-      row[x] = s;
-    }
+    if (m > 0)
+      // every cell: the next m columns, each of weight wm (the same terms as below)
+      for (let x = 0, j = base; x < N; x++) {
+        let s = 0;
+        for (let t = 0; t < m; t++, j += 3) s += (data[j] * 0.299 + data[j + 1] * 0.587 + data[j + 2] * 0.114) * wm;
+        row[x] = s;
+      }
+    else
+      for (let x = 0; x < N; x++) {
+        let s = 0;
+        // a cell's source columns are consecutive (areaWeights): step through them
+        for (let k = xStart[x], end = xStart[x + 1], j = base + xIndex[k] * 3; k < end; k++, j += 3)
+          s += (data[j] * 0.299 + data[j + 1] * 0.587 + data[j + 2] * 0.114) * xWeight[k];
+        row[x] = s;
+      }
     for (let e = into.start[y], end = into.start[y + 1]; e < end; e++) {
       const o = into.cell[e] * N;
       const wt = into.weight[e];
@@ -78,6 +88,8 @@ interface AreaWeights {
   index: Int32Array;
   weight: Float64Array;
   byIndex: { start: Int32Array; cell: Int32Array; weight: Float64Array };
+  /** m when cell k is exactly indices k * m .. k * m + m - 1, all of one weight (n a multiple of 32); else 0. */
+  uniform: number;
 }
 const weightsBySize = new Map<number, AreaWeights>();
 
@@ -116,7 +128,12 @@ function areaWeights(n: number): AreaWeights {
       cell[p] = k;
       byWeight[p] = weight[e];
     }
-  const w: AreaWeights = { start, index: Int32Array.from(index), weight: Float64Array.from(weight), byIndex: { start: count, cell, weight: byWeight } };
+  const m = n % N === 0 ? n / N : 0;
+  let uniform = m;
+  for (let k = 0; k < N && uniform; k++)
+    if (start[k + 1] - start[k] !== m || index[start[k]] !== k * m) uniform = 0;
+  if (!weight.every((v) => v === weight[0])) uniform = 0;
+  const w: AreaWeights = { start, index: Int32Array.from(index), weight: Float64Array.from(weight), byIndex: { start: count, cell, weight: byWeight }, uniform };
   if (weightsBySize.size > 64) weightsBySize.clear(); // sizes vary without bound in a photo dataset
   weightsBySize.set(n, w);
   return w;
