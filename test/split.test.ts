@@ -164,3 +164,14 @@ test('near pairs from the multi-index equal the all-pairs comparison, in both di
     assert.ok(want.length > 0);
   }
 });
+
+test('near pairs read a hash as hashWords does: upper-case digits, and a malformed string word by word', () => {
+  const h = Array.from({ length: 128 }, (_, i) => '0123456789abcdef'[(i * 7) % 16]).join('');
+  assert.deepEqual(nearPairs([h, h.toUpperCase()], 0), [{ a: 0, b: 1, distance: 0 }]);
+  // parseInt of each 8 digits: 'zz' reads as 0, a short string leaves the missing words 0
+  assert.deepEqual(nearPairs(['0'.repeat(128), 'zz', undefined, '0'.repeat(127) + 'g'], 0), [
+    { a: 0, b: 1, distance: 0 },
+    { a: 0, b: 3, distance: 0 },
+    { a: 1, b: 3, distance: 0 },
+  ]);
+});

@@ -56,6 +56,37 @@ export interface NearPair {
   distance: number;
 }
 
+/** `hashes` as 16 words per file (hashWords' values) and which files have one. */
+function parseHashes(hashes: ReadonlyArray<string | undefined>): { w: Uint32Array; has: Uint8Array } {
+  const n = hashes.length;
+  const w = new Uint32Array(n * 16);
+  const has = new Uint8Array(n);
+  // The well-formed ones (128 hex digits, as the scan writes them) decoded in one go; any other
+  // string word by word as hashWords reads it (parseInt of each 8 digits).
+  const hex: string[] = [];
+  const at: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const h = hashes[i];
+    if (!h) continue;
+    has[i] = 1;
+    if (h.length === 128 && HEX128.test(h)) {
+      hex.push(h);
+      at.push(i);
+    } else w.set(hashWords(h), i * 16);
+  }
+  if (hex.length) {
+    const bytes = Buffer.from(hex.join(''), 'hex');
+    for (let k = 0; k < at.length; k++) {
+      const src = k * 64;
+      const dst = at[k] * 16;
+      for (let q = 0; q < 16; q++) w[dst + q] = bytes.readUInt32BE(src + q * 4);
+    }
+  }
+  return { w, has };
+}
+
+const HEX128 = /^[0-9a-fA-F]{128}$/;
+
 /**
  * Every pair (a < b, indices into `hashes`) whose distance is at most `t`. The distance is
  * symmetric and does not depend on the order of the files: the fewer differing bits of a's own
@@ -66,27 +97,19 @@ export interface NearPair {
  * bits agree exactly on at least one chunk (pigeonhole), so only files sharing a chunk value
  * with a are compared, not all n^2 / 2 pairs (on the 5,589 sample icons at t = 4, 4-9x
  * faster than all pairs: icons on white share many chunk values). Above 15 bits the chunks get too short to help and it compares all pairs.
+ *
+ * The index holds (file, which of its 8 hashes) per chunk value, in flat typed arrays (a
+ * bucket's entries lie together, CSR style). File i asks with its own hash's chunks and compares
+ * its own hash with just the hash of j that shared a chunk (2 popcounts, not 32): i's own hash
+ * is within t bits of j's hash s exactly when, by the pigeonhole, they share a chunk, so "i's
+ * own hash is within t of one of j's" (one way round) is decided from i's side alone. A pair
+ * within t one way round is found from that side; found from both, it is kept from the smaller
+ * index's side. Only a kept pair's distance (both ways, all 16 hashes) is computed.
  */
 export function nearPairs(hashes: ReadonlyArray<string | undefined>, t: number): NearPair[] {
   const n = hashes.length;
-  const w = new Uint32Array(n * 16);
-  const has = new Uint8Array(n);
-  hashes.forEach((h, i) => {
-    if (!h) return;
-    w.set(hashWords(h), i * 16);
-    has[i] = 1;
-  });
-  const oneWay = (i: number, j: number) => {
-    const hi = w[i * 16];
-    const lo = w[i * 16 + 1];
-    let best = 65;
-    for (let s = j * 16, end = s + 16; s < end; s += 2) {
-      const d = popcount32(hi ^ w[s]) + popcount32(lo ^ w[s + 1]);
-      if (d < best) best = d;
-    }
-    return best;
-  };
-  const distance = (i: number, j: number) => Math.min(oneWay(i, j), oneWay(j, i));
+  const { w, has } = parseHashes(hashes);
+  const distance = (i: number, j: number) => Math.min(oneWayOf(w, i, j), oneWayOf(w, j, i));
   const out: NearPair[] = [];
   if (t < 0) return out;
   if (t > 15) {
@@ -100,62 +123,130 @@ export function nearPairs(hashes: ReadonlyArray<string | undefined>, t: number):
   }
   const m = t + 1;
   const bounds = Array.from({ length: m + 1 }, (_, c) => Math.round((c * 64) / m));
-  // Chunk c of hash s of file i: its bits bounds[c] .. bounds[c + 1] - 1 counted from the top,
+  // Chunk c of hash s of file j: its bits bounds[c] .. bounds[c + 1] - 1 counted from the top,
   // as a number (exact up to 53 bits; a wider chunk, t = 0, may round, which only adds
-  // candidates: every pair is checked by its distance).
+  // candidates: every candidate is checked by its distance).
   const mask = (width: number) => (width >= 32 ? 0xffffffff : (1 << width) - 1) >>> 0;
-  const chunkOf = (i: number, s: number, c: number) => {
-    const hi = w[i * 16 + s * 2];
-    const lo = w[i * 16 + s * 2 + 1];
+  const chunkOf = (j: number, s: number, c: number) => {
+    const hi = w[j * 16 + s * 2];
+    const lo = w[j * 16 + s * 2 + 1];
     const a = bounds[c];
     const b = bounds[c + 1];
     if (b <= 32) return ((hi >>> (32 - b)) & mask(b - a)) >>> 0;
     if (a >= 32) return ((lo >>> (64 - b)) & mask(b - a)) >>> 0;
     return ((hi & mask(32 - a)) >>> 0) * 2 ** (b - 32) + (b === 32 ? 0 : lo >>> (64 - b));
   };
-  const chunks = (i: number, s: number) => Array.from({ length: m }, (_, c) => chunkOf(i, s, c));
-  // chunks of all 8 hashes of every file; a file's own hash is looked up in it. A pair within t
-  // bits one way round is found from that side (pigeonhole), so both sides are asked, every
-  // partner not only the later ones, and a pair found twice is kept once.
-  const index = Array.from({ length: m }, () => new Map<number, number[]>());
-  const ownChunks: number[][] = [];
-  for (let j = 0; j < n; j++) {
-    if (!has[j]) {
-      ownChunks.push([]);
-      continue;
+  // Per chunk c: the entries (j * 8 + s: file j's hash s) grouped by their chunk value, CSR
+  // style (bucket k's entries are entries[c][starts[c][k] .. starts[c][k + 1]]), and the bucket
+  // of each file's own hash (-1 without a hash).
+  const entries: Int32Array[] = [];
+  const starts: Int32Array[] = [];
+  const own: Int32Array[] = [];
+  const bucketOf = new Int32Array(n * 8);
+  for (let c = 0; c < m; c++) {
+    const a = bounds[c];
+    const b = bounds[c + 1];
+    let buckets: number;
+    if (b - a <= 16) buckets = shortChunks(w, has, a, b, bucketOf); // t >= 3: the chunk value is the bucket
+    else {
+      const map = new Map<number, number>();
+      for (let e = 0; e < n * 8; e++) {
+        if (!has[e >> 3]) continue;
+        const key = chunkOf(e >> 3, e & 7, c);
+        let k = map.get(key);
+        if (k === undefined) map.set(key, (k = map.size));
+        bucketOf[e] = k;
+      }
+      buckets = map.size;
     }
-    for (let s = 0; s < 8; s++)
-      chunks(j, s).forEach((k, c) => {
-        const list = index[c].get(k);
-        if (list) list.push(j);
-        else index[c].set(k, [j]);
-      });
-    ownChunks.push(chunks(j, 0));
+    const { start, list, ownC } = group(bucketOf, has, buckets);
+    entries.push(list);
+    starts.push(start);
+    own.push(ownC);
   }
+  const { keys, dists } = search(w, has, entries, starts, own, t);
+  const order = Array.from(keys.keys()).sort((x, y) => keys[x] - keys[y]);
+  for (const x of order) {
+    const a = Math.floor(keys[x] / n);
+    out.push({ a, b: keys[x] - a * n, distance: dists[x] });
+  }
+  return out;
+}
+
+/**
+ * File i against each hash that shares a chunk with i's own hash (`entries`, `starts`, `own` as
+ * nearPairs builds them): within t bits of it means i's own hash is within t of one of j's
+ * (seen[j] = i: decided), and, by the pigeonhole, every such j is met. A pair within t both ways
+ * round is kept from the smaller index's side, one within t only one way round from that side.
+ * Returns each pair as a * n + b (a < b) with its distance.
+ */
+function search(w: Uint32Array, has: Uint8Array, entries: Int32Array[], starts: Int32Array[], own: Int32Array[], t: number): { keys: number[]; dists: number[] } {
+  const n = has.length;
+  const m = entries.length;
   const seen = new Int32Array(n).fill(-1);
-  const kept = new Set<number>();
+  const keys: number[] = [];
+  const dists: number[] = [];
   for (let i = 0; i < n; i++) {
     if (!has[i]) continue;
-    const own = ownChunks[i];
+    const hi = w[i * 16];
+    const lo = w[i * 16 + 1];
     for (let c = 0; c < m; c++) {
-      const list = index[c].get(own[c]);
-      if (!list) continue;
-      for (let q = 0; q < list.length; q++) {
-        const j = list[q];
+      const list = entries[c];
+      const start = starts[c];
+      const k = own[c][i];
+      for (let q = start[k], end = start[k + 1]; q < end; q++) {
+        const e = list[q];
+        const j = e >> 3;
         if (j === i || seen[j] === i) continue;
+        const at = e * 2;
+        if (popcount32(hi ^ w[at]) + popcount32(lo ^ w[at + 1]) > t) continue;
         seen[j] = i;
-        const a = i < j ? i : j;
-        const b = i < j ? j : i;
-        if (kept.has(a * n + b)) continue;
-        const d = distance(a, b);
-        if (d <= t) {
-          kept.add(a * n + b);
-          out.push({ a, b, distance: d });
-        }
+        const back = oneWayOf(w, j, i);
+        if (j < i && back <= t) continue; // kept from j's side
+        keys.push(i < j ? i * n + j : j * n + i);
+        dists.push(Math.min(oneWayOf(w, i, j), back));
       }
     }
   }
-  return out.sort((x, y) => x.a - y.a || x.b - y.b);
+  return { keys, dists };
+}
+
+/** Fewest differing bits between file i's own hash and any of file j's 8. */
+function oneWayOf(w: Uint32Array, i: number, j: number): number {
+  const hi = w[i * 16];
+  const lo = w[i * 16 + 1];
+  let best = 65;
+  for (let s = j * 16, end = s + 16; s < end; s += 2) {
+    const d = popcount32(hi ^ w[s]) + popcount32(lo ^ w[s + 1]);
+    if (d < best) best = d;
+  }
+  return best;
+}
+
+/** Bits a .. b - 1 (from the top, b - a <= 16) of each entry's hash (e = j * 8 + s), into `key`; returns 2^(b - a). */
+function shortChunks(w: Uint32Array, has: Uint8Array, a: number, b: number, key: Int32Array): number {
+  const msk = (1 << (b - a)) - 1;
+  const total = has.length * 8;
+  for (let e = 0; e < total; e++) {
+    const hi = w[e * 2];
+    const lo = w[e * 2 + 1];
+    key[e] = (b <= 32 ? hi >>> (32 - b) : a >= 32 ? lo >>> (64 - b) : (hi << (b - 32)) | (lo >>> (64 - b))) & msk;
+  }
+  return msk + 1;
+}
+
+/** The entries of files with a hash grouped by bucket (CSR), and each file's own hash's bucket (-1: none). */
+function group(bucketOf: Int32Array, has: Uint8Array, buckets: number): { start: Int32Array; list: Int32Array; ownC: Int32Array } {
+  const n = has.length;
+  const start = new Int32Array(buckets + 1);
+  for (let e = 0; e < n * 8; e++) if (has[e >> 3]) start[bucketOf[e] + 1]++;
+  for (let k = 0; k < buckets; k++) start[k + 1] += start[k];
+  const fill = start.slice(0, buckets);
+  const list = new Int32Array(start[buckets]);
+  for (let e = 0; e < n * 8; e++) if (has[e >> 3]) list[fill[bucketOf[e]]++] = e;
+  const ownC = new Int32Array(n);
+  for (let j = 0; j < n; j++) ownC[j] = has[j] ? bucketOf[j * 8] : -1;
+  return { start, list, ownC };
 }
 
 export class UnionFind {
