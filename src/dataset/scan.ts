@@ -215,6 +215,11 @@ export function sourceKey(root: string): string {
 
 /** True when `inner` is `outer` or lies inside it. */
 export function isInside(inner: string, outer: string): boolean {
-  const r = relative(resolve(outer), resolve(inner));
+  const o = resolve(outer);
+  const i = resolve(inner);
+  // POSIX, `inner` under `outer` as written (the common case: every output of a build): what
+  // `relative` would answer, without its second resolve of both
+  const under = sep === '/' && i.startsWith(o) && (i.length === o.length || o === '/' || i[o.length] === '/');
+  const r = under ? i.slice(i.length === o.length || o === '/' ? o.length : o.length + 1) : relative(o, i);
   return r === '' || (!r.startsWith('..') && !r.startsWith(sep) && !/^[A-Za-z]:/.test(r));
 }
