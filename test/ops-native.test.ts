@@ -281,3 +281,23 @@ test('bilinear: wide images (positions past the f32 magic-number range take the 
     assert.ok(maxDiff(ours, js) <= 1, `${w}x${h} ${m}: off by ${maxDiff(ours, js)}`);
   }
 });
+
+test('applyOps into a reused buffer: the same bytes as a fresh result, written into it; no ops or another size leave it alone', { skip: !native && 'no WebAssembly SIMD' }, async () => {
+  const spec = validateOpsSpec([{ op: 'gaussianBlur', kernel: [5, 9] }, { op: 'perspective', p: 0.5 }, { op: 'rotate', degrees: [0, 180] }, { op: 'invert', p: 0.5 }], 'test');
+  const ctx = { fill: [9, 99, 199] as const };
+  for (const [name, img] of await images()) {
+    const into = new Uint8Array(img.data.length);
+    for (let t = 0; t < 6; t++) {
+      const applied = sampleOps(spec, createRng(`into-${name}-${t}`), img, 1);
+      const fresh = applyOps(img, applied, ctx);
+      const reused = applyOps(img, applied, ctx, { into });
+      assert.equal(reused.data, into, `${name} draw ${t}: written into the buffer`);
+      assert.deepEqual(reused.data, fresh.data, `${name} draw ${t}: the same bytes`);
+    }
+    assert.equal(applyOps(img, [], ctx, { into }), img, 'no ops: the image itself');
+    const one = applyOps(img, [{ op: 'invert', params: {} }], ctx, { into });
+    assert.deepEqual(one.data, invertJs(img).data, `${name}: a single op into the buffer`);
+    const small = new Uint8Array(img.data.length + 3);
+    assert.notEqual(applyOps(img, [{ op: 'invert', params: {} }], ctx, { into: small }).data, small, 'another size: a fresh buffer');
+  }
+});

@@ -246,15 +246,20 @@ function pickWeighted(rng: Rng, n: number, weights?: number[]): number {
  * consecutive geometric ops (rotate, affine, perspective, flips) are fused into one
  * resampling pass through their composed inverse maps (bilinear if any of them is), with
  * each step's canvas bounds still honoured (see `warp`).
+ *
+ * `opts.into`: a buffer the caller reuses from one call to the next (e.g. one per thread, the
+ * result encoded before the next call): where the last ops run compiled and the output has
+ * its size, the result is written there (its `data` is `into`) instead of into a fresh
+ * allocation. Otherwise, and with no ops (the result is then `img`), it is not touched.
  */
-export function applyOps(img: RawImage, applied: readonly AppliedOp[], ctx: ApplyContext): RawImage {
+export function applyOps(img: RawImage, applied: readonly AppliedOp[], ctx: ApplyContext, opts: { into?: Uint8Array } = {}): RawImage {
   let out = img;
   // Consecutive units that have a compiled step run together in the kernels' memory (one copy
   // in, one out); `pending` keeps each one's JS form too, for where the kernels cannot load.
   let pending: Array<{ step: NativeStep; js: (im: RawImage) => RawImage }> = [];
-  const flush = () => {
+  const flush = (into?: Uint8Array) => {
     if (pending.length === 0) return;
-    const run = pending.length === 1 ? undefined : runNative(out, pending.map((p) => p.step));
+    const run = pending.length === 1 && !into ? undefined : runNative(out, pending.map((p) => p.step), into);
     out = run ?? pending.reduce((im, p) => p.js(im), out);
     pending = [];
   };
@@ -262,7 +267,7 @@ export function applyOps(img: RawImage, applied: readonly AppliedOp[], ctx: Appl
     const def = getOp(applied[i].op);
     let j = i + 1;
     if (def.matrix) while (j < applied.length && getOp(applied[j].op).matrix) j++;
-    if (j - i === 1) {
+    if (j - i === 1 && (!def.matrix || def.native)) {
       const a = applied[i];
       const step = def.native?.(a.params, ctx, out.width, out.height);
       if (step) pending.push({ step, js: (im) => def.apply(im, a.params, ctx) });
@@ -288,7 +293,7 @@ export function applyOps(img: RawImage, applied: readonly AppliedOp[], ctx: Appl
     }
     i = j;
   }
-  flush();
+  flush(opts.into);
   return out;
 }
 

@@ -93,10 +93,12 @@ export interface NativeStep {
 export const IDENTITY_STEP: NativeStep = { scratch: 0, run: () => {}, identity: true };
 
 /**
- * Copy `img` in, run `steps` in order on it in the module's memory, copy the result out.
- * Undefined where the module cannot load or grow (the caller runs its JS loops instead).
+ * Copy `img` in, run `steps` in order on it in the module's memory, copy the result out: into
+ * `into` where it is given and has the image's size (the result's data is then `into`), else
+ * into a fresh buffer. Undefined where the module cannot load or grow (the caller runs its JS
+ * loops instead).
  */
-export function runNative(img: RawImage, steps: readonly NativeStep[]): RawImage | undefined {
+export function runNative(img: RawImage, steps: readonly NativeStep[], into?: Uint8Array): RawImage | undefined {
   const m = load();
   if (!m) return undefined;
   const n = img.data.length;
@@ -116,6 +118,10 @@ export function runNative(img: RawImage, steps: readonly NativeStep[]): RawImage
     }
     step.run({ e: m.e, w: img.width, h: img.height, src, dst, scratch: S });
     [src, dst] = [dst, src];
+  }
+  if (into && into.length === n) {
+    into.set(new Uint8Array(m.e.memory.buffer, src, n));
+    return createRaw(img.width, img.height, into);
   }
   return createRaw(img.width, img.height, new Uint8Array(m.e.memory.buffer).slice(src, src + n));
 }
