@@ -3,6 +3,7 @@
  * from a list of parts (recipe seed, class, source path, copy index...), so results never
  * depend on scheduling, concurrency or `Math.random`.
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import seedrandom from 'seedrandom';
 
@@ -21,14 +22,35 @@ export interface Rng {
   shuffle<T>(items: readonly T[]): T[];
 }
 
-/** A stable 32-hex-digit seed string from any parts (order matters). */
+/**
+ * A stable 32-hex-digit seed string from any parts (order matters): the first 128 bits of the
+ * SHA-256 of `seedParts(...parts)`. Seeds fix output bytes and are manifest keys: never change
+ * what this returns.
+ */
 export function deriveSeed(...parts: Array<string | number>): string {
-  const h = createHash('sha256');
+  return seedOf(seedParts(...parts));
+}
+
+/**
+ * The text deriveSeed hashes: `<length>:<part>;` for each part (length in UTF-16 units, the
+ * text hashed as UTF-8). `seedOf(seedParts(a, b) + seedParts(c))` = `deriveSeed(a, b, c)`, so a
+ * caller deriving many seeds that share leading parts encodes those once.
+ */
+export function seedParts(...parts: Array<string | number>): string {
+  let text = '';
   for (const p of parts) {
     const s = String(p);
-    h.update(`${s.length}:${s};`);
+    text += `${s.length}:${s};`;
   }
-  return h.digest('hex').slice(0, 32);
+  return text;
+}
+
+// crypto.hash (Node >= 20.12): one call, no Hash object per seed; the same digest.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
+/** deriveSeed of already encoded parts (`seedParts`). */
+export function seedOf(encoded: string): string {
+  return (oneShot ? oneShot('sha256', encoded, 'hex') : createHash('sha256').update(encoded).digest('hex')).slice(0, 32);
 }
 
 export function createRng(seed: string | number): Rng {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadRecipe, parseRecipe, listRecipes, SHIPPED_RECIPES_DIR } from '../src/recipe/load.ts';
 import { planBuild, tierFor } from '../src/variant/plan.ts';
+import { outputEscapes } from '../src/variant/build.ts';
 import type { SplitFiles } from '../src/dataset/split.ts';
 
 // a 10.9x-imbalanced train split like the tabler sample's, plus small valid/test
@@ -98,4 +99,15 @@ test('recipe errors name the file and the field', async () => {
   assert.throws(bad({ fill: 'purple' }), /recipes\/x.yaml: fill/);
   const absent = parseRecipe({ ...base, undersample: { classes: ['L2_25'], keep: 0.8 } }, 'recipes/y.yaml');
   assert.throws(() => planBuild(absent, split), /recipes\/y.yaml: undersample.classes: no class named "L2_25"/);
+});
+
+test('output paths that could leave the variant folder are refused, lexically; every planned output passes', async () => {
+  for (const bad of ['', '/etc/x.png', '../x.png', 'train/../../x.png', 'train/a/..', 'train/..', 'train/a\0b.png'])
+    assert.equal(outputEscapes(bad), true, JSON.stringify(bad));
+  for (const good of ['train/a/b.png', 'train/..a/b..png', 'train/a/.../x.png', 'valid/a/.hidden.png', 'test/a/sub/dir/x.aug3.png'])
+    assert.equal(outputEscapes(good), false, good);
+  // a name with a backslash is one name on POSIX, separators on Windows
+  assert.equal(outputEscapes('train/a/..\\..\\x.png'), process.platform === 'win32');
+  const p = planBuild(await shipped('random_v3'), split);
+  assert.ok(p.jobs.every((j) => j.outputs.every((o) => !outputEscapes(o.out))));
 });

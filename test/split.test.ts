@@ -4,6 +4,7 @@ import { splitFiles, groupKeyOf, resolveSplit, compileGroupPattern, splitWithGro
 import { DEFAULT_NEAR_DISTANCE, nearPairs } from '../src/dataset/dedupe.ts';
 import { rngFor } from '../src/rng.ts';
 import type { SourceFile } from '../src/dataset/scan.ts';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tempDir, removeDir } from './helpers/dataset.ts';
 
 const files = (counts: Record<string, number>, names?: (c: string, i: number) => string): SourceFile[] =>
@@ -174,4 +175,30 @@ test('near pairs read a hash as hashWords does: upper-case digits, and a malform
     { a: 0, b: 3, distance: 0 },
     { a: 1, b: 3, distance: 0 },
   ]);
+});
+
+test('a split file that does not hold every scanned file once, under its own class, is written anew (output names come from it)', async () => {
+  const dir = await tempDir();
+  try {
+    const all = files({ a: 10, b: 10 });
+    const o = { ratios: [0.6, 0.2, 0.2] as [number, number, number], seed: 42 };
+    const first = await resolveSplit('/src/ds', all, o, dir);
+    const tamper = async (edit: (s: any) => void) => {
+      const rec = JSON.parse(await readFile(first.file, 'utf8'));
+      edit(rec.files);
+      await writeFile(first.file, JSON.stringify(rec));
+      const again = await resolveSplit('/src/ds', all, o, dir);
+      assert.equal(again.reused, false);
+      assert.deepEqual(again.record.files, first.record.files);
+      assert.deepEqual(JSON.parse(await readFile(first.file, 'utf8')).files, first.record.files);
+    };
+    await tamper((f) => (f.train['../..'] = [f.train.a.pop()])); // a class that would climb out of the variant folder
+    await tamper((f) => f.train.a.push('a/../../../x.png')); // a path the scan never found
+    await tamper((f) => f.train.b.push(f.train.a[0])); // a file under another class too
+    await tamper((f) => f.test.a.pop()); // a file left out
+    await tamper((f) => (f.valid = null));
+    assert.equal((await resolveSplit('/src/ds', all, o, dir)).reused, true);
+  } finally {
+    await removeDir(dir);
+  }
 });

@@ -160,6 +160,30 @@ export function splitFingerprint(files: readonly SourceFile[], opts: SplitOption
 }
 
 /**
+ * True when `split` holds every file of `files` exactly once, under its own class: a split file
+ * read back is only trusted this far (a build names its outputs after these classes and paths,
+ * so they must be the scan's).
+ */
+function partitions(split: SplitFiles, files: readonly SourceFile[]): boolean {
+  const classOf = new Map<string, string>();
+  for (const f of files) classOf.set(f.rel, f.class);
+  const placed = new Set<string>();
+  for (const s of SPLITS) {
+    const byClass = split?.[s];
+    if (!byClass || typeof byClass !== 'object') return false;
+    for (const cls of Object.keys(byClass)) {
+      const list = byClass[cls];
+      if (!Array.isArray(list)) return false;
+      for (const rel of list) {
+        if (classOf.get(rel) !== cls || placed.has(rel)) return false;
+        placed.add(rel);
+      }
+    }
+  }
+  return placed.size === classOf.size;
+}
+
+/**
  * Returns the split of `files`, reusing the split file for (source, options) when it exists
  * and writing it otherwise. The file lives in `<splitsDir>/<sourceName>.seed<seed>.<fingerprint>.json`.
  */
@@ -173,7 +197,7 @@ export async function resolveSplit(
   const file = join(splitsDir, `${basename(sourceRoot)}.seed${opts.seed}.${fingerprint}.json`);
   try {
     const record = JSON.parse(await readFile(file, 'utf8')) as SplitRecord;
-    if (record.fingerprint === fingerprint) return { record, file, reused: true };
+    if (record.fingerprint === fingerprint && partitions(record.files, files)) return { record, file, reused: true };
   } catch {
     /* absent or unreadable: write it anew */
   }

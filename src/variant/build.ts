@@ -11,7 +11,7 @@ import { rm, stat, unlink, mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import fg from 'fast-glob';
 import { AugmentError } from '../errors.ts';
-import { deriveSeed } from '../rng.ts';
+import { seedOf, seedParts } from '../rng.ts';
 import { loadRecipe, type Recipe } from '../recipe/load.ts';
 import { DEFAULT_PIXEL_LIMIT, isInside, scanCacheFile, scanSource, type ScanNote, type ScanResult, type UnreadableFile } from '../dataset/scan.ts';
 import { resolveSplit } from '../dataset/split.ts';
@@ -98,7 +98,7 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     throw new AugmentError('UNSAFE_PATH', `${variantDir}: output folder is inside the source ${sourceRoot}; choose another --out (the source is never written to)`);
   if (isInside(sourceRoot, variantDir))
     throw new AugmentError('UNSAFE_PATH', `${variantDir}: output folder contains the source ${sourceRoot}; choose another --out`);
-  await refuseForeignFolder(variantDir);
+  const existing = await refuseForeignFolder(variantDir);
 
   // One pool of worker threads for the scan's decode check and for the build.
   const cfg: WorkerConfig = {
@@ -113,13 +113,15 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
   };
   const pool = new WorkerPool<WorkerRequest, WorkerReply>(new URL('./worker-entry.mjs', import.meta.url), concurrency, cfg, { depth: 2 }); // depth 2: no idle worker between chunks
   try {
-    return await buildWith(pool, cfg, recipe, { ...opts, t0, cwd, sourceRoot, variantDir, variantsRoot, pixelLimit, concurrency });
+    // No train/valid/test folder at the start: no stale output or stray temp file to look for.
+    const hadOutputs = existing.some((n) => (SPLITS as readonly string[]).includes(n));
+    return await buildWith(pool, cfg, recipe, { ...opts, t0, cwd, sourceRoot, variantDir, variantsRoot, pixelLimit, concurrency, hadOutputs });
   } finally {
     await pool.close();
   }
 }
 
-type Resolved = BuildOptions & { t0: number; cwd: string; sourceRoot: string; variantDir: string; variantsRoot: string; pixelLimit: number; concurrency: number };
+type Resolved = BuildOptions & { t0: number; cwd: string; sourceRoot: string; variantDir: string; variantsRoot: string; pixelLimit: number; concurrency: number; hadOutputs: boolean };
 
 async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: WorkerConfig, recipe: Recipe, opts: Resolved): Promise<BuildResult> {
   const { t0, sourceRoot, variantDir, variantsRoot, pixelLimit, concurrency } = opts;
@@ -176,27 +178,35 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
   const journalIndex = manifestFiles.length - 1;
   const previous = await indexManifests(manifestFiles);
   const kept = new Map<string, LineRef>();
-  const needs = await Promise.all(
-    keyed.map(async (j) => {
-      const need: KeyedJob = { ...j, outputs: [], keys: [] };
-      for (let i = 0; i < j.outputs.length; i++) {
-        const o = j.outputs[i];
-        const prev = previous.get(o.out);
-        if (prev && prev.key === j.keys[i] && (await sizeOf(join(variantDir, o.out))) === prev.bytes) kept.set(o.out, prev);
-        else {
-          need.outputs.push(o);
-          need.keys.push(j.keys[i]);
-        }
-      }
-      return need;
-    }),
-  );
-  const todo = needs.filter((j) => j.outputs.length > 0);
-  const removed = await removeStale(
-    variantDir,
-    new Set(keyed.flatMap((j) => j.outputs.map((o) => o.out))),
-    shard ? (rel) => shardOwns(shard, rel) : undefined,
-  );
+  // An output is kept when its manifest line has the same key and its file the same size; with
+  // no manifest line at all (a fresh folder) every output is made, nothing to look up or stat.
+  const todo =
+    previous.size === 0
+      ? keyed.filter((j) => j.outputs.length > 0)
+      : (
+          await Promise.all(
+            keyed.map(async (j) => {
+              const need: KeyedJob = { ...j, outputs: [], keys: [] };
+              for (let i = 0; i < j.outputs.length; i++) {
+                const o = j.outputs[i];
+                const prev = previous.get(o.out);
+                if (prev && prev.key === j.keys[i] && (await sizeOf(join(variantDir, o.out))) === prev.bytes) kept.set(o.out, prev);
+                else {
+                  need.outputs.push(o);
+                  need.keys.push(j.keys[i]);
+                }
+              }
+              return need;
+            }),
+          )
+        ).filter((j) => j.outputs.length > 0);
+  const removed = opts.hadOutputs
+    ? await removeStale(
+        variantDir,
+        new Set(keyed.flatMap((j) => j.outputs.map((o) => o.out))),
+        shard ? (rel) => shardOwns(shard, rel) : undefined,
+      )
+    : 0;
 
   // 3. make the missing outputs
   const total = todo.reduce((n, j) => n + j.outputs.length, 0);
@@ -307,13 +317,26 @@ type KeyedJob = SourceJob & { keys: string[] };
 /** A worker's per-file failure that is an I/O error (Node's "ENOSPC: no space left on device, write"), not a bad image. */
 const IO_FAILURE = /^(EIO|ENOSPC|EDQUOT|EROFS|ESTALE|ETIMEDOUT|EMFILE|ENFILE|ENOMEM|EAGAIN|EBUSY)\b/;
 
-function keyJobs(recipe: Recipe, scan: ScanResult, jobs: SourceJob[]): KeyedJob[] {
+/**
+ * Each output's manifest key: deriveSeed(common, augment or '', source, size, mtimeMs, seed,
+ * out), its leading parts encoded once (seedParts), not once per output.
+ */
+export function keyJobs(recipe: Recipe, scan: ScanResult, jobs: SourceJob[]): KeyedJob[] {
   const byRel = new Map(scan.files.map((f) => [f.rel, f]));
   const common = JSON.stringify([OUTPUT_FORMAT_VERSION, recipe.background, recipe.output]);
   const augment = JSON.stringify([recipe.ops ?? null, recipe.fill]);
+  const original = seedParts(common, '');
+  const copy = seedParts(common, augment);
   return jobs.map((j) => {
-    const f = byRel.get(j.source)!;
-    return { ...j, keys: j.outputs.map((o) => deriveSeed(common, o.copy > 0 ? augment : '', j.source, f.size, f.mtimeMs, o.seed, o.out)) };
+    const f = byRel.get(j.source);
+    if (!f) throw new Error(`${j.source}: planned from the split but not in the scan`);
+    const file = seedParts(j.source, f.size, f.mtimeMs);
+    const keys = new Array<string>(j.outputs.length);
+    for (let i = 0; i < keys.length; i++) {
+      const o = j.outputs[i];
+      keys[i] = seedOf((o.copy > 0 ? copy : original) + file + seedParts(o.seed, o.out));
+    }
+    return { ...j, keys };
   });
 }
 
@@ -325,19 +348,32 @@ async function sizeOf(file: string): Promise<number> {
   }
 }
 
+/**
+ * An output path (relative, from planBuild) that could leave the output folder: absolute, a
+ * drive, or with a `..` segment (on Windows a backslash separates too). Outputs are safe by
+ * construction (a split name, a class folder's name and the file's path under it, all names
+ * read from the source by the scan, which resolveSplit checks a reused split file against);
+ * this is the check that holds even so, lexical, without resolving every path.
+ */
+export function outputEscapes(rel: string): boolean {
+  return rel === '' || rel.includes('\0') || (process.platform === 'win32' ? WIN_ESCAPE : POSIX_ESCAPE).test(rel);
+}
+const POSIX_ESCAPE = /^\/|(?:^|\/)\.\.(?:\/|$)/;
+const WIN_ESCAPE = /^[\\/]|^[A-Za-z]:|(?:^|[\\/])\.\.(?:[\\/]|$)/;
+
 function assertInside(root: string, rel: string): void {
-  if (!isInside(resolve(root, rel), root)) throw new AugmentError('UNSAFE_PATH', `${rel}: output path escapes the output folder ${root}`);
+  if (outputEscapes(rel)) throw new AugmentError('UNSAFE_PATH', `${rel}: output path escapes the output folder ${root}`);
 }
 
-/** Refuses to build into a non-empty folder that is not an augment variant. */
-async function refuseForeignFolder(dir: string): Promise<void> {
+/** Refuses to build into a non-empty folder that is not an augment variant; returns the names in it (none: absent). */
+async function refuseForeignFolder(dir: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch {
-    return;
+    return [];
   }
-  if (names.length === 0 || names.includes(MANIFEST_NAME) || names.includes(VARIANT_FILE) || names.includes(SHARDS_DIR)) return;
+  if (names.length === 0 || names.includes(MANIFEST_NAME) || names.includes(VARIANT_FILE) || names.includes(SHARDS_DIR)) return names;
   throw new AugmentError('UNSAFE_PATH', `${dir}: output folder exists and is not an augment variant (no ${MANIFEST_NAME}); refusing to write into it`);
 }
 
