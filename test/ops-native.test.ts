@@ -301,3 +301,13 @@ test('applyOps into a reused buffer: the same bytes as a fresh result, written i
     assert.notEqual(applyOps(img, [{ op: 'invert', params: {} }], ctx, { into: small }).data, small, 'another size: a fresh buffer');
   }
 });
+
+test('bilinear, projective: a tiny positive z (a denormal in f32) still reads where the f64 loop does', { skip: !native && 'no WebAssembly SIMD' }, () => {
+  const img = photoLike(9, 7, 11);
+  const spans = new Int32Array(2 * 7);
+  for (let y = 0; y < 7; y++) spans[2 * y + 1] = 9;
+  for (const m of [[0, 0, 0, 0, 0, 0, 0, 0, 1e-39], [0, 0, 2e-39, 0, 0, 3e-39, 0, 0, 1e-39]] as Mat3[]) {
+    const ours = warpNative(img, m, spans, true, [1, 2, 3])!, js = resampleJs(img, m, spans, 'bilinear', [1, 2, 3]);
+    assert.ok(maxDiff(ours, js) <= 1, `${m}: off by ${maxDiff(ours, js)}`);
+  }
+});

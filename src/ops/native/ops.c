@@ -317,9 +317,8 @@ EXPORT(warp_nearest) void warp_nearest(const u8 *src, u8 *dst, i32 w, i32 h, con
  * right neighbours channel by channel, ready for i32x4.dot_i16x8_s. A neighbour outside the
  * source reads the fill colour, and a position further out is clamped to the border (all four
  * of its neighbours read fill, as they should), so no read needs a bounds check.
- * Positions are in 1/2048 px: round(u * 2048) in f32 (the map pre-scaled by 2048, one
- * reciprocal of z per pixel), whose high bits are the left neighbour and low 11 bits its
- * weight; within about 1/4000 px of the f64 position (f32 rounding adds < 1e-4 px at 224 px).
+ * Positions are in 1/2048 px: round(u * 2048) in f32 (the map pre-scaled by 2048), whose
+ * high bits are the left neighbour and low 11 bits its weight; within about 1/4000 px of the f64 position (f32 rounding adds < 1e-4 px at 224 px).
  * The four weights are in 1/16384ths, summing to exactly 16384: w11 = round(fx fy / 256),
  * w01 = 8 fx - w11, w10 = 8 fy - w11, w00 = 16384 - 8 fx - 8 fy + w11 (fx, fy in 1/2048ths);
  * each output value is one exact integer sum, rounded once: within 1/32 level of the f64 blend
@@ -361,7 +360,7 @@ static inline __attribute__((always_inline)) void bilinear_rows(u8 *dst, i32 w, 
   u8 out_fill[4] = {(u8)(fill[0] ^ (invert ? 255 : 0)), (u8)(fill[1] ^ (invert ? 255 : 0)), (u8)(fill[2] ^ (invert ? 255 : 0)), 0};
   const v128_t pat = fill_pattern(out_fill);
   const v128_t m0v = wasm_f32x4_splat((float)(m[0] * WONE)), m3v = wasm_f32x4_splat((float)(m[3] * WONE)), m6v = wasm_f32x4_splat((float)m[6]);
-  const v128_t one = keep(wasm_f32x4_splat(1.0f)), four = keep(wasm_f32x4_splat(4.0f));
+  const v128_t four = keep(wasm_f32x4_splat(4.0f));
   const v128_t magic = keep(wasm_f32x4_splat(12582912.0f)); // 1.5 * 2^23: adding it rounds |v| < 2^22 to an integer in the low mantissa bits
   const v128_t loU = keep(wasm_f32x4_splat(-2.0f * WONE)), hiU = keep(wasm_f32x4_splat((float)w * WONE + (WONE - 1)));
   const v128_t hiV = keep(wasm_f32x4_splat((float)h * WONE + (WONE - 1)));
@@ -385,13 +384,13 @@ static inline __attribute__((always_inline)) void bilinear_rows(u8 *dst, i32 w, 
       if (projective) {
         const v128_t z = wasm_f32x4_add(wasm_f32x4_mul(m6v, xv), bzv);
         ok = wasm_f32x4_gt(z, wasm_f32x4_splat(0)); // behind the map's horizon: nothing to read
-        const v128_t rz = wasm_f32x4_div(one, z);
-        u = wasm_f32x4_mul(u, rz);
-        v = wasm_f32x4_mul(v, rz);
+        u = wasm_f32x4_div(u, z);
+        v = wasm_f32x4_div(v, z);
       }
-      // clamped to the border: left / top neighbour in [-2, w] / [-2, h]
-      u = wasm_f32x4_pmax(wasm_f32x4_pmin(u, hiU), loU);
-      v = wasm_f32x4_pmax(wasm_f32x4_pmin(v, hiV), loU);
+      // clamped to the border: left / top neighbour in [-2, w] / [-2, h] (pmin(a, b) is b < a ? b : a:
+      // this order sends a NaN to hi, never inside)
+      u = wasm_f32x4_pmax(loU, wasm_f32x4_pmin(hiU, u));
+      v = wasm_f32x4_pmax(loU, wasm_f32x4_pmin(hiV, v));
       v128_t U, V;
       if (big) {
         U = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_floor(wasm_f32x4_add(u, wasm_f32x4_splat(0.5f))));
