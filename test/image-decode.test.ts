@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { decodeImage, decodeImageBuffer, decodeWithSharp, probeImage } from '../src/image/decode.ts';
+import { decodeImage, decodeImageBuffer, decodeSourceReadSync, decodeWithSharp, probeImage } from '../src/image/decode.ts';
 import { encodeImage } from '../src/image/encode.ts';
-import { decodePngFast } from '../src/image/png.ts';
+import { decodePngFast, plainRgbPng } from '../src/image/png.ts';
 import type { RawImage, Rgb } from '../src/image/raw.ts';
 import { icon, maxDiff, pattern, pngOf, removeDir, tempDir, toSharp, writeFixture } from './helpers/images.ts';
 
@@ -207,4 +207,38 @@ console.log(JSON.stringify([...before, sharpRequested(), loaded(), jpeg[0] === 0
   );
   const out = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
   assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), [false, false, '1,2,3,4,5,6,7,8,9,10,11,12', true, true, true]);
+});
+
+test('decodeSourceReadSync hands back the bytes of a plain 8-bit RGB PNG only (what a build may keep as the original)', async () => {
+  const img = pattern(9, 7);
+  const rgb = pngOf({ width: 9, height: 7, colourType: 2, samples: img.data, filter: 1 });
+  const phys = new Uint8Array([0, 0, 11, 19, 0, 0, 11, 19, 1]);
+  const bySharp = await sharp(img.data, { raw: { width: 9, height: 7, channels: 3 } }).png().toBuffer();
+  const kept = { rgb, withPhys: pngOf({ width: 9, height: 7, colourType: 2, samples: img.data, extraChunks: [['pHYs', phys]] }), bySharp };
+  const rgba = new Uint8Array(9 * 7 * 4).map((_, i) => (i % 4 === 3 ? 255 : img.data[Math.floor(i / 4) * 3 + (i % 4)]));
+  const badCrc = Buffer.from(rgb);
+  badCrc[badCrc.length - 12 - 5] ^= 0xff; // last byte of the IDAT's CRC
+  const notKept = {
+    text: pngOf({ width: 9, height: 7, colourType: 2, samples: img.data, extraChunks: [['tEXt', Buffer.from('Comment\0x')]] }),
+    trailing: Buffer.concat([rgb, Buffer.from('junk')]),
+    grey: pngOf({ width: 9, height: 7, colourType: 0, samples: Array.from({ length: 63 }, (_, i) => i * 4) }),
+    rgba: pngOf({ width: 9, height: 7, colourType: 6, samples: rgba }),
+    deep: pngOf({ width: 9, height: 7, colourType: 2, depth: 16, samples: Array.from(img.data, (v) => v * 257) }),
+  };
+  for (const [name, buf] of Object.entries({ ...kept, ...notKept })) {
+    const f = join(dir, `keep-${name}.png`);
+    await writeFile(f, buf);
+    const r = await decodeSourceReadSync(f);
+    assert.equal(maxDiff(r.image, await decodeImageBuffer(buf, f)), 0, `${name}: the same pixels as decodeImageBuffer`);
+    const keep = name in kept;
+    assert.equal(r.png !== undefined, keep, `${name}: ${keep ? 'kept' : 'encoded again'}`);
+    if (keep) {
+      assert.ok(r.png!.equals(buf), `${name}: the file's own bytes`);
+      assert.equal(maxDiff(r.image, img), 0);
+    }
+  }
+  // the chunk test alone does not read CRCs: decoding does, and a bad one is an error, never kept
+  assert.equal(plainRgbPng(badCrc), true);
+  await writeFile(join(dir, 'keep-badCrc.png'), badCrc);
+  await assert.rejects(decodeSourceReadSync(join(dir, 'keep-badCrc.png')), (e: any) => e.code === 'BAD_IMAGE');
 });

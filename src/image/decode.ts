@@ -10,7 +10,7 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { Metadata, OutputInfo } from 'sharp';
 import { AugmentError } from '../errors.ts';
-import { decodePngFast, pngSize } from './png.ts';
+import { decodePngFast, plainRgbPng, pngSize } from './png.ts';
 import { createRaw, type RawImage, type Rgb } from './raw.ts';
 import { loadSharp } from './sharp.ts';
 
@@ -58,8 +58,30 @@ export async function decodeImageReadSync(path: string, opts: DecodeOptions = {}
   return decodeImageBuffer(bytes, path, opts);
 }
 
+/**
+ * `decodeImageReadSync` for a build's source: the pixels, and the file's bytes too when they
+ * may stand as the PNG of those very pixels (`png`: a plain 8-bit RGB PNG, `plainRgbPng`,
+ * that the JS decoder read without a fault), so that an output of the unchanged picture can be
+ * written without encoding it again.
+ */
+export async function decodeSourceReadSync(path: string, opts: DecodeOptions = {}): Promise<{ image: RawImage; png: Buffer | undefined }> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    return { image: await decodeImage(path, opts), png: undefined };
+  }
+  const r = await decodeBuffer(bytes, path, opts);
+  return { image: r.image, png: r.fast && plainRgbPng(bytes) ? bytes : undefined };
+}
+
 /** `decodeImage` for bytes already in memory; `name` only words the errors. */
 export async function decodeImageBuffer(buf: Buffer, name: string, opts: DecodeOptions = {}): Promise<RawImage> {
+  return (await decodeBuffer(buf, name, opts)).image;
+}
+
+/** `decodeImageBuffer`, saying whether the JS PNG decoder (`fast`) or sharp read it. */
+async function decodeBuffer(buf: Buffer, name: string, opts: DecodeOptions): Promise<{ image: RawImage; fast: boolean }> {
   const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
   const background = opts.background ?? DEFAULT_BACKGROUND;
   checkBackground(background);
@@ -68,9 +90,9 @@ export async function decodeImageBuffer(buf: Buffer, name: string, opts: DecodeO
   if (size) {
     checkLimit(name, size.width, size.height, limit);
     const fast = decodePngFast(buf, background);
-    if (fast) return fast;
+    if (fast) return { image: fast, fast: true };
   }
-  return decodeWithSharp(buf, name, opts);
+  return { image: await decodeWithSharp(buf, name, opts), fast: false };
 }
 
 /**

@@ -253,6 +253,34 @@ function startsWithSignature(buf: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * Whether `buf` is a PNG that augment may keep as it is for an output of the same pixels:
+ * 8-bit RGB (colour type 2), not interlaced, made of IHDR, IDAT, IEND and at most a pHYs
+ * (what libvips writes), nothing after IEND. It says nothing about the data: only a file that
+ * `decodePngFast` also decoded (every CRC, the inflated size) qualifies (see
+ * ./decode.ts `decodeSourceReadSync`).
+ */
+export function plainRgbPng(buf: Uint8Array): boolean {
+  if (buf.length < 57 || !startsWithSignature(buf)) return false;
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let at = 8;
+  let first = true;
+  while (at + 12 <= buf.length) {
+    const len = v.getUint32(at);
+    const type = v.getUint32(at + 4);
+    const end = at + 12 + len;
+    if (end > buf.length) return false;
+    if (first) {
+      // IHDR: 8-bit, colour type 2, deflate, filter method 0, no interlace
+      if (type !== 0x49484452 || len !== 13 || buf[at + 16] !== 8 || buf[at + 17] !== 2 || buf[at + 18] !== 0 || buf[at + 19] !== 0 || buf[at + 20] !== 0) return false;
+      first = false;
+    } else if (type === 0x49454e44) return len === 0 && end === buf.length; // IEND, last
+    else if (type !== 0x49444154 && type !== 0x70485973) return false; // IDAT, pHYs
+    at = end;
+  }
+  return false;
+}
+
 // Ancillary chunks that change how pixels must be read: leave those files to sharp.
 const NEEDS_SHARP = new Set(['iCCP', 'gAMA', 'cHRM', 'eXIf', 'sBIT']);
 

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { decodeImageReadSync } from '../image/decode.ts';
+import { decodeSourceReadSync } from '../image/decode.ts';
 import { encodeImage } from '../image/encode.ts';
 import type { RawImage, Rgb } from '../image/raw.ts';
 import { configureSharp } from '../image/sharp.ts';
@@ -57,7 +57,10 @@ const dirsMade = new Set<string>();
 export async function runJob(cfg: WorkerConfig, job: SourceJob & { keys: string[] }): Promise<ManifestEntry[]> {
   const path = join(cfg.sourceRoot, ...job.source.split('/'));
   const decodeOpts = { limitInputPixels: cfg.pixelLimit, background: cfg.background };
-  const src = await decodeImageReadSync(path, decodeOpts);
+  const { image: src, png: srcPng } = await decodeSourceReadSync(path, decodeOpts);
+  // The original of a plain 8-bit RGB PNG source is written as the source's own bytes: the same
+  // pixels (decoded here without a fault) without a second encode (see ../image/png.ts plainRgbPng).
+  const keepSource = cfg.format === 'png' ? srcPng : undefined;
   const entries: ManifestEntry[] = [];
   for (let i = 0; i < job.outputs.length; i++) {
     const o = job.outputs[i];
@@ -67,7 +70,7 @@ export async function runJob(cfg: WorkerConfig, job: SourceJob & { keys: string[
       applied = sampleOps(cfg.ops, createRng(o.seed), { width: src.width, height: src.height }, o.copy);
       img = applyOps(src, applied, { fill: cfg.fill });
     }
-    const buf = await encodeImage(img, cfg.format, cfg.quality === undefined ? undefined : { quality: cfg.quality });
+    const buf = o.copy === 0 && keepSource ? keepSource : await encodeImage(img, cfg.format, cfg.quality === undefined ? undefined : { quality: cfg.quality });
     const file = join(cfg.variantDir, ...o.out.split('/'));
     const dir = dirname(file);
     if (!dirsMade.has(dir)) {
