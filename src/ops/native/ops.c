@@ -461,6 +461,7 @@ EXPORT(warp_bilinear) void warp_bilinear(const u8 *src, u8 *dst, i32 w, i32 h, c
  */
 
 static inline i32 reflect_index(i32 i, i32 n) {
+  if ((u32)i < (u32)n) return i; // inside: the common case, no division
   if (n == 1) return 0;
   const i32 period = 2 * n - 2;
   i %= period;
