@@ -339,6 +339,10 @@ static void pair_row_fill(u8 *pr, i32 pw, v128_t pat2) {
   for (i32 px = 0; px < pw; px += 2) wasm_v128_store(pr + px * 6, pat2);
 }
 
+static inline void put_pair(u8 *o, const u8 *a, const u8 *b) {
+  o[0] = a[0]; o[1] = b[0]; o[2] = a[1]; o[3] = b[1]; o[4] = a[2]; o[5] = b[2];
+}
+
 /** Pair row of source row s (w pixels) with 2 fill pixels on each side. */
 static void pair_row_src(u8 *pr, const u8 *s, i32 w, const u8 *fill) {
   i32 px = 2;
@@ -346,12 +350,10 @@ static void pair_row_src(u8 *pr, const u8 *s, i32 w, const u8 *fill) {
     const v128_t v = wasm_v128_load(s + (px - 2) * 3);
     wasm_v128_store(pr + px * 6, wasm_i8x16_shuffle(v, v, 0, 3, 1, 4, 2, 5, 3, 6, 4, 7, 5, 8, 6, 9, 7, 10));
   }
-  for (i32 q = 0; q < w + 4; q = q == 1 ? px : q + 1) {
-    for (i32 c = 0; c < 3; c++) {
-      pr[q * 6 + 2 * c] = q >= 2 && q <= w + 1 ? s[(q - 2) * 3 + c] : fill[c];
-      pr[q * 6 + 2 * c + 1] = q + 1 >= 2 && q + 1 <= w + 1 ? s[(q - 1) * 3 + c] : fill[c];
-    }
-  }
+  // the ends, pixel by pixel: (F, F), (F, s0) on the left; the last pairs up to (F, F) on the right
+  put_pair(pr, fill, fill);
+  put_pair(pr + 6, fill, s);
+  for (; px < w + 4; px++) put_pair(pr + px * 6, px <= w + 1 ? s + (px - 2) * 3 : fill, px + 1 <= w + 1 ? s + (px - 1) * 3 : fill);
 }
 
 static inline __attribute__((always_inline)) void bilinear_rows(u8 *dst, i32 w, i32 h, const i32 *spans, const double *m, const u8 *fill, const i32 projective, const i32 invert, const u8 *pairs, const i32 big) {
