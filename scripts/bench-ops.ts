@@ -96,6 +96,7 @@ const VERSUS: Array<[ours: string, theirs: string]> = [
   ['seed chain with b/c 0.2 jitter (the peer\'s ops)', 'peer chain (LUT, blur, persp p.5, 2 rot nearest, invert p.5)'],
   ['encode PNG (JS, zlib level 3) of a chain output', 'encode PNG (cv2.imencode defaults) of a chain output'],
   ['seed chain + encode PNG (JS, default level)', 'peer chain + encode PNG'],
+  ['seed chain into a reused buffer + encode PNG (JS, default level)', 'peer chain + encode PNG'],
   ['peer\'s ops + encode PNG (JS, default level)', 'peer chain + encode PNG'],
   ['decode PNG icon (JS fast path)', 'decode PNG icon (cv2.imdecode)'],
 ];
@@ -196,11 +197,15 @@ for (const size of sizes) {
     const draws: AppliedOp[][] = Array.from({ length: 64 }, (_, i) => sampleOps(spec, createRng(`bench-${i}`), dims, 1));
     row(size, label, time((i) => applyOps(img, draws[i & 63], ctx)));
     if (label === 'seed chain (6 ops, fused)') {
+      // as a build worker can run it: the result written into one buffer reused for every copy
+      const into = new Uint8Array(img.data.length);
+      row(size, 'seed chain (6 ops, fused, into a reused buffer)', time((i) => applyOps(img, draws[i & 63], ctx, { into })));
       row(size, 'seed chain (6 ops, one at a time)', time((i) => draws[i & 63].reduce((im, a) => getOp(a.op).apply(im, a.params, ctx), img)));
       row(size, 'seed chain: sampleOps only', time((i) => sampleOps(spec, createRng(`s-${i & 1023}`), dims, 1)));
       outs = draws.map((d) => applyOps(img, d, ctx));
       for (const level of [1, 3, 6]) row(size, `encode PNG (JS, zlib level ${level}) of a chain output`, time((i) => encodeImage(outs[i & 63], 'png', { compressionLevel: level })));
       row(size, 'seed chain + encode PNG (JS, default level)', time((i) => encodeImage(applyOps(img, draws[i & 63], ctx))));
+      row(size, 'seed chain into a reused buffer + encode PNG (JS, default level)', time((i) => encodeImage(applyOps(img, draws[i & 63], ctx, { into }))));
     }
     if (label.startsWith('seed chain with')) row(size, 'peer\'s ops + encode PNG (JS, default level)', time((i) => encodeImage(applyOps(img, draws[i & 63], ctx))));
   }
