@@ -114,8 +114,14 @@ export function splitWithGroups(files: readonly SourceFile[], opts: SplitOptions
   }
   const groups: Group[] = components.map((c) => {
     const byClass = new Map<string, string[]>();
-    for (const i of c) byClass.set(sorted[i].class, [...(byClass.get(sorted[i].class) ?? []), sorted[i].rel]);
-    return { key: c.map((i) => keys[i]).sort()[0], rels: c.map((i) => sorted[i].rel), byClass };
+    let key = keys[c[0]];
+    for (const i of c) {
+      const list = byClass.get(sorted[i].class);
+      if (list) list.push(sorted[i].rel);
+      else byClass.set(sorted[i].class, [sorted[i].rel]);
+      if (keys[i] < key) key = keys[i];
+    }
+    return { key, rels: c.map((i) => sorted[i].rel), byClass };
   });
   // furthest below target over the classes the group touches (relative to its size); ties: train, valid, test
   const place = (g: Group) => {
@@ -142,8 +148,14 @@ export function splitWithGroups(files: readonly SourceFile[], opts: SplitOptions
     const byKey = new Map(list.map((g) => [g.key, g]));
     for (const k of rngFor('split', opts.seed, ...seed).shuffle([...byKey.keys()].sort())) place(byKey.get(k)!);
   };
-  inOrder(groups.filter((g) => g.byClass.size > 1), '\u0000classes');
-  for (const cls of classes) inOrder(groups.filter((g) => g.byClass.size === 1 && g.byClass.has(cls)), cls);
+  const spanning: Group[] = [];
+  const within = new Map<string, Group[]>(classes.map((c) => [c, []]));
+  for (const g of groups) {
+    if (g.byClass.size > 1) spanning.push(g);
+    else within.get(g.byClass.keys().next().value!)!.push(g);
+  }
+  inOrder(spanning, '\u0000classes');
+  for (const cls of classes) inOrder(within.get(cls)!, cls);
 
   const out: SplitFiles = { train: {}, valid: {}, test: {} };
   for (const cls of classes) SPLITS.forEach((s, i) => (out[s][cls] = state.get(cls)!.assigned[i].sort()));

@@ -6,7 +6,7 @@
  */
 import { extname, posix } from 'node:path';
 import { AugmentError } from '../errors.ts';
-import { deriveSeed, rngFor } from '../rng.ts';
+import { rngFor, seedOf, seedParts } from '../rng.ts';
 import type { Recipe } from '../recipe/load.ts';
 import type { SplitFiles } from '../dataset/split.ts';
 import { SPLITS, type SplitName } from './format.ts';
@@ -135,28 +135,28 @@ export function tierFor(tiers: readonly number[], ratio: number): number {
 
 function job(recipe: Recipe, split: SplitName, cls: string, source: string, copies: number[], ext: string): SourceJob {
   const sub = source.slice(cls.length + 1); // path inside the class folder
-  const dir = posix.dirname(sub) === '.' ? '' : posix.dirname(sub) + '/';
+  const parent = posix.dirname(sub);
+  const dir = parent === '.' ? '' : parent + '/';
   const stem = posix.basename(sub, extname(sub));
-  return {
-    split,
-    class: cls,
-    source,
-    outputs: copies.map((copy) => ({
-      out: `${split}/${cls}/${dir}${stem}${copy ? `.aug${copy}` : ''}.${ext}`,
-      copy,
-      seed: deriveSeed(recipe.seed, cls, source, copy),
-    })),
-  };
+  const base = `${split}/${cls}/${dir}${stem}`;
+  const seedBase = seedParts(recipe.seed, cls, source); // deriveSeed(recipe.seed, cls, source, copy), its shared parts encoded once
+  const outputs: OutputSpec[] = new Array(copies.length);
+  for (let i = 0; i < copies.length; i++) {
+    const copy = copies[i];
+    outputs[i] = { out: copy ? `${base}.aug${copy}.${ext}` : `${base}.${ext}`, copy, seed: seedOf(seedBase + seedParts(copy)) };
+  }
+  return { split, class: cls, source, outputs };
 }
 
 /** Sources that share a stem in one folder (a.png, a.jpg) keep their extension in the output name. */
 function disambiguate(jobs: SourceJob[], ext: string): void {
   const stemOwners = new Map<string, number>();
-  const keyOf = (j: SourceJob) => `${j.split}/${j.source.slice(0, j.source.length - extname(j.source).length)}`;
-  for (const j of jobs) stemOwners.set(keyOf(j), (stemOwners.get(keyOf(j)) ?? 0) + 1);
+  const keys = jobs.map((j) => `${j.split}/${j.source.slice(0, j.source.length - extname(j.source).length)}`);
+  for (const k of keys) stemOwners.set(k, (stemOwners.get(k) ?? 0) + 1);
   const seen = new Set<string>();
-  for (const j of jobs) {
-    if (stemOwners.get(keyOf(j))! > 1) {
+  for (let n = 0; n < jobs.length; n++) {
+    const j = jobs[n];
+    if (stemOwners.get(keys[n])! > 1) {
       const srcExt = extname(j.source).slice(1).toLowerCase();
       for (const o of j.outputs) o.out = o.out.replace(new RegExp(`(\\.aug\\d+)?\\.${ext}$`), (m) => `.${srcExt}${m}`);
     }
