@@ -51,11 +51,27 @@ export function greyThumbnail(img: RawImage): Float64Array {
   for (let y = 0; y < h; y++) {
     const base = y * w * 3;
     if (m > 0)
-      // every cell: the next m columns, each of weight wm (the same terms as below)
-      for (let x = 0, j = base; x < N; x++) {
-        let s = 0;
-        for (let t = 0; t < m; t++, j += 3) s += (data[j] * 0.299 + data[j + 1] * 0.587 + data[j + 2] * 0.114) * wm;
-        row[x] = s;
+      // every cell: the next m columns, each of weight wm (the same terms as below), four cells
+      // at a time (four sums in flight, each in its own order)
+      for (let x = 0; x < N; x += 4) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        const step = m * 3;
+        for (let t = 0, j = base + x * step; t < m; t++, j += 3) {
+          s0 += (data[j] * 0.299 + data[j + 1] * 0.587 + data[j + 2] * 0.114) * wm;
+          const j1 = j + step;
+          s1 += (data[j1] * 0.299 + data[j1 + 1] * 0.587 + data[j1 + 2] * 0.114) * wm;
+          const j2 = j1 + step;
+          s2 += (data[j2] * 0.299 + data[j2 + 1] * 0.587 + data[j2 + 2] * 0.114) * wm;
+          const j3 = j2 + step;
+          s3 += (data[j3] * 0.299 + data[j3 + 1] * 0.587 + data[j3 + 2] * 0.114) * wm;
+        }
+        row[x] = s0;
+        row[x + 1] = s1;
+        row[x + 2] = s2;
+        row[x + 3] = s3;
       }
     else
       for (let x = 0; x < N; x++) {
