@@ -1,12 +1,15 @@
 /** Count rules of every shipped recipe, checked against the seed's formulas written out here. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadRecipe, parseRecipe, listRecipes, SHIPPED_RECIPES_DIR } from '../src/recipe/load.ts';
 import { planBuild, tierFor } from '../src/variant/plan.ts';
 import { outputEscapes } from '../src/variant/build.ts';
+import { writeManifestFrom, type LineRef } from '../src/variant/manifest.ts';
+import { rngFor } from '../src/rng.ts';
+import { tempDir, removeDir } from './helpers/dataset.ts';
 import type { SplitFiles } from '../src/dataset/split.ts';
 
 // a 10.9x-imbalanced train split like the tabler sample's, plus small valid/test
@@ -110,4 +113,36 @@ test('output paths that could leave the variant folder are refused, lexically; e
   assert.equal(outputEscapes('train/a/..\\..\\x.png'), process.platform === 'win32');
   const p = planBuild(await shipped('random_v3'), split);
   assert.ok(p.jobs.every((j) => j.outputs.every((o) => !outputEscapes(o.out))));
+});
+
+test('writeManifestFrom copies the referenced lines in the order given, across files and windows, and refuses a short file', async () => {
+  const dir = await tempDir();
+  try {
+    const rng = rngFor('manifest-from');
+    const files = [join(dir, 'a.jsonl'), join(dir, 'b.jsonl')];
+    const lines: Array<{ ref: LineRef; text: string }> = [];
+    for (let f = 0; f < files.length; f++) {
+      let at = 0;
+      const parts: string[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const text = JSON.stringify({ out: `f${f}/${i}`, pad: 'x'.repeat(rng.int(0, 900)) }); // ~1.4 MB a file: more than one window
+        lines.push({ ref: { file: f, at, length: Buffer.byteLength(text) }, text });
+        parts.push(text);
+        at += Buffer.byteLength(text) + 1;
+      }
+      await writeFile(files[f], parts.join('\n') + '\n');
+    }
+    // nearly in file order with local swaps, then jumps back and forth, then all shuffled
+    const near = lines.map((l, i) => ({ l, k: i + rng.int(0, 40) })).sort((x, y) => x.k - y.k).map((x) => x.l);
+    for (const order of [near, rng.shuffle(lines)]) {
+      const target = join(dir, 'manifest.jsonl');
+      writeManifestFrom(target, files, order.map((l) => l.ref));
+      assert.equal(await readFile(target, 'utf8'), order.map((l) => l.text).join('\n') + '\n');
+    }
+    const last = lines[2999].ref;
+    assert.throws(() => writeManifestFrom(join(dir, 'm2.jsonl'), files, [{ ...last, length: last.length + 5 }]), /shorter than journalled/);
+    assert.throws(() => writeManifestFrom(join(dir, 'm2.jsonl'), files, [{ ...last, at: last.at + 10_000_000 }]), /shorter than journalled/);
+  } finally {
+    await removeDir(dir);
+  }
 });

@@ -148,11 +148,29 @@ export class ManifestJournal {
 /**
  * Writes `target` (temp name, then rename) from lines of `files`, in the order given: the
  * sorted manifest of a build, copied a buffer at a time from the journals that hold its lines.
+ * Each file is read through a window of WINDOW bytes (one read per window, not one per line):
+ * a journal's lines come nearly in output order (chunks are planned in it), so the next line
+ * is mostly in the window already. Memory stays two buffers, whatever the manifest's size.
  */
 export function writeManifestFrom(target: string, files: readonly string[], refs: Iterable<LineRef>): void {
   const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`; // unique across machines (containers are all pid 1)
   const fds: Array<number | undefined> = files.map(() => undefined); // opened when a line is read from it (a shard's merged manifest may not exist)
   const fd = (file: number) => (fds[file] ??= openSync(files[file], 'r'));
+  const windows = files.map(() => ({ buf: null as Buffer | null, start: 0, end: 0 }));
+  // Copies line r into dst at `at`; returns the bytes it had (fewer than r.length: the file is shorter).
+  const readLine = (r: LineRef, dst: Buffer, at: number): number => {
+    if (r.length > WINDOW >> 2) return readSync(fd(r.file), dst, at, r.length, r.at);
+    const w = windows[r.file];
+    if (!w.buf || r.at < w.start || r.at + r.length > w.end) {
+      w.buf ??= Buffer.allocUnsafe(WINDOW);
+      w.start = Math.max(0, r.at - (WINDOW >> 3)); // a little before: lines a few chunks back come later too
+      w.end = w.start;
+      for (let n; w.end - w.start < WINDOW && (n = readSync(fd(r.file), w.buf, w.end - w.start, WINDOW - (w.end - w.start), w.end)) > 0; ) w.end += n;
+    }
+    const n = Math.max(0, Math.min(r.length, w.end - r.at));
+    w.buf.copy(dst, at, r.at - w.start, r.at - w.start + n);
+    return n;
+  };
   let out: number | undefined = openSync(tmp, 'w');
   try {
     let buf = Buffer.allocUnsafe(1 << 20);
@@ -166,7 +184,7 @@ export function writeManifestFrom(target: string, files: readonly string[], refs
         flush();
         if (r.length + 1 > buf.length) buf = Buffer.allocUnsafe(r.length + 1);
       }
-      const n = readSync(fd(r.file), buf, used, r.length, r.at);
+      const n = readLine(r, buf, used);
       if (n !== r.length) throw new Error(`${files[r.file]}: manifest line at byte ${r.at} is shorter than journalled (${n} of ${r.length} bytes)`);
       used += n;
       buf[used++] = 10;
@@ -187,6 +205,8 @@ export function writeManifestFrom(target: string, files: readonly string[], refs
     for (const f of fds) if (f !== undefined) closeSync(f);
   }
 }
+
+const WINDOW = 1 << 20;
 
 /** Replaces the manifest by `entries` sorted by output path (temp name, then rename). */
 export async function writeManifest(file: string, entries: Iterable<ManifestEntry>): Promise<void> {
