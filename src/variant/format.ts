@@ -34,7 +34,7 @@ import { AugmentError } from '../errors.ts';
 export const VARIANT_FORMAT = 'augment-variant';
 export const VARIANT_FORMAT_VERSION = 1;
 /** Bump when the bytes a given key produces change (codec or op implementation changes). */
-export const OUTPUT_FORMAT_VERSION = 4; // 2: PNG filter chosen per picture, zlib level 2; 3: zlib level 1 + Z_RLE, the flat test on 16 rows (src/image/png.ts); 4: an original from a plain 8-bit RGB PNG is the source's bytes (src/variant/worker.ts), the warp and blur kernels of c261a90 and 5aca0e4
+export const OUTPUT_FORMAT_VERSION = 4; // 2: PNG filter chosen per picture, zlib level 2; 3: zlib level 1 + Z_RLE, the flat test on 16 rows (src/image/png.ts); 4: an unchanged picture (the original, a copy without ops) of a plain 8-bit RGB PNG is the source's bytes (src/variant/worker.ts), the warp and blur kernels of c261a90 and 5aca0e4
 
 export const VARIANT_FILE = 'variant.json';
 export const MANIFEST_NAME = 'manifest.jsonl';

@@ -58,8 +58,9 @@ export async function runJob(cfg: WorkerConfig, job: SourceJob & { keys: string[
   const path = join(cfg.sourceRoot, ...job.source.split('/'));
   const decodeOpts = { limitInputPixels: cfg.pixelLimit, background: cfg.background };
   const { image: src, png: srcPng } = await decodeSourceReadSync(path, decodeOpts);
-  // The original of a plain 8-bit RGB PNG source is written as the source's own bytes: the same
-  // pixels (decoded here without a fault) without a second encode (see ../image/png.ts plainRgbPng).
+  // An output with the source's pixels unchanged (the original, or a copy without ops) of a plain
+  // 8-bit RGB PNG source is written as the source's own bytes: the same pixels (decoded here
+  // without a fault) without a second encode (see ../image/png.ts plainRgbPng).
   const keepSource = cfg.format === 'png' ? srcPng : undefined;
   const entries: ManifestEntry[] = [];
   for (let i = 0; i < job.outputs.length; i++) {
@@ -70,7 +71,7 @@ export async function runJob(cfg: WorkerConfig, job: SourceJob & { keys: string[
       applied = sampleOps(cfg.ops, createRng(o.seed), { width: src.width, height: src.height }, o.copy);
       img = applyOps(src, applied, { fill: cfg.fill });
     }
-    const buf = o.copy === 0 && keepSource ? keepSource : await encodeImage(img, cfg.format, cfg.quality === undefined ? undefined : { quality: cfg.quality });
+    const buf = img === src && keepSource ? keepSource : await encodeImage(img, cfg.format, cfg.quality === undefined ? undefined : { quality: cfg.quality });
     const file = join(cfg.variantDir, ...o.out.split('/'));
     const dir = dirname(file);
     if (!dirsMade.has(dir)) {
