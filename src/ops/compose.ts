@@ -256,10 +256,11 @@ export function applyOps(img: RawImage, applied: readonly AppliedOp[], ctx: Appl
   let out = img;
   // Consecutive units that have a compiled step run together in the kernels' memory (one copy
   // in, one out); `pending` keeps each one's JS form too, for where the kernels cannot load.
-  let pending: Array<{ step: NativeStep; js: (im: RawImage) => RawImage }> = [];
+  // (`direct`: run even alone as its compiled step; an op's own step alone runs as its `apply`.)
+  let pending: Array<{ step: NativeStep; js: (im: RawImage) => RawImage; direct?: boolean }> = [];
   const flush = (into?: Uint8Array) => {
     if (pending.length === 0) return;
-    const run = pending.length === 1 && !into ? undefined : runNative(out, pending.map((p) => p.step), into);
+    const run = pending.length === 1 && !into && !pending[0].direct ? undefined : runNative(out, pending.map((p) => p.step), into);
     out = run ?? pending.reduce((im, p) => p.js(im), out);
     pending = [];
   };
@@ -285,7 +286,7 @@ export function applyOps(img: RawImage, applied: readonly AppliedOp[], ctx: Appl
       }
       const interpolation = bilinear ? 'bilinear' : 'nearest';
       const step = warpNativeStep(out.width, out.height, maps, interpolation, ctx.fill);
-      if (step) pending.push({ step, js: (im) => warp(im, maps, interpolation, ctx.fill) });
+      if (step) pending.push({ step, js: (im) => warp(im, maps, interpolation, ctx.fill), direct: true });
       else {
         flush();
         out = warp(out, maps, interpolation, ctx.fill);
