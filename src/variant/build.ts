@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { rm, stat, unlink, mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import fg from 'fast-glob';
+import pLimit from 'p-limit';
 import { AugmentError } from '../errors.ts';
 import { seedOf, seedParts } from '../rng.ts';
 import { loadRecipe, type Recipe } from '../recipe/load.ts';
@@ -165,10 +166,7 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
     await unlink(doneFile(variantDir, shard)).catch(() => {});
     await removeOtherCountMarkers(variantDir, shard.count);
   }
-  const allKeyed = keyJobs(recipe, scan, plan.jobs);
-  for (const j of allKeyed) for (const o of j.outputs) assertInside(variantDir, o.out);
-  const fingerprint = shard ? planFingerprint(allKeyed.flatMap((j) => j.outputs.map((o, i) => ({ out: o.out, key: j.keys[i] })))) : '';
-  const keyed = shard ? ownedJobs(allKeyed, shard) : allKeyed;
+  for (const j of plan.jobs) for (const o of j.outputs) assertInside(variantDir, o.out);
   await mkdir(variantDir, { recursive: true });
   const manifestFile = join(variantDir, MANIFEST_NAME);
   // A shard journals into its own part; it may reuse what a merged or one-machine build made.
@@ -177,6 +175,13 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
   const manifestFiles = shard ? [manifestFile, journalFile] : [manifestFile];
   const journalIndex = manifestFiles.length - 1;
   const previous = await indexManifests(manifestFiles);
+  // Keys up front where they are compared (a previous manifest) or fingerprinted (a shard); in a
+  // fresh folder each chunk is keyed just before it is sent, so the first chunk goes out without
+  // waiting for every output's key (the same keys, the same chunks).
+  const keyOf = jobKeyer(recipe, scan);
+  const allKeyed = shard || previous.size > 0 ? plan.jobs.map(keyOf) : null;
+  const fingerprint = shard ? planFingerprint(allKeyed!.flatMap((j) => j.outputs.map((o, i) => ({ out: o.out, key: j.keys[i] })))) : '';
+  const keyed: Array<SourceJob | KeyedJob> = shard ? ownedJobs(allKeyed!, shard) : (allKeyed ?? plan.jobs);
   const kept = new Map<string, LineRef>();
   // An output is kept when its manifest line has the same key and its file the same size; with
   // no manifest line at all (a fresh folder) every output is made, nothing to look up or stat.
@@ -185,7 +190,7 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
       ? keyed.filter((j) => j.outputs.length > 0)
       : (
           await Promise.all(
-            keyed.map(async (j) => {
+            (keyed as KeyedJob[]).map(async (j) => {
               const need: KeyedJob = { ...j, outputs: [], keys: [] };
               for (let i = 0; i < j.outputs.length; i++) {
                 const o = j.outputs[i];
@@ -216,26 +221,33 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
     const journal = await ManifestJournal.open(journalFile);
     let done = 0;
     opts.onProgress?.({ phase: 'build', done, total });
+    // At most a few chunks ahead of the pool's: a chunk is keyed when it is about to be sent.
+    const ahead = pLimit(concurrency * 4);
     try {
       await Promise.all(
-        chunk(todo, 24).map(async (jobs) => {
-          const rep = await pool.run({ jobs }, opts.signal).catch((e: unknown) => {
-            // A worker thread died (out of memory, a crash): the machine failed, not the input.
-            throw new AugmentError('RETRYABLE', `build of ${recipe.name}: a build worker was lost (${e instanceof Error ? e.message : String(e)}); run the same command again to resume`, { cause: e });
-          });
-          if (!rep) return; // aborted before it was sent
-          if (!('lines' in rep)) throw new Error('build worker answered a build chunk with decode checks');
-          const io = rep.failures.find((f) => IO_FAILURE.test(f.reason));
-          if (io) throw new AugmentError('RETRYABLE', `${io.source}: ${io.reason} (the machine or file system failed, not the image; run the same command again to resume)`);
-          const at = journal.append(rep.lines);
-          rep.outs.forEach((out, i) => fresh.set(out, { file: journalIndex, at: at[i], length: Buffer.byteLength(rep.lines[i]) }));
-          failed.push(...rep.failures);
-          done += jobs.reduce((n, j) => n + j.outputs.length, 0);
-          opts.onProgress?.({ phase: 'build', done, total });
-          if (opts.strict && rep.failures.length) throw new AugmentError('BAD_IMAGE', `${rep.failures[0].reason}; --strict makes this fatal`);
-        }),
+        chunk(todo, 24).map((unkeyed) =>
+          ahead(async () => {
+            if (opts.signal?.aborted) return; // nothing more is sent
+            const jobs = unkeyed.map((j) => ('keys' in j ? j : keyOf(j)));
+            const rep = await pool.run({ jobs }, opts.signal).catch((e: unknown) => {
+              // A worker thread died (out of memory, a crash): the machine failed, not the input.
+              throw new AugmentError('RETRYABLE', `build of ${recipe.name}: a build worker was lost (${e instanceof Error ? e.message : String(e)}); run the same command again to resume`, { cause: e });
+            });
+            if (!rep) return; // aborted before it was sent
+            if (!('lines' in rep)) throw new Error('build worker answered a build chunk with decode checks');
+            const io = rep.failures.find((f) => IO_FAILURE.test(f.reason));
+            if (io) throw new AugmentError('RETRYABLE', `${io.source}: ${io.reason} (the machine or file system failed, not the image; run the same command again to resume)`);
+            const at = journal.append(rep.lines);
+            rep.outs.forEach((out, i) => fresh.set(out, { file: journalIndex, at: at[i], length: Buffer.byteLength(rep.lines[i]) }));
+            failed.push(...rep.failures);
+            done += jobs.reduce((n, j) => n + j.outputs.length, 0);
+            opts.onProgress?.({ phase: 'build', done, total });
+            if (opts.strict && rep.failures.length) throw new AugmentError('BAD_IMAGE', `${rep.failures[0].reason}; --strict makes this fatal`);
+          }),
+        ),
       );
     } finally {
+      ahead.clearQueue(); // after a failure: the chunks not yet keyed are never sent
       await journal.close();
     }
     if (opts.signal?.aborted) throw interrupted(opts.signal, `build of ${recipe.name}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}`, `after ${done} of ${total} files`);
@@ -322,12 +334,17 @@ const IO_FAILURE = /^(EIO|ENOSPC|EDQUOT|EROFS|ESTALE|ETIMEDOUT|EMFILE|ENFILE|ENO
  * out), its leading parts encoded once (seedParts), not once per output.
  */
 export function keyJobs(recipe: Recipe, scan: ScanResult, jobs: SourceJob[]): KeyedJob[] {
+  return jobs.map(jobKeyer(recipe, scan));
+}
+
+/** keyJobs for one job at a time, the recipe's and the scan's parts prepared once. */
+export function jobKeyer(recipe: Recipe, scan: ScanResult): (j: SourceJob) => KeyedJob {
   const byRel = new Map(scan.files.map((f) => [f.rel, f]));
   const common = JSON.stringify([OUTPUT_FORMAT_VERSION, recipe.background, recipe.output]);
   const augment = JSON.stringify([recipe.ops ?? null, recipe.fill]);
   const original = seedParts(common, '');
   const copy = seedParts(common, augment);
-  return jobs.map((j) => {
+  return (j) => {
     const f = byRel.get(j.source);
     if (!f) throw new Error(`${j.source}: planned from the split but not in the scan`);
     const file = seedParts(j.source, f.size, f.mtimeMs);
@@ -337,7 +354,7 @@ export function keyJobs(recipe: Recipe, scan: ScanResult, jobs: SourceJob[]): Ke
       keys[i] = seedOf((o.copy > 0 ? copy : original) + file + seedParts(o.seed, o.out));
     }
     return { ...j, keys };
-  });
+  };
 }
 
 async function sizeOf(file: string): Promise<number> {
