@@ -221,7 +221,7 @@ export const jitterNative = (img: RawImage, steps: readonly JitterStep[]) => run
  */
 export function warpStep(m: readonly number[], spans: Int32Array, bilinear: boolean, fill: Rgb, width: number, invert = false): NativeStep {
   const h = spans.length >> 1;
-  const sizes = [4 * spans.length, 72, 4, bilinear ? (width + 4) * (h + 4) * 6 : 0];
+  const sizes = [4 * spans.length, 72, 4, bilinear ? (width + 4) * (h + 4) * 6 + 36 * (width + 8) + 128 : 0];
   return {
     scratch: areasSize(sizes),
     run: (r) => {

@@ -324,7 +324,10 @@ EXPORT(warp_nearest) void warp_nearest(const u8 *src, u8 *dst, i32 w, i32 h, con
  * each output value is one exact integer sum, rounded once: within 1/32 level of the f64 blend
  * at those positions, so within one level of the f64 JS loop. Integer and f32 arithmetic
  * only, the same on every machine.
- * pairs: (w + 4) * (h + 4) * 6 + 16 bytes.
+ * Each row runs in two passes: positions, weights and read addresses for its pixels (into a
+ * row buffer after `pairs`), then the reads and blends (fewer live values per loop: V8 keeps
+ * them in registers).
+ * pairs: (w + 4) * (h + 4) * 6 + 36 (w + 8) + 128 bytes.
  */
 
 /* an opaque copy: keeps clang from folding a constant back into every use inside a loop (V8
@@ -371,6 +374,9 @@ static inline __attribute__((always_inline)) void bilinear_rows(u8 *dst, i32 w, 
   const v128_t addr = keep(wasm_i32x4_splat(6 | (ps << 16))), base = keep(wasm_i32x4_splat((i32)(unsigned long)pairs));
   const v128_t r128 = keep(wasm_i32x4_splat(128)), q14 = keep(wasm_i32x4_splat(16384)), r14 = keep(wasm_i32x4_splat(1 << 13));
   const v128_t psv = wasm_i32x4_splat(ps), sixv = wasm_i32x4_splat(6);
+  // a row's reads: addresses (w + 8 i32) and weight pairs (2 per pixel), after the pairs
+  i32 *ra = (i32 *)(((unsigned long)(pairs + (h + 4) * ps) + 47) & ~15ul);
+  v128_t *wt = (v128_t *)(((unsigned long)(ra + w + 8) + 15) & ~15ul);
   for (i32 y = 0; y < h; y++) {
     u8 *row = dst + y * stride;
     const i32 xs = spans[2 * y], xe = spans[2 * y + 1];
@@ -380,7 +386,8 @@ static inline __attribute__((always_inline)) void bilinear_rows(u8 *dst, i32 w, 
     fill_range(row, 0, xs, pat, out_fill);
     v128_t xv = wasm_f32x4_make((float)xs, (float)(xs + 1), (float)(xs + 2), (float)(xs + 3));
     u8 *o = row + xs * 3;
-    for (i32 x = xs; x < xe; x += 4, o += 12, xv = wasm_f32x4_add(xv, four)) {
+    const i32 nk = xe - xs;
+    for (i32 k = 0; k < nk; k += 4, xv = wasm_f32x4_add(xv, four)) {
       v128_t u = wasm_f32x4_add(wasm_f32x4_mul(m0v, xv), bxv), v = wasm_f32x4_add(wasm_f32x4_mul(m3v, xv), byv);
       v128_t ok = wasm_i32x4_splat(-1);
       if (projective) {
@@ -407,7 +414,7 @@ static inline __attribute__((always_inline)) void bilinear_rows(u8 *dst, i32 w, 
       // some neighbour inside the source: Xp in [1, w + 1] and Yp in [1, h + 1]
       const v128_t in = wasm_v128_and(wasm_u32x4_le(wasm_i32x4_sub(Xp, ones), wv), wasm_u32x4_le(wasm_i32x4_sub(Yp, ones), hv));
       if (!wasm_v128_any_true(in)) {
-        wasm_v128_store(o, pat);
+        ra[k] = 0; // nothing to read: fill (0 is never an address of `pairs`)
         continue;
       }
       const v128_t at = big ? wasm_i32x4_add(base, wasm_i32x4_add(wasm_i32x4_mul(Yp, psv), wasm_i32x4_mul(Xp, sixv)))
@@ -418,11 +425,27 @@ static inline __attribute__((always_inline)) void bilinear_rows(u8 *dst, i32 w, 
       const v128_t w01 = wasm_i32x4_sub(fx8, w11), w10 = wasm_i32x4_sub(fy8, w11);
       const v128_t w00 = wasm_i32x4_add(wasm_i32x4_sub(wasm_i32x4_sub(q14, fx8), fy8), w11);
       const v128_t top = wasm_v128_or(w00, wasm_i32x4_shl(w01, 16)), bot = wasm_v128_or(w10, wasm_i32x4_shl(w11, 16));
+      // pass 1 of the row: where and how much to read, for pass 2
+      wasm_v128_store(ra + k, at);
+      v128_t *rw = wt + 2 * k;
+      rw[0] = wasm_i32x4_shuffle(top, top, 0, 0, 0, 0); rw[1] = wasm_i32x4_shuffle(bot, bot, 0, 0, 0, 0);
+      rw[2] = wasm_i32x4_shuffle(top, top, 1, 1, 1, 1); rw[3] = wasm_i32x4_shuffle(bot, bot, 1, 1, 1, 1);
+      rw[4] = wasm_i32x4_shuffle(top, top, 2, 2, 2, 2); rw[5] = wasm_i32x4_shuffle(bot, bot, 2, 2, 2, 2);
+      rw[6] = wasm_i32x4_shuffle(top, top, 3, 3, 3, 3); rw[7] = wasm_i32x4_shuffle(bot, bot, 3, 3, 3, 3);
+    }
+    // pass 2: the reads and blends
+    o = row + xs * 3;
+    for (i32 k = 0; k < nk; k += 4, o += 12) {
+      if (ra[k] == 0) {
+        wasm_v128_store(o, pat);
+        continue;
+      }
+      const v128_t *rw = wt + 2 * k;
 #define BILINEAR_LANE(L)                                                                                      \
-      const u8 *p##L = (const u8 *)(unsigned long)(u32)wasm_i32x4_extract_lane(at, L);                         \
+      const u8 *p##L = (const u8 *)(unsigned long)(u32)ra[k + L];                                            \
       const v128_t s##L = wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_add(                                         \
-          wasm_i32x4_dot_i16x8(wasm_u16x8_load8x8(p##L), wasm_i32x4_shuffle(top, top, L, L, L, L)),              \
-          wasm_i32x4_dot_i16x8(wasm_u16x8_load8x8(p##L + ps), wasm_i32x4_shuffle(bot, bot, L, L, L, L))), r14), 14);
+          wasm_i32x4_dot_i16x8(wasm_u16x8_load8x8(p##L), rw[2 * L]),                                          \
+          wasm_i32x4_dot_i16x8(wasm_u16x8_load8x8(p##L + ps), rw[2 * L + 1])), r14), 14);
       BILINEAR_LANE(0) BILINEAR_LANE(1) BILINEAR_LANE(2) BILINEAR_LANE(3)
 #undef BILINEAR_LANE
       const v128_t px = wasm_u16x8_narrow_i32x4(s0, s1), qx = wasm_u16x8_narrow_i32x4(s2, s3);
