@@ -161,7 +161,7 @@ export type JitterStep =
  */
 export function jitterStep(steps: readonly JitterStep[]): NativeStep {
   if (steps.length === 0) return IDENTITY_STEP;
-  const sizes = [256, 3 * 256 * 4, 24];
+  const sizes = [256, 5 * 768 * 4, 24]; // table; histograms (the result, then hist3's four sub-histograms); sums
   return {
     scratch: areasSize(sizes),
     run: (r) => {
