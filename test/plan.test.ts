@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadRecipe, parseRecipe, listRecipes, SHIPPED_RECIPES_DIR } from '../src/recipe/load.ts';
-import { planBuild, tierFor } from '../src/variant/plan.ts';
+import { fillSeeds, planBuild, tierFor } from '../src/variant/plan.ts';
 import { outputEscapes } from '../src/variant/build.ts';
 import { writeManifestFrom, type LineRef } from '../src/variant/manifest.ts';
 import { rngFor } from '../src/rng.ts';
@@ -145,4 +145,12 @@ test('writeManifestFrom copies the referenced lines in the order given, across f
   } finally {
     await removeDir(dir);
   }
+});
+
+test('planBuild without seeds, then fillSeeds per job, equals the plan with seeds', async () => {
+  const recipe = await shipped('random_v3');
+  const lazy = planBuild(recipe, split, { seeds: false });
+  assert.ok(lazy.jobs.every((j) => j.outputs.every((o) => o.seed === '')));
+  for (const j of lazy.jobs) fillSeeds(recipe, j);
+  assert.deepEqual(lazy, planBuild(recipe, split));
 });

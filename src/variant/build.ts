@@ -16,7 +16,7 @@ import { seedOf, seedParts } from '../rng.ts';
 import { loadRecipe, type Recipe } from '../recipe/load.ts';
 import { DEFAULT_PIXEL_LIMIT, isInside, scanCacheFile, scanSource, type ScanNote, type ScanResult, type UnreadableFile } from '../dataset/scan.ts';
 import { resolveSplit } from '../dataset/split.ts';
-import { planBuild, type Plan, type SourceJob } from './plan.ts';
+import { fillSeeds, planBuild, type Plan, type SourceJob } from './plan.ts';
 import { ManifestJournal, indexManifests, writeManifestFrom, type LineRef } from './manifest.ts';
 import { MANIFEST_NAME, OUTPUT_FORMAT_VERSION, SHARDS_DIR, SPLITS, VARIANT_FILE, stampVariantInfo, writeJsonAtomic } from './format.ts';
 import { WorkerPool } from './pool.ts';
@@ -154,7 +154,7 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
   const split = await resolveSplit(sourceRoot, scan.files, recipe.split, join(variantsRoot, '.splits'));
 
   // 2. plan, and what is already done
-  const plan = planBuild(recipe, split.record.files);
+  const plan = planBuild(recipe, split.record.files, { seeds: !!opts.prepare }); // seeds: filled by the keyer (below), with the keys
   if (opts.prepare) {
     const r = { name: recipe.name, variantDir, sourceRoot, splitFile: split.file, splitReused: split.reused, plan, written: 0, unchanged: 0, removed: 0 };
     return { ...r, unreadable: scan.unreadable, skipped: scan.skipped, ignored: scan.ignored, failed: [], seconds: (performance.now() - t0) / 1000, concurrency, prepared: true };
@@ -345,6 +345,7 @@ export function jobKeyer(recipe: Recipe, scan: ScanResult): (j: SourceJob) => Ke
   const original = seedParts(common, '');
   const copy = seedParts(common, augment);
   return (j) => {
+    if (j.outputs.some((o) => !o.seed)) fillSeeds(recipe, j); // planned without seeds (planBuild's seeds: false)
     const f = byRel.get(j.source);
     if (!f) throw new Error(`${j.source}: planned from the split but not in the scan`);
     const file = seedParts(j.source, f.size, f.mtimeMs);

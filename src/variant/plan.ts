@@ -50,7 +50,16 @@ export interface Plan {
   jobs: SourceJob[];
 }
 
-export function planBuild(recipe: Recipe, split: SplitFiles): Plan {
+export interface PlanOptions {
+  /**
+   * false: every output's `seed` is left '' for the caller to fill in with `fillSeeds` (a build
+   * derives them chunk by chunk, just before a chunk is sent, not all before the first).
+   */
+  seeds?: boolean;
+}
+
+export function planBuild(recipe: Recipe, split: SplitFiles, opts: PlanOptions = {}): Plan {
+  const seeds = opts.seeds ?? true;
   const classes = Object.keys(split.train).sort();
   const ext = recipe.output.format === 'jpeg' ? 'jpg' : recipe.output.format;
   const before = countOf(split);
@@ -93,11 +102,11 @@ export function planBuild(recipe: Recipe, split: SplitFiles): Plan {
       const copies = [0];
       for (let i = 1; i < perImage; i++) if (!allowed || allowed.has(`${i}\u0000${f}`)) copies.push(i);
       outputs += copies.length;
-      jobs.push(job(recipe, 'train', c, f, copies, ext));
+      jobs.push(job(recipe, 'train', c, f, copies, ext, seeds));
     }
     perClass[c] = { train: split.train[c].length, kept: n, perImage, outputs };
   }
-  for (const s of ['valid', 'test'] as const) for (const c of classes) for (const f of split[s][c] ?? []) jobs.push(job(recipe, s, c, f, [0], ext));
+  for (const s of ['valid', 'test'] as const) for (const c of classes) for (const f of split[s][c] ?? []) jobs.push(job(recipe, s, c, f, [0], ext, seeds));
 
   disambiguate(jobs, ext);
   const after: Counts = { train: {}, valid: {}, test: {} };
@@ -133,19 +142,26 @@ export function tierFor(tiers: readonly number[], ratio: number): number {
   return sorted.find((t) => t >= want) ?? sorted[sorted.length - 1];
 }
 
-function job(recipe: Recipe, split: SplitName, cls: string, source: string, copies: number[], ext: string): SourceJob {
+function job(recipe: Recipe, split: SplitName, cls: string, source: string, copies: number[], ext: string, seeds: boolean): SourceJob {
   const sub = source.slice(cls.length + 1); // path inside the class folder
   const parent = posix.dirname(sub);
   const dir = parent === '.' ? '' : parent + '/';
   const stem = posix.basename(sub, extname(sub));
   const base = `${split}/${cls}/${dir}${stem}`;
-  const seedBase = seedParts(recipe.seed, cls, source); // deriveSeed(recipe.seed, cls, source, copy), its shared parts encoded once
   const outputs: OutputSpec[] = new Array(copies.length);
   for (let i = 0; i < copies.length; i++) {
     const copy = copies[i];
-    outputs[i] = { out: copy ? `${base}.aug${copy}.${ext}` : `${base}.${ext}`, copy, seed: seedOf(seedBase + seedParts(copy)) };
+    outputs[i] = { out: copy ? `${base}.aug${copy}.${ext}` : `${base}.${ext}`, copy, seed: '' };
   }
-  return { split, class: cls, source, outputs };
+  const j: SourceJob = { split, class: cls, source, outputs };
+  if (seeds) fillSeeds(recipe, j);
+  return j;
+}
+
+/** Sets each output's seed, deriveSeed(recipe seed, class, source, copy), the shared parts encoded once. */
+export function fillSeeds(recipe: Recipe, j: SourceJob): void {
+  const seedBase = seedParts(recipe.seed, j.class, j.source);
+  for (const o of j.outputs) o.seed = seedOf(seedBase + seedParts(o.copy));
 }
 
 /** Sources that share a stem in one folder (a.png, a.jpg) keep their extension in the output name. */
