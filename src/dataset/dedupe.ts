@@ -252,7 +252,8 @@ function group(bucketOf: Int32Array, has: Uint8Array, buckets: number): { start:
 export class UnionFind {
   private readonly parent: Int32Array;
   constructor(n: number) {
-    this.parent = Int32Array.from({ length: n }, (_, i) => i);
+    this.parent = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.parent[i] = i;
   }
   find(x: number): number {
     while (this.parent[x] !== x) {
@@ -269,12 +270,14 @@ export class UnionFind {
   /** Components as sorted index lists, ordered by their smallest index. */
   components(members?: readonly number[]): number[][] {
     const by = new Map<number, number[]>();
-    for (const i of members ?? Array.from(this.parent.keys())) {
+    const add = (i: number) => {
       const r = this.find(i);
       const list = by.get(r);
       if (list) list.push(i);
       else by.set(r, [i]);
-    }
+    };
+    if (members) for (const i of members) add(i);
+    else for (let i = 0; i < this.parent.length; i++) add(i);
     return [...by.values()].map((c) => c.sort((x, y) => x - y)).sort((x, y) => x[0] - y[0]);
   }
 }
