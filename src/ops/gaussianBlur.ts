@@ -7,7 +7,7 @@
  * high); `sigma`: s or [lo, hi] > 0 (default [0.1, 2.0]).
  *
  * The passes run as compiled WebAssembly SIMD in integer fixed point (`./native/ops.c`: weights
- * in 1/16384ths, exact and the same on every machine), within one level of the float JS loops
+ * in 1/32768ths, exact sums, the same on every machine), within one level of the float JS loops
  * kept as the fallback.
  */
 import { z } from 'zod';

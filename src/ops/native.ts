@@ -10,8 +10,8 @@
  *
  * Determinism: the module's integer kernels are exact and its f64 kernels do the JS loops'
  * arithmetic step for step (no fused multiply-adds), so they give the JS loops' bytes; the
- * bilinear warp is fixed point (1/2048-pixel weights), within one level of the f64 JS loop
- * and the same on every machine. Every wrapper returns undefined where the module cannot load
+ * bilinear warp reads f32 positions (1/2048 px) with integer weights, within one level of the
+ * f64 JS loop and the same on every machine. Every wrapper returns undefined where the module cannot load
  * (no WebAssembly SIMD) or its memory cannot grow; the callers then run their JS loops.
  * One instance (and one memory) per thread, sized by the largest image and scratch seen.
  */
