@@ -254,8 +254,11 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
   }
 
   // 4. the record: sorted manifest and variant.json (no timestamps: the tree is reproducible)
-  const all = new Map(kept);
-  for (const [out, ref] of fresh) all.set(out, ref);
+  let all = fresh; // nothing kept (a fresh folder): the new lines are all of it
+  if (kept.size) {
+    all = new Map(kept);
+    for (const [out, ref] of fresh) all.set(out, ref);
+  }
   const sorted = [...all.keys()].sort(); // UTF-16 code unit order, as a < b compares
   writeManifestFrom(journalFile, manifestFiles, (function* () {
     for (const out of sorted) yield all.get(out)!;
