@@ -63,13 +63,18 @@ export async function runJob(cfg: WorkerConfig, job: SourceJob & { keys: string[
   // without a fault) without a second encode (see ../image/png.ts plainRgbPng).
   const keepSource = cfg.format === 'png' ? srcPng : undefined;
   const entries: ManifestEntry[] = [];
+  // One result buffer for this source's copies: each copy is encoded (awaited) and written
+  // before the next one's ops run, so it is free again by then (~0.04 ms per copy at 224 px
+  // over a fresh allocation). Per job, not per thread: the job lanes interleave at the awaits.
+  let into: Uint8Array | undefined;
   for (let i = 0; i < job.outputs.length; i++) {
     const o = job.outputs[i];
     let img: RawImage = src;
     let applied: ManifestEntry['ops'] = [];
     if (o.copy > 0 && cfg.ops) {
       applied = sampleOps(cfg.ops, createRng(o.seed), { width: src.width, height: src.height }, o.copy);
-      img = applyOps(src, applied, { fill: cfg.fill });
+      into ??= new Uint8Array(src.width * src.height * 3);
+      img = applyOps(src, applied, { fill: cfg.fill }, { into });
     }
     const buf = img === src && keepSource ? keepSource : await encodeImage(img, cfg.format, cfg.quality === undefined ? undefined : { quality: cfg.quality });
     const file = join(cfg.variantDir, ...o.out.split('/'));
