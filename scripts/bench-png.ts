@@ -34,7 +34,6 @@ const work = resolve(opt('work', join(tmpdir(), 'augment-bench-build')));
 const cases: Array<[string, PngEncoding]> = [
   ['auto, level 2 (augment before)', { filter: 'auto', level: 2 }],
   ['auto, level 1, Z_RLE (augment now: the default)', {}],
-  ['auto, level 1, Z_RLE, grey when r = g = b (colour: auto)', { colour: 'auto' }],
   ['Up, level 3 (augment at first)', { filter: 'up', level: 3 }],
   ['Up, level 1', { filter: 'up', level: 1 }],
   ['Up, level 6', { filter: 'up', level: 6 }],

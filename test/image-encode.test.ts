@@ -40,36 +40,6 @@ test('every PNG filter and zlib strategy round-trips; "auto" leaves a flat icon 
       }
 });
 
-test('colour "auto" writes a grey picture as 8-bit greyscale and anything else as RGB; both read back as the same RGB pixels', async () => {
-  const greyOfImg = (img: ReturnType<typeof pattern>) => {
-    const d = new Uint8Array(img.data.length);
-    for (let i = 0; i < d.length; i += 3) d[i] = d[i + 1] = d[i + 2] = img.data[i + 1];
-    return createRaw(img.width, img.height, d);
-  };
-  const icon64 = await icon(64);
-  const cases = [icon64, greyOfImg(pattern(67, 13)), greyOfImg(pattern(5, 3)), greyOfImg(pattern(1, 1)), greyOfImg(pattern(64, 64)), pattern(64, 64), pattern(5, 3)];
-  // not 4-byte aligned, and grey but for the very last pixel
-  const shifted = new Uint8Array(64 * 64 * 3 + 1);
-  shifted.set(greyOfImg(pattern(64, 64)).data, 1);
-  cases.push(createRaw(64, 64, shifted.subarray(1)));
-  const lastColoured = greyOfImg(pattern(64, 64));
-  lastColoured.data[lastColoured.data.length - 1] ^= 1;
-  cases.push(lastColoured);
-  for (const [k, img] of cases.entries()) {
-    let isGrey = true;
-    for (let i = 0; i < img.data.length; i += 3) if (img.data[i] !== img.data[i + 1] || img.data[i] !== img.data[i + 2]) isGrey = false;
-    for (const filter of ['auto', 'up', 'sub', 'none'] as const) {
-      const png = encodePng(img, { colour: 'auto', filter });
-      assert.equal(png[8 + 8 + 9], isGrey ? 0 : 2, `case ${k} ${filter}: colour type`);
-      assert.equal(maxDiff(await decodeImageBuffer(png, 'x.png'), img), 0, `case ${k} ${filter}: our decoder`);
-      assert.equal(maxDiff(await sharpRaw(sharp(png).toColourspace('srgb')), img), 0, `case ${k} ${filter}: sharp`);
-      assert.ok(encodePng(img, { colour: 'auto', filter }).equals(png), 'deterministic');
-    }
-  }
-  assert.ok(encodePng(icon64, { colour: 'auto' }).length < encodePng(icon64).length, 'a grey icon takes fewer bytes');
-  assert.equal(encodePng(icon64)[8 + 8 + 9], 2, 'RGB unless asked');
-});
-
 test('PNG output is deterministic and the header says 8-bit RGB', async () => {
   const img = pattern(50, 30);
   const a = encodeImage(img), b = encodeImage(createRaw(50, 30, img.data.slice()));

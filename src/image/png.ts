@@ -40,7 +40,7 @@ export const crc32: (buf: Uint8Array) => number =
  * scripts/bench-png.ts that still writes fewer bytes than OpenCV's default (Sub, level 1,
  * Z_RLE): ~0.8x its bytes on the sample's icons at 64 and 224 px, for less CPU than level 2.
  */
-export const DEFAULT_PNG_ENCODING: Readonly<Required<PngEncoding>> = Object.freeze({ level: 1, strategy: 'rle', filter: 'auto', colour: 'rgb' });
+export const DEFAULT_PNG_ENCODING: Readonly<Required<PngEncoding>> = Object.freeze({ level: 1, strategy: 'rle', filter: 'auto' });
 /** The zlib level of DEFAULT_PNG_ENCODING. */
 export const DEFAULT_PNG_LEVEL = DEFAULT_PNG_ENCODING.level;
 
@@ -66,12 +66,6 @@ export interface PngEncoding {
    * (photographs: ~35% smaller than unfiltered). See `flatPicture`.
    */
   filter?: 'auto' | 'up' | 'sub' | 'none';
-  /**
-   * Colour type written: 'rgb' (the default: 8-bit RGB, whatever the pixels), or 'auto': 8-bit
-   * greyscale when every pixel has r = g = b (a third of the bytes to deflate; the same pixels
-   * for any reader that asks for RGB), RGB otherwise.
-   */
-  colour?: 'rgb' | 'auto';
 }
 
 const STRATEGY = { default: zlib.constants.Z_DEFAULT_STRATEGY, rle: zlib.constants.Z_RLE, filtered: zlib.constants.Z_FILTERED } as const;
@@ -89,12 +83,9 @@ export function encodePng(img: RawImage, encoding?: number | PngEncoding): Buffe
   const asked = e.filter ?? 'auto';
   const { width: w, height: h, data } = img;
   const filter = asked === 'auto' ? (flatPicture(img) ? 'none' : 'up') : asked;
-  const grey = e.colour === 'auto' ? greyOf(img) : undefined;
-  const bpp = grey ? 1 : 3;
-  const px = grey ?? data;
-  const stride = w * bpp;
+  const stride = w * 3;
   const n = h * (stride + 1);
-  const rows = filter === 'up' ? upFilter(px, stride) : filter === 'sub' ? subFilter(px, stride, bpp) : px;
+  const rows = filter === 'up' ? upFilter(data, stride) : filter === 'sub' ? subFilter(data, stride) : data;
   const raw = scratchOf(n);
   for (let y = 0; y < h; y++) {
     raw[y * (stride + 1)] = y === 0 && filter === 'up' ? 0 : FILTER_BYTE[filter];
@@ -108,7 +99,7 @@ export function encodePng(img: RawImage, encoding?: number | PngEncoding): Buffe
   out.writeUInt32BE(w, at);
   out.writeUInt32BE(h, at + 4);
   out[at + 8] = 8; // bit depth
-  out[at + 9] = grey ? 0 : 2; // colour type: greyscale or RGB
+  out[at + 9] = 2; // colour type: RGB
   out[at + 10] = 0; // deflate
   out[at + 11] = 0; // adaptive filtering (per-row filter byte)
   out[at + 12] = 0; // no interlace
@@ -182,7 +173,8 @@ function upFilter(data: Uint8Array, stride: number): Uint8Array {
 let subScratch = new Uint8Array(0);
 
 /** Row differences for the "Sub" filter: out[i] = data[i] - data[i - 3] within each row. */
-function subFilter(data: Uint8Array, stride: number, bpp: number): Uint8Array {
+function subFilter(data: Uint8Array, stride: number): Uint8Array {
+  const bpp = 3;
   const n = data.length;
   if (subScratch.length < n) subScratch = new Uint8Array(Math.max(n, subScratch.length * 2));
   const out = subScratch;
@@ -191,40 +183,6 @@ function subFilter(data: Uint8Array, stride: number, bpp: number): Uint8Array {
     for (let i = r + bpp; i < r + stride; i++) out[i] = data[i] - data[i - bpp];
   }
   return out;
-}
-
-let greyScratch = new Uint8Array(0);
-
-/**
- * The picture as one grey byte per pixel when every pixel has r = g = b, else undefined
- * (stops at the first pixel that is not grey). Four pixels (three 32-bit words) at a time
- * where the data is 4-byte aligned.
- */
-function greyOf(img: RawImage): Uint8Array | undefined {
-  const { data } = img;
-  const n = img.width * img.height;
-  if (greyScratch.length < n + 4) greyScratch = new Uint8Array(Math.max(n + 4, greyScratch.length * 2));
-  const g = greyScratch;
-  let p = 0;
-  if (data.byteOffset % 4 === 0) {
-    const groups = n >> 2;
-    const a = new Uint32Array(data.buffer, data.byteOffset, groups * 3);
-    const o = new Uint32Array(g.buffer, 0, groups);
-    for (let k = 0, j = 0; k < groups; k++, j += 3) {
-      // little-endian words of pixels v0..v3: [v0 v0 v0 v1] [v1 v1 v2 v2] [v2 v3 v3 v3]
-      const w0 = a[j], w1 = a[j + 1], w2 = a[j + 2];
-      const v0 = w0 & 0xff, v1 = w0 >>> 24, v2 = w1 >>> 24, v3 = w2 >>> 24;
-      if (w0 !== ((v0 * 0x10101 + v1 * 0x1000000) >>> 0) || w1 !== ((v1 * 0x101 + v2 * 0x1010000) >>> 0) || w2 !== ((v2 + v3 * 0x1010100) >>> 0)) return undefined;
-      o[k] = (v0 | (v1 << 8) | (v2 << 16) | (v3 << 24)) >>> 0;
-    }
-    p = groups << 2;
-  }
-  for (let i = p * 3; p < n; p++, i += 3) {
-    const v = data[i];
-    if (data[i + 1] !== v || data[i + 2] !== v) return undefined;
-    g[p] = v;
-  }
-  return g.subarray(0, n);
 }
 
 function writeChunkHeader(out: Buffer, at: number, length: number, type: string): number {
