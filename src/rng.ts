@@ -4,7 +4,6 @@
  * depend on scheduling, concurrency or `Math.random`.
  */
 import * as crypto from 'node:crypto';
-import { createHash } from 'node:crypto';
 import seedrandom from 'seedrandom';
 
 export interface Rng {
@@ -50,7 +49,7 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 
 
 /** deriveSeed of already encoded parts (`seedParts`). */
 export function seedOf(encoded: string): string {
-  return (oneShot ? oneShot('sha256', encoded, 'hex') : createHash('sha256').update(encoded).digest('hex')).slice(0, 32);
+  return (oneShot ? oneShot('sha256', encoded, 'hex') : crypto.createHash('sha256').update(encoded).digest('hex')).slice(0, 32);
 }
 
 export function createRng(seed: string | number): Rng {

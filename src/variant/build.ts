@@ -333,15 +333,11 @@ type KeyedJob = SourceJob & { keys: string[] };
 const IO_FAILURE = /^(EIO|ENOSPC|EDQUOT|EROFS|ESTALE|ETIMEDOUT|EMFILE|ENFILE|ENOMEM|EAGAIN|EBUSY)\b/;
 
 /**
- * Each output's manifest key: deriveSeed(common, augment or '', source, size, mtimeMs, seed,
- * out), its leading parts encoded once (seedParts), not once per output.
+ * Keys one job at a time: each output's manifest key is deriveSeed(common, augment or '',
+ * source, size, mtimeMs, seed, out), the recipe's and the scan's parts encoded once (seedParts),
+ * not once per output.
  */
-export function keyJobs(recipe: Recipe, scan: ScanResult, jobs: SourceJob[]): KeyedJob[] {
-  return jobs.map(jobKeyer(recipe, scan));
-}
-
-/** keyJobs for one job at a time, the recipe's and the scan's parts prepared once. */
-export function jobKeyer(recipe: Recipe, scan: ScanResult): (j: SourceJob) => KeyedJob {
+function jobKeyer(recipe: Recipe, scan: ScanResult): (j: SourceJob) => KeyedJob {
   const byRel = new Map(scan.files.map((f) => [f.rel, f]));
   const common = JSON.stringify([OUTPUT_FORMAT_VERSION, recipe.background, recipe.output]);
   const augment = JSON.stringify([recipe.ops ?? null, recipe.fill]);
