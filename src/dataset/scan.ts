@@ -61,6 +61,12 @@ export interface ScanResult {
   skipped: ScanNote[];
   /** Entries that are not images (by name, or not files): ignored. */
   ignored: ScanNote[];
+  /**
+   * With `deferCacheWrite`: starts writing the decode-check cache (the first call; later calls
+   * return the same promise) and resolves when it is written; resolves at once when there was
+   * nothing to write. Not enumerable: a scan result printed or copied stays as it was.
+   */
+  cacheWritten?: () => Promise<void>;
 }
 
 export interface ScanOptions {
@@ -76,6 +82,12 @@ export interface ScanOptions {
    * a time. Either way the results, the cache and so the split are the same.
    */
   checkBatch?: (tasks: CheckTask[], pixelLimit: number) => Promise<CheckResult[]>;
+  /**
+   * Do not wait for the cache file before returning: the result's `cacheWritten` starts the
+   * write (atomic as ever: temp name + rename) and is the promise of it. The caller starts it
+   * when the main thread has nothing better to do and awaits it before it finishes.
+   */
+  deferCacheWrite?: boolean;
 }
 
 /** One file for `decodeCheck`. */
@@ -96,43 +108,61 @@ export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promi
 
   const cache = opts.cacheFile ? await readCache(opts.cacheFile) : {};
   const pixelLimit = opts.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
-  const key = (f: { size: number; mtimeMs: number }) => `${CACHE_VERSION}:${f.size}:${f.mtimeMs}:${pixelLimit}`;
-  const misses = found.filter((f) => cache[f.rel]?.key !== key(f));
+  // Each file's cache key once (compared here, stored with its result); each file's result by
+  // its index in `found`, so that nothing is looked up by path again.
+  const keys = found.map((f) => `${CACHE_VERSION}:${f.size}:${f.mtimeMs}:${pixelLimit}`);
+  const results = new Array<CheckResult>(found.length);
+  const misses: number[] = [];
+  const cold = isEmpty(cache);
+  for (let i = 0; i < found.length; i++) {
+    const hit = cold ? undefined : cache[found[i].rel];
+    if (hit?.key === keys[i]) results[i] = hit.result;
+    else misses.push(i);
+  }
   let done = found.length - misses.length;
   if (done) opts.onProgress?.(done, found.length);
-  const abs = (rel: string) => join(root, ...rel.split('/'));
+  const answer = (i: number, result: CheckResult) => {
+    results[i] = result;
+    cache[found[i].rel] = { key: keys[i], result };
+  };
   if (opts.checkBatch) {
-    const batches: Array<typeof misses> = [];
+    const batches: number[][] = [];
     for (let i = 0; i < misses.length; i += CHECK_BATCH) batches.push(misses.slice(i, i + CHECK_BATCH));
     await Promise.all(
       batches.map(async (batch) => {
-        const results = await opts.checkBatch!(batch.map((f) => ({ abs: abs(f.rel), size: f.size, mtimeMs: f.mtimeMs })), pixelLimit);
-        if (results.length !== batch.length) throw new Error(`decode check answered ${results.length} of ${batch.length} files`);
-        batch.forEach((f, i) => (cache[f.rel] = { key: key(f), result: results[i] }));
+        const tasks = batch.map((i): CheckTask => ({ abs: found[i].abs, size: found[i].size, mtimeMs: found[i].mtimeMs }));
+        const answers = await opts.checkBatch!(tasks, pixelLimit);
+        if (answers.length !== batch.length) throw new Error(`decode check answered ${answers.length} of ${batch.length} files`);
+        for (let k = 0; k < batch.length; k++) answer(batch[k], answers[k]);
         opts.onProgress?.((done += batch.length), found.length);
       }),
     );
   } else {
     const limit = pLimit(opts.concurrency ?? availableParallelism());
     await Promise.all(
-      misses.map((f) =>
+      misses.map((i) =>
         limit(async () => {
-          cache[f.rel] = { key: key(f), result: await decodeCheck(abs(f.rel), f.size, f.mtimeMs, pixelLimit) };
+          const f = found[i];
+          answer(i, await decodeCheck(f.abs, f.size, f.mtimeMs, pixelLimit));
           opts.onProgress?.(++done, found.length);
         }),
       ),
     );
   }
-  const cacheChanged = misses.length > 0;
-  const checked = found.map((f) => ({ class: f.class, rel: f.rel, ...cache[f.rel].result }));
   // Only when something was decoded: N build shards reading a warm cache do not rewrite it N times.
-  if (opts.cacheFile && cacheChanged) await writeCache(opts.cacheFile, cache);
+  // Deferred (opts.deferCacheWrite): started after the first build work is out, see ScanResult.cacheWritten.
+  const cacheFile = opts.cacheFile;
+  const writeIt = cacheFile && misses.length > 0 ? () => writeCache(cacheFile, cache) : null;
+  const deferred = opts.deferCacheWrite ? deferOnce(writeIt) : null;
+  if (writeIt && !deferred) await writeIt();
 
   const files: SourceFile[] = [];
   const unreadable: UnreadableFile[] = [];
-  for (const c of checked) {
-    if ('reason' in c) unreadable.push({ rel: c.rel, reason: c.reason });
-    else files.push({ class: c.class, rel: c.rel, size: c.size, mtimeMs: c.mtimeMs, width: c.width, height: c.height, pixels: c.pixels, phash: c.phash });
+  for (let i = 0; i < found.length; i++) {
+    const f = found[i];
+    const c = results[i];
+    if ('reason' in c) unreadable.push({ rel: f.rel, reason: c.reason });
+    else files.push({ class: f.class, rel: f.rel, size: c.size, mtimeMs: c.mtimeMs, width: c.width, height: c.height, pixels: c.pixels, phash: c.phash });
   }
   const conflicts = pictureConflicts(files);
   const kept = conflicts.length ? files.filter((f) => !conflicts.some((c) => c.rels.has(f.rel))) : files;
@@ -143,7 +173,9 @@ export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promi
   for (const c of emptyClasses) skipped.push({ kind: 'empty-class', rel: c, reason: 'class folder with no readable image: not a class of the dataset' });
   skipped.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   const ignored: ScanNote[] = walk.notes.filter((n: WalkNote) => n.kind === 'not-image');
-  return { root, classes: walk.classes.filter((c) => withFiles.has(c)), files: kept, unreadable, emptyClasses, skipped, ignored };
+  const result: ScanResult = { root, classes: walk.classes.filter((c) => withFiles.has(c)), files: kept, unreadable, emptyClasses, skipped, ignored };
+  if (deferred) Object.defineProperty(result, 'cacheWritten', { value: deferred, enumerable: false });
+  return result;
 }
 
 /**
@@ -153,9 +185,15 @@ export async function scanSource(rootArg: string, opts: ScanOptions = {}): Promi
  */
 function pictureConflicts(files: readonly SourceFile[]): Array<{ rels: Set<string>; note: ScanNote }> {
   const byPixels = new Map<string, SourceFile[]>();
-  for (const f of files) if (f.pixels) byPixels.set(f.pixels, [...(byPixels.get(f.pixels) ?? []), f]);
+  for (const f of files) {
+    if (!f.pixels) continue;
+    const list = byPixels.get(f.pixels);
+    if (list) list.push(f);
+    else byPixels.set(f.pixels, [f]);
+  }
   const out: Array<{ rels: Set<string>; note: ScanNote }> = [];
   for (const list of byPixels.values()) {
+    if (list.length < 2 || list.every((f) => f.class === list[0].class)) continue; // one class: no conflict
     const classes = [...new Set(list.map((f) => f.class))].sort();
     if (classes.length < 2) continue;
     const rels = list.map((f) => f.rel).sort();
@@ -185,6 +223,17 @@ export async function decodeCheck(abs: string, size: number, mtimeMs: number, pi
     const msg = String(e?.message ?? e);
     return { reason: msg.startsWith(`${abs}: `) ? msg.slice(abs.length + 2) : msg };
   }
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+/** `run` started on the first call, its promise returned by every call; nothing to run: resolved. */
+function deferOnce(run: (() => Promise<void>) | null): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => (p ??= run ? run() : Promise.resolve());
 }
 
 async function readCache(file: string): Promise<Cache> {

@@ -26,7 +26,7 @@
  * made the walk of 5,600 files take 0.6 s. The result does not depend on the order either way.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import { AugmentError } from '../errors.ts';
 
 /** Why an entry of the source tree is not (or not again) in the dataset. */
@@ -53,6 +53,8 @@ export interface ReachedFile {
   class: string;
   /** `<class>/<...>/<file>` as reached (through links, where it was). */
   rel: string;
+  /** The path it was reached by: the root's path joined with `rel` (`path.join`'s result). */
+  abs: string;
   /** `dev:ino` of the file (what a link leads to). */
   id: string;
   size: number;
@@ -97,10 +99,11 @@ export async function walkSource(root: string, shown: string, opts: WalkOptions)
     throw new AugmentError('NOT_FOUND', `${shown}: source folder ${e.code === 'ENOTDIR' ? 'is not a folder' : e.code === 'EACCES' ? 'cannot be read (permission denied)' : 'does not exist'}`);
   }
   const notes: WalkNote[] = [];
+  const base = normalize(root); // what join(root, name) would start with
   const classes: Array<{ name: string; node: Node }> = [];
   for (const d of top) {
     if (d.name.startsWith('.')) continue;
-    const node = resolveEntry(root, d.name, d.name, d.isSymbolicLink(), notes);
+    const node = resolveEntry(base, d.name, d.name, d.isSymbolicLink(), notes);
     if (!node) continue;
     if (node.isDir) classes.push({ name: d.name, node });
     else if (node.isFile && opts.isImageName(d.name))
@@ -114,10 +117,14 @@ export async function walkSource(root: string, shown: string, opts: WalkOptions)
 
   // a file reached under two classes: a label conflict, in no class
   const classesOf = new Map<string, ReachedFile[]>();
-  for (const f of reached) classesOf.set(f.id, [...(classesOf.get(f.id) ?? []), f]);
+  for (const f of reached) {
+    const list = classesOf.get(f.id);
+    if (list) list.push(f);
+    else classesOf.set(f.id, [f]);
+  }
   const files: ReachedFile[] = [];
   for (const list of classesOf.values()) {
-    const names = [...new Set(list.map((f) => f.class))];
+    const names = list.length === 1 ? [list[0].class] : [...new Set(list.map((f) => f.class))];
     if (names.length === 1) {
       files.push(list[0]);
       continue;
@@ -148,7 +155,7 @@ function walkClass(cls: string, start: Node, rootId: string, opts: WalkOptions, 
       return;
     }
     const first = files.get(node.id);
-    if (!first) files.set(node.id, { class: cls, rel: node.rel, id: node.id, size: node.size, mtimeMs: node.mtimeMs });
+    if (!first) files.set(node.id, { class: cls, rel: node.rel, abs: node.abs, id: node.id, size: node.size, mtimeMs: node.mtimeMs });
     else notes.push({ kind: 'file-twice', rel: node.rel, also: [first.rel], reason: `the same file as ${first.rel}: counted once` });
   };
   const visitDir = (dir: Node, parent: string) => {
@@ -199,7 +206,7 @@ function isAncestor(walked: Map<string, { parent: string | null }>, id: string, 
 
 /** What a directory entry is, following a link; one that cannot be stat'ed is a note and null. */
 function resolveEntry(dirAbs: string, name: string, rel: string, isLink: boolean, notes: WalkNote[]): Node | null {
-  const abs = join(dirAbs, name);
+  const abs = childPath(dirAbs, name);
   try {
     const st = statSync(abs);
     return { abs, rel, isDir: st.isDirectory(), isFile: st.isFile(), id: idOf(st), size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
@@ -211,4 +218,15 @@ function resolveEntry(dirAbs: string, name: string, rel: string, isLink: boolean
     );
     return null;
   }
+}
+
+
+/**
+ * `join(dir, name)` for a directory entry's name (never empty, '.', '..' or with a separator)
+ * under a normalised path (the root is `resolve`d, each folder below is built here): on POSIX
+ * that is the plain concatenation, without join's normalising pass over the whole path.
+ */
+function childPath(dir: string, name: string): string {
+  if (sep !== '/') return join(dir, name);
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }

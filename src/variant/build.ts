@@ -9,7 +9,6 @@
 import { availableParallelism } from 'node:os';
 import { rm, stat, unlink, mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import fg from 'fast-glob';
 import pLimit from 'p-limit';
 import { AugmentError } from '../errors.ts';
 import { seedOf, seedParts } from '../rng.ts';
@@ -132,6 +131,7 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
   const scan = await scanSource(sourceRoot, {
     pixelLimit,
     concurrency,
+    deferCacheWrite: true, // written once the first chunks are out (below), awaited before the build returns
     cacheFile: scanCacheFile(variantsRoot, sourceRoot),
     onProgress: (done, total) => opts.onProgress?.({ phase: 'scan', done, total }),
     checkBatch: async (check, limit) => {
@@ -143,6 +143,24 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
       return rep.checked;
     },
   });
+  // The decode-check cache: written while the workers build (the main thread idles then), not
+  // between the scan and the first chunk; always finished (or failed) before this returns.
+  let cacheWrite: Promise<void> | undefined;
+  const writeCache = () => (cacheWrite ??= scan.cacheWritten?.() ?? Promise.resolve());
+  let result: BuildResult;
+  try {
+    result = await buildScanned(pool, recipe, opts, scan, writeCache);
+  } catch (e) {
+    await writeCache().catch(() => {}); // a source scanned is cached even when the build fails (as before)
+    throw e;
+  }
+  await writeCache();
+  return result;
+}
+
+async function buildScanned(pool: WorkerPool<WorkerRequest, WorkerReply>, recipe: Recipe, opts: Resolved, scan: ScanResult, writeCache: () => Promise<void>): Promise<BuildResult> {
+  const { t0, sourceRoot, variantDir, variantsRoot, concurrency } = opts;
+  const shard = opts.shard ?? null;
   if (scan.unreadable.length && opts.strict) {
     const u = scan.unreadable[0];
     throw new AugmentError(
@@ -224,6 +242,7 @@ async function buildWith(pool: WorkerPool<WorkerRequest, WorkerReply>, cfg: Work
     // At most a few chunks ahead of the pool's: a chunk is keyed when it is about to be sent.
     const ahead = pLimit(concurrency * 4);
     try {
+      setImmediate(() => void writeCache().catch(() => {})); // after the first chunks are posted (microtasks); its error surfaces where it is awaited
       await Promise.all(
         chunk(todo, 24).map((unkeyed) =>
           ahead(async () => {
@@ -399,6 +418,8 @@ async function refuseForeignFolder(dir: string): Promise<string[]> {
  * temp files; a shard (`owns`) only those that hash to it, so it never touches another's outputs.
  */
 export async function removeStale(variantDir: string, planned: Set<string>, owns?: (rel: string) => boolean): Promise<number> {
+  // imported here: loading fast-glob costs ~80 ms, and a build into a fresh folder never gets here
+  const { default: fg } = await import('fast-glob');
   const files = await fg(`{${SPLITS.join(',')}}/**`, { cwd: variantDir, dot: true, onlyFiles: true });
   let removed = 0;
   for (const f of files) {
