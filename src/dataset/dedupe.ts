@@ -61,31 +61,41 @@ function parseHashes(hashes: ReadonlyArray<string | undefined>): { w: Uint32Arra
   const n = hashes.length;
   const w = new Uint32Array(n * 16);
   const has = new Uint8Array(n);
-  // The well-formed ones (128 hex digits, as the scan writes them) decoded in one go; any other
-  // string word by word as hashWords reads it (parseInt of each 8 digits).
-  const hex: string[] = [];
-  const at: number[] = [];
+  // The well-formed ones (128 hex digits, as the scan writes them) read digit by digit into
+  // their words; any other string word by word as hashWords reads it (parseInt of each 8 digits).
   for (let i = 0; i < n; i++) {
     const h = hashes[i];
     if (!h) continue;
     has[i] = 1;
-    if (h.length === 128 && HEX128.test(h)) {
-      hex.push(h);
-      at.push(i);
-    } else w.set(hashWords(h), i * 16);
-  }
-  if (hex.length) {
-    const bytes = Buffer.from(hex.join(''), 'hex');
-    for (let k = 0; k < at.length; k++) {
-      const src = k * 64;
-      const dst = at[k] * 16;
-      for (let q = 0; q < 16; q++) w[dst + q] = bytes.readUInt32BE(src + q * 4);
-    }
+    if (h.length !== 128 || !hexWords(h, w, i * 16)) w.set(hashWords(h), i * 16);
   }
   return { w, has };
 }
 
-const HEX128 = /^[0-9a-fA-F]{128}$/;
+/** Each hex digit's value by its char code (-1: not a hex digit). */
+const HEX_DIGIT = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let d = 0; d < 16; d++) {
+    t['0123456789abcdef'.charCodeAt(d)] = d;
+    t['0123456789ABCDEF'.charCodeAt(d)] = d;
+  }
+  return t;
+})();
+
+/** 128 hex digits into 16 words at w[at..]: false (w[at..] half written) when one is not a hex digit. */
+function hexWords(h: string, w: Uint32Array, at: number): boolean {
+  for (let q = 0; q < 16; q++) {
+    let v = 0;
+    for (let k = q * 8, end = k + 8; k < end; k++) {
+      const c = h.charCodeAt(k);
+      const d = c < 128 ? HEX_DIGIT[c] : -1;
+      if (d < 0) return false;
+      v = v * 16 + d; // < 2^32: exact
+    }
+    w[at + q] = v;
+  }
+  return true;
+}
 
 /**
  * Every pair (a < b, indices into `hashes`) whose distance is at most `t`. The distance is
@@ -137,8 +147,8 @@ export function nearPairs(hashes: ReadonlyArray<string | undefined>, t: number):
     return ((hi & mask(32 - a)) >>> 0) * 2 ** (b - 32) + (b === 32 ? 0 : lo >>> (64 - b));
   };
   // Per chunk c: the entries (j * 8 + s: file j's hash s) grouped by their chunk value, CSR
-  // style (bucket k's entries are entries[c][starts[c][k] .. starts[c][k + 1]]), and the bucket
-  // of each file's own hash (-1 without a hash).
+  // style (bucket k's entries are entries[c][3 * starts[c][k] .. 3 * starts[c][k + 1]], each
+  // as e and its hash's two words), and the bucket of each file's own hash (-1 without a hash).
   const entries: Int32Array[] = [];
   const starts: Int32Array[] = [];
   const own: Int32Array[] = [];
@@ -159,7 +169,7 @@ export function nearPairs(hashes: ReadonlyArray<string | undefined>, t: number):
       }
       buckets = map.size;
     }
-    const { start, list, ownC } = group(bucketOf, has, buckets);
+    const { start, list, ownC } = group(bucketOf, has, buckets, w);
     entries.push(list);
     starts.push(start);
     own.push(ownC);
@@ -194,12 +204,10 @@ function search(w: Uint32Array, has: Uint8Array, entries: Int32Array[], starts: 
       const list = entries[c];
       const start = starts[c];
       const k = own[c][i];
-      for (let q = start[k], end = start[k + 1]; q < end; q++) {
-        const e = list[q];
-        const j = e >> 3;
+      for (let q = start[k] * 3, end = start[k + 1] * 3; q < end; q += 3) {
+        const j = list[q] >> 3;
         if (j === i || seen[j] === i) continue;
-        const at = e * 2;
-        if (popcount32(hi ^ w[at]) + popcount32(lo ^ w[at + 1]) > t) continue;
+        if (popcount32(hi ^ list[q + 1]) + popcount32(lo ^ list[q + 2]) > t) continue;
         seen[j] = i;
         const back = oneWayOf(w, j, i);
         if (j < i && back <= t) continue; // kept from j's side
@@ -236,14 +244,21 @@ function shortChunks(w: Uint32Array, has: Uint8Array, a: number, b: number, key:
 }
 
 /** The entries of files with a hash grouped by bucket (CSR), and each file's own hash's bucket (-1: none). */
-function group(bucketOf: Int32Array, has: Uint8Array, buckets: number): { start: Int32Array; list: Int32Array; ownC: Int32Array } {
+function group(bucketOf: Int32Array, has: Uint8Array, buckets: number, w: Uint32Array): { start: Int32Array; list: Int32Array; ownC: Int32Array } {
   const n = has.length;
   const start = new Int32Array(buckets + 1);
   for (let e = 0; e < n * 8; e++) if (has[e >> 3]) start[bucketOf[e] + 1]++;
   for (let k = 0; k < buckets; k++) start[k + 1] += start[k];
   const fill = start.slice(0, buckets);
-  const list = new Int32Array(start[buckets]);
-  for (let e = 0; e < n * 8; e++) if (has[e >> 3]) list[fill[bucketOf[e]]++] = e;
+  // per entry: e and its hash's two words side by side, so that a bucket is one sequential read
+  const list = new Int32Array(start[buckets] * 3);
+  for (let e = 0; e < n * 8; e++)
+    if (has[e >> 3]) {
+      const q = fill[bucketOf[e]]++ * 3;
+      list[q] = e;
+      list[q + 1] = w[e * 2];
+      list[q + 2] = w[e * 2 + 1];
+    }
   const ownC = new Int32Array(n);
   for (let j = 0; j < n; j++) ownC[j] = has[j] ? bucketOf[j * 8] : -1;
   return { start, list, ownC };

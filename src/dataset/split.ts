@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, sep } from 'node:path';
 import { AugmentError } from '../errors.ts';
 import { deriveSeed, rngFor } from '../rng.ts';
 import type { SourceFile } from './scan.ts';
@@ -57,13 +57,18 @@ export interface SplitRecord {
 }
 
 export function groupKeyOf(rel: string, pattern: RegExp | null): string {
-  const stem = basename(rel, extname(rel));
   if (!pattern) return rel;
+  // the base name and its stem, as basename(rel) and basename(rel, extname(rel)) give them (a
+  // POSIX path not ending in '/': the name is what follows the last '/')
+  const plain = sep === '/' && !rel.endsWith('/');
+  const name = plain ? rel.slice(rel.lastIndexOf('/') + 1) : basename(rel);
+  const ext = plain ? extname(name) : '';
+  const stem = plain ? name.slice(0, name.length - ext.length) : basename(rel, extname(rel));
   const m = pattern.exec(stem);
   if (!m) return rel;
   const key = m[1] ?? m[0];
   // keep sub-folders apart: only names in one folder share a group
-  const dir = rel.slice(0, rel.length - basename(rel).length);
+  const dir = rel.slice(0, rel.length - name.length);
   return dir + key;
 }
 

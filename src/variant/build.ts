@@ -392,7 +392,10 @@ async function sizeOf(file: string): Promise<number> {
  * this is the check that holds even so, lexical, without resolving every path.
  */
 export function outputEscapes(rel: string): boolean {
-  return rel === '' || rel.includes('\0') || (process.platform === 'win32' ? WIN_ESCAPE : POSIX_ESCAPE).test(rel);
+  if (rel === '' || rel.includes('\0')) return true;
+  // POSIX: without '..' anywhere only a leading '/' can escape (the regex's other branch needs a '..')
+  if (process.platform !== 'win32') return rel.charCodeAt(0) === 47 || (rel.includes('..') && POSIX_ESCAPE.test(rel));
+  return WIN_ESCAPE.test(rel);
 }
 const POSIX_ESCAPE = /^\/|(?:^|\/)\.\.(?:\/|$)/;
 const WIN_ESCAPE = /^[\\/]|^[A-Za-z]:|(?:^|[\\/])\.\.(?:[\\/]|$)/;

@@ -4,7 +4,7 @@
  * and seed of every output file. Only the train split is undersampled or oversampled; valid
  * and test are the split's files, once each.
  */
-import { extname, posix } from 'node:path';
+import { extname } from 'node:path';
 import { AugmentError } from '../errors.ts';
 import { rngFor, seedOf, seedParts } from '../rng.ts';
 import type { Recipe } from '../recipe/load.ts';
@@ -83,6 +83,7 @@ export function planBuild(recipe: Recipe, split: SplitFiles, opts: PlanOptions =
   const target = o ? (o.target === 'largest' ? Math.max(...sizes) : o.target) : null;
   const perClass: Record<string, ClassPlan> = {};
   const jobs: SourceJob[] = [];
+  const bases: string[] = []; // each job's output name without suffix: `<split>/<source without extension>`
   for (const c of classes) {
     const n = train[c].length;
     let perImage = 1;
@@ -102,13 +103,13 @@ export function planBuild(recipe: Recipe, split: SplitFiles, opts: PlanOptions =
       const copies = [0];
       for (let i = 1; i < perImage; i++) if (!allowed || allowed.has(`${i}\u0000${f}`)) copies.push(i);
       outputs += copies.length;
-      jobs.push(job(recipe, 'train', c, f, copies, ext, seeds));
+      jobs.push(job(recipe, 'train', c, f, copies, ext, seeds, bases));
     }
     perClass[c] = { train: split.train[c].length, kept: n, perImage, outputs };
   }
-  for (const s of ['valid', 'test'] as const) for (const c of classes) for (const f of split[s][c] ?? []) jobs.push(job(recipe, s, c, f, [0], ext, seeds));
+  for (const s of ['valid', 'test'] as const) for (const c of classes) for (const f of split[s][c] ?? []) jobs.push(job(recipe, s, c, f, [0], ext, seeds, bases));
 
-  disambiguate(jobs, ext);
+  disambiguate(jobs, bases, ext);
   const after: Counts = { train: {}, valid: {}, test: {} };
   for (const j of jobs) after[j.split][j.class] = (after[j.split][j.class] ?? 0) + j.outputs.length;
   for (const s of SPLITS) for (const c of classes) after[s][c] ??= 0;
@@ -142,12 +143,15 @@ export function tierFor(tiers: readonly number[], ratio: number): number {
   return sorted.find((t) => t >= want) ?? sorted[sorted.length - 1];
 }
 
-function job(recipe: Recipe, split: SplitName, cls: string, source: string, copies: number[], ext: string, seeds: boolean): SourceJob {
-  const sub = source.slice(cls.length + 1); // path inside the class folder
-  const parent = posix.dirname(sub);
-  const dir = parent === '.' ? '' : parent + '/';
-  const stem = posix.basename(sub, extname(sub));
-  const base = `${split}/${cls}/${dir}${stem}`;
+function job(recipe: Recipe, split: SplitName, cls: string, source: string, copies: number[], ext: string, seeds: boolean, bases: string[]): SourceJob {
+  // the path inside the class folder, its folders and its name without extension (what
+  // posix.dirname and posix.basename(sub, extname(sub)) give: names are never '.' or '..')
+  const sub = source.slice(cls.length + 1);
+  const cut = sub.lastIndexOf('/') + 1;
+  const name = sub.slice(cut);
+  const dot = extname(name).length;
+  const base = `${split}/${cls}/${sub.slice(0, cut)}${dot ? name.slice(0, name.length - dot) : name}`;
+  bases.push(base);
   const outputs: OutputSpec[] = new Array(copies.length);
   for (let i = 0; i < copies.length; i++) {
     const copy = copies[i];
@@ -164,10 +168,9 @@ export function fillSeeds(recipe: Recipe, j: SourceJob): void {
   for (const o of j.outputs) o.seed = seedOf(seedBase + seedParts(o.copy));
 }
 
-/** Sources that share a stem in one folder (a.png, a.jpg) keep their extension in the output name. */
-function disambiguate(jobs: SourceJob[], ext: string): void {
+/** Sources that share a stem in one folder (a.png, a.jpg) keep their extension in the output name; `keys`: each job's `<split>/<source without extension>`. */
+function disambiguate(jobs: SourceJob[], keys: readonly string[], ext: string): void {
   const stemOwners = new Map<string, number>();
-  const keys = jobs.map((j) => `${j.split}/${j.source.slice(0, j.source.length - extname(j.source).length)}`);
   for (const k of keys) stemOwners.set(k, (stemOwners.get(k) ?? 0) + 1);
   const seen = new Set<string>();
   for (let n = 0; n < jobs.length; n++) {
