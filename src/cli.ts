@@ -5,11 +5,36 @@
  * user's mistake).
  */
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { describeFailure, EXIT } from './errors.ts';
+import { discardPrestarted, WorkerPool } from './variant/pool.ts';
+
+/**
+ * `augment build ...`: its worker threads are started first, before yargs and the build's
+ * modules load (~0.8 s of this thread), so that the workers load theirs meanwhile on the other
+ * cores; the build takes them (../variant/build.ts, `WorkerPool.take`), resized if its
+ * concurrency turns out other than the one read here. `-j` read cheaply (the real parse and
+ * its errors are the command's); nothing for `--help` or `--version`.
+ */
+export function prestartCount(args: string[]): number | undefined {
+  if (args[0] !== 'build') return undefined;
+  let n: number | undefined;
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') break;
+    if (a === '--help' || a === '-h' || a === '--version') return undefined;
+    const m = /^(?:-j|--concurrency)(?:=?(.+))?$/.exec(a);
+    if (!m) continue;
+    const v = Number(m[1] ?? args[++i]);
+    n = Number.isInteger(v) && v >= 1 ? v : undefined;
+  }
+  return n ?? availableParallelism();
+}
+
+const prestart = prestartCount(process.argv.slice(2));
+if (prestart !== undefined) WorkerPool.prestart(new URL('./variant/worker-entry.mjs', import.meta.url), prestart);
 
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 
@@ -40,6 +65,15 @@ process.on('SIGTERM', () => {
 });
 
 export async function main(argv: string[]): Promise<void> {
+  try {
+    await run(argv);
+  } finally {
+    await discardPrestarted(); // a build took it; else (a usage error) it ends here
+  }
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { default: yargs } = await import('yargs');
   let cli = yargs(argv)
     .scriptName('augment')
     .strict()
@@ -63,4 +97,4 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(hideBin(process.argv));
+await main((await import('yargs/helpers')).hideBin(process.argv));

@@ -111,7 +111,8 @@ export async function buildVariant(recipeRef: string | Recipe, opts: BuildOption
     quality: recipe.output.quality,
     pixelLimit,
   };
-  const pool = new WorkerPool<WorkerRequest, WorkerReply>(new URL('./worker-entry.mjs', import.meta.url), concurrency, cfg, { depth: 2 }); // depth 2: no idle worker between chunks
+  // The CLI's pre-started threads when there are (../cli.ts: loading while the CLI did), else new ones.
+  const pool = WorkerPool.take<WorkerRequest, WorkerReply>(new URL('./worker-entry.mjs', import.meta.url), concurrency, cfg, { depth: 2 }); // depth 2: no idle worker between chunks
   try {
     // No train/valid/test folder at the start: no stale output or stray temp file to look for.
     const hadOutputs = existing.some((n) => (SPLITS as readonly string[]).includes(n));

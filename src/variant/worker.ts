@@ -129,7 +129,10 @@ function writeAtomicallySync(tmp: string, file: string, buf: Buffer): void {
 const JOB_LANES = 3;
 
 if (parentPort) {
-  const cfg = workerData as WorkerConfig;
+  // The config comes as workerData, or, in a pool started before it was known (the CLI's
+  // pre-start, ./pool.ts), as the first message `{ config }`: requests wait here until then.
+  let cfg = (workerData ?? undefined) as WorkerConfig | undefined;
+  const held: WorkerRequest[] = [];
   // One libvips thread per worker (the pool is the parallelism), no operation cache: applied
   // when sharp loads, which a build of plain PNGs into PNGs never does (../image/sharp.ts).
   configureSharp({ concurrency: 1, cache: false });
@@ -153,7 +156,7 @@ if (parentPort) {
         const k = next++;
         const job = req.jobs[k];
         try {
-          results[k] = { entries: await runJob(cfg, job) };
+          results[k] = { entries: await runJob(cfg!, job) };
         } catch (e: any) {
           results[k] = { failure: { source: job.source, reason: String(e?.message ?? e) } };
         }
@@ -171,7 +174,14 @@ if (parentPort) {
     }
     port.postMessage(reply);
   };
-  port.on('message', (req: WorkerRequest) => {
+  const enqueue = (req: WorkerRequest) => {
     queue = queue.then(() => ('check' in req ? check(req) : build(req)));
+  };
+  port.on('message', (msg: WorkerRequest | { config: WorkerConfig }) => {
+    if ('config' in msg) {
+      cfg = msg.config;
+      for (const req of held.splice(0)) enqueue(req);
+    } else if (cfg === undefined) held.push(msg);
+    else enqueue(msg);
   });
 }
