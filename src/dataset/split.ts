@@ -100,7 +100,7 @@ export function splitWithGroups(files: readonly SourceFile[], opts: SplitOptions
   const total = opts.ratios[0] + opts.ratios[1] + opts.ratios[2];
   const ratios = opts.ratios.map((r) => r / total);
   const classes = [...new Set(sorted.map((f) => f.class))].sort();
-  const state = new Map<string, { targets: number[]; counts: number[]; assigned: string[][] }>();
+  const state = new Map<string, { targets: number[]; counts: number[]; assigned: string[][] }>(); // per class
   const perClass = new Map<string, number>();
   for (const f of sorted) perClass.set(f.class, (perClass.get(f.class) ?? 0) + 1);
   for (const cls of classes) {
@@ -112,21 +112,34 @@ export function splitWithGroups(files: readonly SourceFile[], opts: SplitOptions
   const autoCap = autoGroupCap((i) => sorted[i].class, (cls) => state.get(cls)!.targets.slice(1));
   const maxGroup = opts.maxGroup ?? 'auto';
   const { components } = duplicateComponents(sorted, fixed, { ...opts, maxGroup: maxGroup === 'auto' ? autoCap : maxGroup });
+  type ClassState = { targets: number[]; counts: number[]; assigned: string[][] };
   interface Group {
     key: string;
     rels: string[];
-    byClass: Map<string, string[]>;
+    /** The classes it touches, in the order its files (sorted) meet them; their states; its files under each. */
+    names: string[];
+    states: ClassState[];
+    byClass: string[][];
   }
   const groups: Group[] = components.map((c) => {
-    const byClass = new Map<string, string[]>();
+    if (c.length === 1) {
+      const f = sorted[c[0]];
+      const rels = [f.rel];
+      return { key: keys[c[0]], rels, names: [f.class], states: [state.get(f.class)!], byClass: [rels] };
+    }
+    const names: string[] = [];
+    const byClass: string[][] = [];
     let key = keys[c[0]];
     for (const i of c) {
-      const list = byClass.get(sorted[i].class);
-      if (list) list.push(sorted[i].rel);
-      else byClass.set(sorted[i].class, [sorted[i].rel]);
+      const k = names.indexOf(sorted[i].class);
+      if (k >= 0) byClass[k].push(sorted[i].rel);
+      else {
+        names.push(sorted[i].class);
+        byClass.push([sorted[i].rel]);
+      }
       if (keys[i] < key) key = keys[i];
     }
-    return { key, rels: c.map((i) => sorted[i].rel), byClass };
+    return { key, rels: c.map((i) => sorted[i].rel), names, states: names.map((n) => state.get(n)!), byClass };
   });
   // furthest below target over the classes the group touches (relative to its size); ties: train, valid, test
   const place = (g: Group) => {
@@ -134,30 +147,32 @@ export function splitWithGroups(files: readonly SourceFile[], opts: SplitOptions
     let bestGap = -Infinity;
     for (let s = 0; s < 3; s++) {
       let gap = 0;
-      for (const [cls, rels] of g.byClass) {
-        const st = state.get(cls)!;
-        gap += st.targets[s] - st.counts[s] - (rels.length - 1) / 2;
+      for (let k = 0; k < g.states.length; k++) {
+        const st = g.states[k];
+        gap += st.targets[s] - st.counts[s] - (g.byClass[k].length - 1) / 2;
       }
       if (gap > bestGap + 1e-9) {
         best = s;
         bestGap = gap;
       }
     }
-    for (const [cls, rels] of g.byClass) {
-      const st = state.get(cls)!;
-      st.counts[best] += rels.length;
-      st.assigned[best].push(...rels);
+    for (let k = 0; k < g.states.length; k++) {
+      const st = g.states[k];
+      st.counts[best] += g.byClass[k].length;
+      for (const rel of g.byClass[k]) st.assigned[best].push(rel);
     }
   };
+  // groups by key, shuffled: the order a shuffle of their sorted keys gives (keys are unique: files
+  // with one name key are joined, and a group's key is the least of its files')
   const inOrder = (list: Group[], ...seed: Array<string | number>) => {
-    const byKey = new Map(list.map((g) => [g.key, g]));
-    for (const k of rngFor('split', opts.seed, ...seed).shuffle([...byKey.keys()].sort())) place(byKey.get(k)!);
+    const byKey = list.slice().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const g of rngFor('split', opts.seed, ...seed).shuffle(byKey)) place(g);
   };
   const spanning: Group[] = [];
   const within = new Map<string, Group[]>(classes.map((c) => [c, []]));
   for (const g of groups) {
-    if (g.byClass.size > 1) spanning.push(g);
-    else within.get(g.byClass.keys().next().value!)!.push(g);
+    if (g.names.length > 1) spanning.push(g);
+    else within.get(g.names[0])!.push(g);
   }
   inOrder(spanning, '\u0000classes');
   for (const cls of classes) inOrder(within.get(cls)!, cls);
