@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { buildVariant } from '../src/variant/build.ts';
 import { parseRecipe } from '../src/recipe/load.ts';
+import { scanCacheFile } from '../src/dataset/scan.ts';
 import { makeDataset, tempDir, removeDir, treeHashes, iconPng } from './helpers/dataset.ts';
 
 let root: string;
@@ -142,6 +143,21 @@ test('variants from one source and split seed share byte-identical valid and tes
   assert.equal(b.plan.after.train.apple, 4); // 8 * 0.5
   const trainA = new Set((await treeHashes(a.variantDir, 'train/**')).keys());
   for (const f of (await treeHashes(a.variantDir, '{valid,test}/**')).keys()) assert.ok(!trainA.has(f.replace(/^(valid|test)/, 'train')));
+});
+
+test('the decode-check cache is on disk when a build returns, when it is only prepared, and when it fails', async () => {
+  const cached = async (variants: string, source: string) => Object.keys(JSON.parse(await readFile(scanCacheFile(variants, source), 'utf8'))).sort();
+  const recipe = await writeRecipe('rcache');
+  await buildVariant(recipe, { out: join(root, 'vc1', 'x'), concurrency: 2 }); // written while the workers build, awaited
+  assert.equal((await cached(join(root, 'vc1'), src)).length, 14 + 6 + 3);
+  await buildVariant(recipe, { out: join(root, 'vc2', 'x'), prepare: true });
+  assert.equal((await cached(join(root, 'vc2'), src)).length, 14 + 6 + 3);
+  const bad = join(root, 'cache-bad');
+  await makeDataset(bad, { a: 3, b: 3 });
+  await writeFile(join(bad, 'a', 'text.png'), 'this is not a png\n');
+  const strict = await writeRecipe('rcache-bad', { source: bad });
+  await assert.rejects(buildVariant(strict, { out: join(root, 'vc3', 'x'), strict: true }), /not an image.*--strict/);
+  assert.ok((await cached(join(root, 'vc3'), bad)).includes('a/text.png'), 'the failed build scanned and cached the source');
 });
 
 test('bad source files are listed and excluded; --strict makes them fatal; the source is untouched', async () => {
