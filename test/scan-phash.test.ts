@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { greyThumbnail, lowDct, perceptualHash } from '../src/dataset/phash.ts';
+import { greyThumbnail, lowDct, perceptualHash, perceptualHashJs } from '../src/dataset/phash.ts';
+import { hasNativeOps } from '../src/ops/native.ts';
 import { createRaw, type RawImage } from '../src/image/raw.ts';
 import { createRng } from '../src/rng.ts';
 
@@ -97,9 +98,26 @@ test('perceptualHash and greyThumbnail give the same bits as the two-pass form, 
         const img = image(w, h, kind, `phash-${w}x${h}-${kind}-${s}`);
         assert.deepEqual([...greyThumbnail(img)], [...thumbRef(img)], `thumbnail ${w}x${h} kind ${kind}`);
         assert.equal(perceptualHash(img), hashRef(img), `hash ${w}x${h} kind ${kind}`);
+        assert.equal(perceptualHashJs(img), hashRef(img), `JS hash ${w}x${h} kind ${kind}`);
         n++;
       }
   assert.equal(n, sizes.length * 9);
+});
+
+test('the compiled kernel (ops.c phash) is what perceptualHash runs, with the JS bits, on odd sizes and near-flat pictures', () => {
+  if (!process.env.AUGMENT_NO_NATIVE_OPS) assert.ok(hasNativeOps(), 'ops.wasm loads here');
+  const rng = createRng('phash-native');
+  for (let k = 0; k < 60; k++) {
+    const w = 1 + rng.int(0, 300), h = 1 + rng.int(0, 300);
+    const img = image(w, h, k % 3, `native-${k}`);
+    assert.equal(perceptualHash(img), perceptualHashJs(img), `${w}x${h} kind ${k % 3}`);
+  }
+  // sizes that are multiples of 32 (the kernel's uniform path), and the same size twice in a row (its tables kept)
+  for (const [w, h] of [[32, 64], [64, 64], [64, 64], [96, 32], [224, 224], [256, 7], [7, 256]])
+    for (let kind = 0; kind < 3; kind++) {
+      const img = image(w, h, kind, `native-${w}x${h}-${kind}`);
+      assert.equal(perceptualHash(img), perceptualHashJs(img), `${w}x${h} kind ${kind}`);
+    }
 });
 
 test('an all-white image (every AC coefficient 0) hashes as before', () => {

@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RawImage } from '../image/raw.ts';
+import { phashNative, type PhashTables } from '../ops/native.ts';
 
 const N = 32;
 const K = 8;
@@ -255,11 +256,32 @@ const medians = new Float64Array(4);
 
 /**
  * The 8 dihedral pHashes (identity first), concatenated: 128 hex digits. In order: the 4 flips
- * (none, columns, rows, both) of the DCT, then the same 4 of its transpose. A transpose holds
- * the same 64 values as its untransposed flip with rows and columns swapped (1 <-> 2), the DC
- * term staying first, so 4 medians serve all 8 hashes.
+ * (none, columns, rows, both) of the DCT, then the same 4 of its transpose. Computed by the
+ * compiled kernel (../ops/native.ts `phashNative`: ops.c `phash`, the same f64 sums in the same
+ * order, so the same bits) where it loads, else by `perceptualHashJs`.
  */
 export function perceptualHash(img: RawImage): string {
+  return phashNative(img, phashTables(img.width, img.height)) ?? perceptualHashJs(img);
+}
+
+let lastTables: { w: number; h: number; t: PhashTables } | undefined;
+
+/** The area weights of a w x h image (and the cosines) as `phashNative` takes them. */
+function phashTables(w: number, h: number): PhashTables {
+  if (lastTables && lastTables.w === w && lastTables.h === h) return lastTables.t;
+  const x = areaWeights(w);
+  const y = areaWeights(h).byIndex;
+  const t: PhashTables = { xStart: x.start, xIndex: x.index, xWeight: x.weight, yStart: y.start, yCell: y.cell, yWeight: y.weight, cos: COS };
+  lastTables = { w, h, t };
+  return t;
+}
+
+/**
+ * `perceptualHash` in JS (where the compiled kernel cannot load). A transpose holds the same 64
+ * values as its untransposed flip with rows and columns swapped (1 <-> 2), the DC term staying
+ * first, so 4 medians serve all 8 hashes.
+ */
+export function perceptualHashJs(img: RawImage): string {
   const d = lowDct(greyThumbnail(img));
   for (let f = 0; f < 4; f++) {
     for (let i = 0; i < K * K; i++) flipped[i] = SIGN[f * K * K + i] * d[i];

@@ -1,7 +1,8 @@
 /**
  * The ops' pixel loops compiled from C (`./native/ops.c`, built by scripts/build-ops-wasm.sh
  * into the committed `./native/ops.wasm`): colour jitter (table, saturation, hue), invert,
- * hflip, the warp (nearest and bilinear) and the Gaussian blur.
+ * hflip, the warp (nearest and bilinear) and the Gaussian blur; and the scan's perceptual hash
+ * (`phashNative`, for ../dataset/phash.ts).
  *
  * An op's kernel is a `NativeStep` (what `AugmentOp.native` returns); `runNative` copies an
  * image into the module's memory once, runs any number of steps on it there (two image slots,
@@ -31,6 +32,7 @@ interface Exports {
   warp_nearest(src: number, dst: number, w: number, h: number, spans: number, m: number, fill: number, projective: number, invert: number): void;
   blur(src: number, dst: number, w: number, h: number, kx: number, kw: number, ky: number, kh: number, tmp: number): void;
   warp_bilinear(src: number, dst: number, w: number, h: number, spans: number, m: number, fill: number, projective: number, invert: number, pad: number): void;
+  phash(src: number, w: number, h: number, xs: number, xi: number, xw: number, ys: number, yc: number, yw: number, cos: number, grey: number, thumb: number, d: number, hex: number): void;
 }
 
 let mod: { e: Exports; base: number } | null | undefined;
@@ -274,3 +276,44 @@ export function blurStep(kx: Int16Array, ky: Int16Array, width: number): NativeS
 }
 
 export const blurNative = (img: RawImage, kx: Int16Array, ky: Int16Array) => runNative(img, [blurStep(kx, ky, img.width)]);
+
+/** The area weights `phashNative` reads (../dataset/phash.ts `areaWeights` of the width and of the height). */
+export interface PhashTables {
+  /** Along x: cell k is grey pixels index[start[k]] .. index[start[k + 1] - 1], times weight[e]. */
+  xStart: Int32Array;
+  xIndex: Int32Array;
+  xWeight: Float64Array;
+  /** Along y: source row i goes into thumbnail rows cell[start[i]] .. cell[start[i + 1] - 1], times weight[e]. */
+  yStart: Int32Array;
+  yCell: Int32Array;
+  yWeight: Float64Array;
+  /** cos(pi (2x + 1) u / 64) as cos[u * 32 + x], u < 8. */
+  cos: Float64Array;
+}
+
+/**
+ * The scan's 8 dihedral pHashes of `img` (128 hex digits), computed by ops.c `phash`: the bits
+ * of ../dataset/phash.ts `perceptualHash`, which is its JS form (the same f64 sums in the same
+ * order). `thumb`, where given (1024 values), receives the 32 x 32 grey thumbnail. Undefined
+ * where the module cannot load or grow.
+ */
+export function phashNative(img: RawImage, t: PhashTables, thumb?: Float64Array): string | undefined {
+  const m = load();
+  if (!m) return undefined;
+  const { width: w, height: h } = img;
+  const sizes = [img.data.length, 4 * t.xStart.length, 4 * t.xIndex.length, 8 * t.xWeight.length, 4 * t.yStart.length, 4 * t.yCell.length, 8 * t.yWeight.length, 8 * t.cos.length, 8 * (w + 32), 8 * 1024, 8 * 64, 128];
+  const [SRC, XS, XI, XW, YS, YC, YW, COS, GREY, THUMB, D, HEX] = areas(m.base, sizes);
+  const mem = memory(m.e, HEX + align(128 + SLACK));
+  if (!mem) return undefined;
+  new Uint8Array(mem, SRC, img.data.length).set(img.data);
+  new Int32Array(mem, XS, t.xStart.length).set(t.xStart);
+  new Int32Array(mem, XI, t.xIndex.length).set(t.xIndex);
+  new Float64Array(mem, XW, t.xWeight.length).set(t.xWeight);
+  new Int32Array(mem, YS, t.yStart.length).set(t.yStart);
+  new Int32Array(mem, YC, t.yCell.length).set(t.yCell);
+  new Float64Array(mem, YW, t.yWeight.length).set(t.yWeight);
+  new Float64Array(mem, COS, t.cos.length).set(t.cos);
+  m.e.phash(SRC, w, h, XS, XI, XW, YS, YC, YW, COS, GREY, THUMB, D, HEX);
+  if (thumb) thumb.set(new Float64Array(m.e.memory.buffer, THUMB, 1024));
+  return Buffer.from(m.e.memory.buffer, HEX, 128).toString('latin1');
+}

@@ -583,3 +583,144 @@ EXPORT(blur) void blur(const u8 *src, u8 *dst, i32 w, i32 h, const short *kx, i3
     }
   }
 }
+
+/* ---- perceptual hash (the scan's, ../../dataset/phash.ts) -------------------------------- */
+
+/*
+ * The 8 dihedral pHashes of an RGB image as 128 hex digits (`hex`), as `perceptualHash` in
+ * phash.ts computes them, bit for bit: grey (r * 0.299 + g * 0.587 + b * 0.114), area-averaged
+ * to 32 x 32, 8 x 8 lowest DCT-II coefficients, each bit = coefficient >= the median of the 63
+ * non-DC ones. Every f64 sum runs from 0 over the same terms in the same order as the JS loops
+ * (no fused multiply-adds: -ffp-contract=off), so the thumbnail, the coefficients and the bits
+ * are the JS ones. The area weights come from the JS (phash.ts `areaWeights`): cell x of a row
+ * is grey pixels xi[xs[x]] .. xi[xs[x + 1] - 1] times xw[k]; source row y goes into thumbnail
+ * rows yc[ys[y]] .. yc[ys[y + 1] - 1] with weights yw[k]. `cosb`: cos(pi (2x + 1) u / 64) as
+ * COS[u * 32 + x] (from the JS: Math.cos). grey: w + 32 doubles of scratch. thumb (1024 doubles)
+ * and d (64 doubles) are written for the caller too.
+ */
+static double ph_tmp[8 * 32];
+static double ph_sel[63];
+static double ph_lut[768];
+
+static double ph_median(const double *t) {
+  double *a = ph_sel;
+  for (int i = 0; i < 63; i++) a[i] = t[i + 1];
+  const int k = 31;
+  int lo = 0, hi = 62;
+  while (lo < hi) {
+    const double pivot = a[(lo + hi) >> 1];
+    int i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const double x = a[i];
+        a[i++] = a[j];
+        a[j--] = x;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+EXPORT(phash) void phash(const u8 *src, i32 w, i32 h, const i32 *xs, const i32 *xi, const double *xw, const i32 *ys, const i32 *yc,
+                         const double *yw, const double *cosb, double *grey, double *thumb, double *d, char *hex) {
+  double row[32];
+  for (int i = 0; i < 1024; i++) thumb[i] = 0;
+  // v * 0.299, v * 0.587, v * 0.114 for every byte value: the very products the JS forms
+  for (int v = ph_lut[1] == 0 ? 0 : 256; v < 256; v++) {
+    ph_lut[v] = v * 0.299;
+    ph_lut[256 + v] = v * 0.587;
+    ph_lut[512 + v] = v * 0.114;
+  }
+  const double *LR = ph_lut, *LG = ph_lut + 256, *LB = ph_lut + 512;
+  // a width that is a multiple of 32: cell x is pixels x m .. x m + m - 1, all of weight xw[0]
+  i32 m = w % 32 == 0 ? w / 32 : 0;
+  for (int x = 0; x < 32 && m; x++)
+    if (xs[x + 1] - xs[x] != m || xi[xs[x]] != x * m) m = 0;
+  for (i32 k = 0; k < xs[32] && m; k++)
+    if (xw[k] != xw[0]) m = 0;
+  const v128_t wm = wasm_f64x2_splat(xw[0]);
+  for (i32 y = 0; y < h; y++) {
+    const u8 *p = src + (u32)y * (u32)w * 3;
+    if (m) {
+      // grey[t * 32 + x] = grey of pixel x m + t: then the 32 cells' sums, two lanes at a time,
+      // each lane its own cell's sum over t increasing (the JS order)
+      for (int x = 0; x < 32; x++)
+        for (i32 t = 0; t < m; t++) {
+          const u8 *q = p + 3 * (x * m + t);
+          grey[t * 32 + x] = LR[q[0]] + LG[q[1]] + LB[q[2]];
+        }
+      for (int x = 0; x < 32; x += 8) {
+        v128_t s0 = wasm_f64x2_splat(0), s1 = s0, s2 = s0, s3 = s0;
+        for (i32 t = 0; t < m; t++) {
+          const double *g = grey + t * 32 + x;
+          s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(wasm_v128_load(g), wm));
+          s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(wasm_v128_load(g + 2), wm));
+          s2 = wasm_f64x2_add(s2, wasm_f64x2_mul(wasm_v128_load(g + 4), wm));
+          s3 = wasm_f64x2_add(s3, wasm_f64x2_mul(wasm_v128_load(g + 6), wm));
+        }
+        wasm_v128_store(row + x, s0);
+        wasm_v128_store(row + x + 2, s1);
+        wasm_v128_store(row + x + 4, s2);
+        wasm_v128_store(row + x + 6, s3);
+      }
+    } else {
+      for (i32 i = 0; i < w; i++) grey[i] = LR[p[3 * i]] + LG[p[3 * i + 1]] + LB[p[3 * i + 2]];
+      for (int x = 0; x < 32; x++) {
+        double s = 0;
+        for (i32 k = xs[x], e = xs[x + 1]; k < e; k++) s += grey[xi[k]] * xw[k];
+        row[x] = s;
+      }
+    }
+    for (i32 e = ys[y], end = ys[y + 1]; e < end; e++) {
+      double *o = thumb + yc[e] * 32;
+      const double wt = yw[e];
+      for (int x = 0; x < 32; x++) o[x] += row[x] * wt;
+    }
+  }
+  // tmp[u][x] = sum over y (increasing, from 0) of cos_u(y) * thumb[y][x]
+  for (int u = 0; u < 8; u++) {
+    double *t = ph_tmp + u * 32;
+    for (int x = 0; x < 32; x++) t[x] = 0;
+    for (int y = 0; y < 32; y++) {
+      const double c = cosb[u * 32 + y];
+      const double *g = thumb + y * 32;
+      for (int x = 0; x < 32; x++) t[x] += c * g[x];
+    }
+  }
+  // d[u][v] = sum over x (increasing, from 0) of cos_v(x) * tmp[u][x]
+  for (int u = 0; u < 8; u++) {
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const double *t = ph_tmp + u * 32;
+    for (int x = 0; x < 32; x++)
+      for (int v = 0; v < 8; v++) s[v] += cosb[v * 32 + x] * t[x];
+    for (int v = 0; v < 8; v++) d[u * 8 + v] = s[v];
+  }
+  // the medians of the 4 flips (none, columns, rows, both); a transpose's are its flip's with 1 <-> 2
+  double med[4], f64[64];
+  for (int f = 0; f < 4; f++) {
+    for (int u = 0; u < 8; u++)
+      for (int v = 0; v < 8; v++) f64[u * 8 + v] = ((f & 2) && (u & 1)) != ((f & 1) && (v & 1)) ? -d[u * 8 + v] : d[u * 8 + v];
+    med[f] = ph_median(f64);
+  }
+  static const char HEX[] = "0123456789abcdef";
+  for (int t = 0; t < 2; t++)
+    for (int f = 0; f < 4; f++) {
+      const double m = med[t && (f == 1 || f == 2) ? 3 - f : f];
+      char *o = hex + (t * 4 + f) * 16;
+      for (int nib = 0; nib < 16; nib++) {
+        int q = 0;
+        for (int b = 0; b < 4; b++) {
+          const int i = nib * 4 + b, u = i >> 3, v = i & 7;
+          const double x = t ? d[v * 8 + u] : d[u * 8 + v];
+          const double val = ((f & 2) && (u & 1)) != ((f & 1) && (v & 1)) ? -x : x;
+          q = (q << 1) | (val >= m);
+        }
+        o[nib] = HEX[q];
+      }
+    }
+}
