@@ -71,7 +71,7 @@ test('composition shapes are checked', () => {
 });
 
 test('embedded in a recipe schema, zod issues carry the full path', () => {
-  const recipe = z.object({ ops: opsSpecSchema });
+  const recipe = z.object({ ops: opsSpecSchema() });
   const r = recipe.safeParse({ ops: { sequence: [{ op: 'invert' }, { op: 'invert' }, { op: 'gaussianBlur', sigma: -1 }] } });
   assert.ok(!r.success, '!r.success');
   assert.deepEqual(r.error.issues[0].path, ['ops', 'sequence', 2, 'sigma']);

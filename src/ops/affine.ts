@@ -8,36 +8,39 @@
  * hi]`; `shear`: d for an x-shear in [-d, d], [lo, hi] for x, or [xlo, xhi, ylo, yhi];
  * `interpolation: nearest | bilinear` (default nearest). With only `degrees` it rotates.
  */
-import { z } from 'zod';
-import { defineOp, degreesRange, draw, fmt, interpolation, type Range } from './define.ts';
+import type { z } from 'zod';
+import { defineOp, degreesRange, draw, fmt, interpolation, type Range, zod } from './define.ts';
 import { aboutCentre, cosSin, warp, type Interpolation, type Mat3 } from './warp.ts';
 
-const fraction = z.number({ error: 'expected a fraction' }).min(0, { error: 'expected a fraction >= 0' }).max(1, { error: 'expected a fraction <= 1' });
+const schema = () => {
+  const z = zod();
+  const fraction = z.number({ error: 'expected a fraction' }).min(0, { error: 'expected a fraction >= 0' }).max(1, { error: 'expected a fraction <= 1' });
 
-const shear = z
-  .union([z.number().finite(), z.array(z.number().finite())], { error: 'expected d, [lo, hi] or [xlo, xhi, ylo, yhi] in degrees' })
-  .transform((v, ctx): [Range, Range | null] => {
-    const a = typeof v === 'number' ? [-Math.abs(v), Math.abs(v)] : v;
-    if (typeof v === 'number' && v < 0) ctx.addIssue({ code: 'custom', message: `expected a number >= 0, received ${v}` });
-    else if (a.length !== 2 && a.length !== 4) ctx.addIssue({ code: 'custom', message: `expected 2 or 4 numbers, received ${a.length}` });
-    else if (a[0] > a[1] || (a.length === 4 && a[2] > a[3])) ctx.addIssue({ code: 'custom', message: `expected min <= max, received ${JSON.stringify(v)}` });
-    else if (a.some((d) => Math.abs(d) >= 90)) ctx.addIssue({ code: 'custom', message: `expected shear angles strictly between -90 and 90, received ${JSON.stringify(v)}` });
-    else return [[a[0], a[1]], a.length === 4 ? [a[2], a[3]] : null];
-    return z.NEVER;
+  const shear = z
+    .union([z.number().finite(), z.array(z.number().finite())], { error: 'expected d, [lo, hi] or [xlo, xhi, ylo, yhi] in degrees' })
+    .transform((v, ctx): [Range, Range | null] => {
+      const a = typeof v === 'number' ? [-Math.abs(v), Math.abs(v)] : v;
+      if (typeof v === 'number' && v < 0) ctx.addIssue({ code: 'custom', message: `expected a number >= 0, received ${v}` });
+      else if (a.length !== 2 && a.length !== 4) ctx.addIssue({ code: 'custom', message: `expected 2 or 4 numbers, received ${a.length}` });
+      else if (a[0] > a[1] || (a.length === 4 && a[2] > a[3])) ctx.addIssue({ code: 'custom', message: `expected min <= max, received ${JSON.stringify(v)}` });
+      else if (a.some((d) => Math.abs(d) >= 90)) ctx.addIssue({ code: 'custom', message: `expected shear angles strictly between -90 and 90, received ${JSON.stringify(v)}` });
+      else return [[a[0], a[1]], a.length === 4 ? [a[2], a[3]] : null];
+      return z.NEVER;
+    });
+
+  return z.strictObject({
+    degrees: degreesRange().default([0, 180]),
+    translate: z.tuple([fraction, fraction], { error: 'expected [fx, fy], fractions of width and height' }).optional(),
+    scale: z
+      .tuple([z.number().positive({ error: 'expected a scale > 0' }), z.number().positive({ error: 'expected a scale > 0' })], { error: 'expected [lo, hi]' })
+      .refine((s) => s[0] <= s[1], { error: 'expected lo <= hi' })
+      .optional(),
+    shear: shear.optional(),
+    interpolation: interpolation().default('nearest'),
   });
+};
 
-const schema = z.strictObject({
-  degrees: degreesRange().default([0, 180]),
-  translate: z.tuple([fraction, fraction], { error: 'expected [fx, fy], fractions of width and height' }).optional(),
-  scale: z
-    .tuple([z.number().positive({ error: 'expected a scale > 0' }), z.number().positive({ error: 'expected a scale > 0' })], { error: 'expected [lo, hi]' })
-    .refine((s) => s[0] <= s[1], { error: 'expected lo <= hi' })
-    .optional(),
-  shear: shear.optional(),
-  interpolation: interpolation.default('nearest'),
-});
-
-export type AffineOptions = z.output<typeof schema>;
+export type AffineOptions = z.output<ReturnType<typeof schema>>;
 export interface AffineParams {
   [k: string]: number | [number, number] | Interpolation;
   angle: number;

@@ -9,22 +9,25 @@
  * Arithmetic: brightness and contrast are one 256-entry table; saturation blends each pixel
  * with its grey (0.2989 R + 0.587 G + 0.114 B); hue rotates in HSV. Each step rounds to 8 bits.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
-import { defineOp, draw, factorRange, fmt, range } from './define.ts';
+import { defineOp, draw, factorRange, fmt, range, zod } from './define.ts';
 import { jitterNative, jitterStep, type JitterStep } from './native.ts';
 
 const KINDS = ['brightness', 'contrast', 'saturation', 'hue'] as const;
 type Kind = (typeof KINDS)[number];
 
-const schema = z.strictObject({
-  brightness: factorRange().default([1, 1]),
-  contrast: factorRange().default([1, 1]),
-  saturation: factorRange().default([1, 1]),
-  hue: range({ min: -0.5, max: 0.5, single: (h) => [-h, h] }).default([0, 0]),
-});
+const schema = () => {
+  const z = zod();
+  return z.strictObject({
+    brightness: factorRange().default([1, 1]),
+    contrast: factorRange().default([1, 1]),
+    saturation: factorRange().default([1, 1]),
+    hue: range({ min: -0.5, max: 0.5, single: (h) => [-h, h] }).default([0, 0]),
+  });
+};
 
-export type ColorJitterOptions = z.output<typeof schema>;
+export type ColorJitterOptions = z.output<ReturnType<typeof schema>>;
 export interface ColorJitterParams {
   [k: string]: number | Kind[];
   /** The adjustments applied, in order: those whose range is not the identity. */

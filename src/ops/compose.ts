@@ -10,13 +10,15 @@
  * applies entry i-1, for deterministic copies such as rotate 30, 60, 90...
  *
  * The flow: `validateOpsSpec` at recipe load (every op's options checked by its own zod
- * schema) -> `sampleOps` per output (the only place randomness is drawn; the result is JSON
- * for the manifest) -> `applyOps` (pure: the recorded params alone reproduce the pixels).
+ * schema, made on first use: see ./define.ts) -> `sampleOps` per output (the only place
+ * randomness is drawn; the result is JSON for the manifest) -> `applyOps` (pure: the recorded
+ * params alone reproduce the pixels). Sampling and applying never load zod.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AugmentError } from '../errors.ts';
 import type { RawImage } from '../image/raw.ts';
 import type { Rng } from '../rng.ts';
+import { zod } from './define.ts';
 import { getOp, hasOp, unknownOpMessage } from './registry.ts';
 import type { AppliedOp, ApplyContext } from './types.ts';
 import { runNative, type NativeStep } from './native.ts';
@@ -63,13 +65,21 @@ const ALLOWED_KEYS: Record<string, string[]> = {
   fixed: ['fixed'],
 };
 
-/** zod schema for a recipe's `ops:` value; parses to an `OpsSpec`. Issues carry the path of the bad field. */
-export const opsSpecSchema = z.unknown().transform((value, ctx): OpsSpec => {
-  const issues: Issue[] = [];
-  const spec = parseNode(value, [], issues, true);
-  for (const i of issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
-  return issues.length > 0 ? z.NEVER : (spec as OpsSpec);
-});
+let specSchema: z.ZodType<OpsSpec> | undefined;
+
+/**
+ * zod schema for a recipe's `ops:` value (made on first call); parses to an `OpsSpec`. Issues
+ * carry the path of the bad field.
+ */
+export function opsSpecSchema(): z.ZodType<OpsSpec> {
+  const z = zod();
+  return (specSchema ??= z.unknown().transform((value, ctx): OpsSpec => {
+    const issues: Issue[] = [];
+    const spec = parseNode(value, [], issues, true);
+    for (const i of issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+    return issues.length > 0 ? z.NEVER : (spec as OpsSpec);
+  }));
+}
 
 /**
  * Validate an `ops:` value.
@@ -77,9 +87,10 @@ export const opsSpecSchema = z.unknown().transform((value, ctx): OpsSpec => {
  * @throws AugmentError BAD_RECIPE: `<where>: ops.sequence[2].sigma: <why>` (every issue, `; `-joined).
  */
 export function validateOpsSpec(value: unknown, where: string): OpsSpec {
-  const r = opsSpecSchema.safeParse(value);
-  if (r.success) return r.data;
-  const text = r.error.issues.map((i) => `${formatPath(['ops', ...(i.path as Array<string | number>)])}: ${i.message}`).join('; ');
+  const issues: Issue[] = [];
+  const spec = parseNode(value, [], issues, true);
+  if (issues.length === 0) return spec as OpsSpec;
+  const text = issues.map((i) => `${formatPath(['ops', ...i.path])}: ${i.message}`).join('; ');
   throw new AugmentError('BAD_RECIPE', `${where}: ${text}`);
 }
 

@@ -8,27 +8,30 @@
  * `resize`: false (default) or true to scale the window back to the input size, with
  * `interpolation` bilinear (default) | area | nearest.
  */
-import { z } from 'zod';
-import { defineOp, draw, pixelSize, range } from './define.ts';
+import type { z } from 'zod';
+import { defineOp, draw, pixelSize, range, zod } from './define.ts';
 import { resampleRegion, resizeInterpolation, type ResizeInterpolation } from './resize.ts';
 
-const schema = z
-  .strictObject({
-    size: pixelSize().optional(),
-    fraction: range({ min: 0, max: 1, single: (f) => [f, f] })
-      .refine((r) => r[0] > 0, { error: 'expected a fraction > 0' })
-      .optional(),
-    position: z.enum(['random', 'center'], { error: 'expected "random" or "center"' }).default('random'),
-    resize: z.boolean({ error: 'expected true or false' }).default(false),
-    interpolation: resizeInterpolation.default('bilinear'),
-  })
-  .check((ctx) => {
-    if ((ctx.value.size === undefined) === (ctx.value.fraction === undefined)) {
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'give either size (pixels) or fraction (of each side), not both or neither' });
-    }
-  });
+const schema = () => {
+  const z = zod();
+  return z
+    .strictObject({
+      size: pixelSize().optional(),
+      fraction: range({ min: 0, max: 1, single: (f) => [f, f] })
+        .refine((r) => r[0] > 0, { error: 'expected a fraction > 0' })
+        .optional(),
+      position: z.enum(['random', 'center'], { error: 'expected "random" or "center"' }).default('random'),
+      resize: z.boolean({ error: 'expected true or false' }).default(false),
+      interpolation: resizeInterpolation().default('bilinear'),
+    })
+    .check((ctx) => {
+      if ((ctx.value.size === undefined) === (ctx.value.fraction === undefined)) {
+        ctx.issues.push({ code: 'custom', input: ctx.value, message: 'give either size (pixels) or fraction (of each side), not both or neither' });
+      }
+    });
+};
 
-export type CropOptions = z.output<typeof schema>;
+export type CropOptions = z.output<ReturnType<typeof schema>>;
 export interface CropParams {
   [k: string]: number | ResizeInterpolation;
   x: number;

@@ -10,20 +10,23 @@
  * in 1/32768ths, exact sums, the same on every machine), within one level of the float JS loops
  * kept as the fallback.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
-import { defineOp, draw, fmt, oddSize, range } from './define.ts';
+import { defineOp, draw, fmt, oddSize, range, zod } from './define.ts';
 import { blurNative, blurStep } from './native.ts';
 import { blurSimd } from './wasm.ts';
 
-const schema = z.strictObject({
-  kernel: oddSize().default([5, 9]),
-  sigma: range({ min: 0, single: (s) => [s, s] })
-    .refine((r) => r[0] > 0, { error: 'expected sigma > 0' })
-    .default([0.1, 2.0]),
-});
+const schema = () => {
+  const z = zod();
+  return z.strictObject({
+    kernel: oddSize().default([5, 9]),
+    sigma: range({ min: 0, single: (s) => [s, s] })
+      .refine((r) => r[0] > 0, { error: 'expected sigma > 0' })
+      .default([0.1, 2.0]),
+  });
+};
 
-export type GaussianBlurOptions = z.output<typeof schema>;
+export type GaussianBlurOptions = z.output<ReturnType<typeof schema>>;
 export interface GaussianBlurParams {
   [k: string]: [number, number] | number;
   kernel: [number, number];

@@ -1,13 +1,12 @@
 /** hflip: mirror left-right (torchvision's RandomHorizontalFlip; its p is the node's `p:`). No options. */
-import { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
-import { defineOp } from './define.ts';
+import { defineOp, zod } from './define.ts';
 import { hflipNative, hflipStep } from './native.ts';
 
 export const hflip = defineOp<Record<string, never>, Record<string, never>>({
   name: 'hflip',
   summary: 'mirror left-right; no options',
-  schema: z.strictObject({}),
+  schema: () => zod().strictObject({}),
   sample: () => ({}),
   matrix: (_p, w) => [-1, 0, w - 1, 0, 1, 0, 0, 0, 1],
   interpolation: () => 'nearest',

@@ -1,7 +1,6 @@
 /** invert: 255 - v on every channel (torchvision's RandomInvert; its p of 0.5 is the node's `p:`). No options. */
-import { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
-import { defineOp } from './define.ts';
+import { defineOp, zod } from './define.ts';
 import { invertNative, invertStep } from './native.ts';
 
 export function invertPixels(img: RawImage): RawImage {
@@ -26,7 +25,7 @@ export function invertJs(img: RawImage): RawImage {
 export const invert = defineOp<Record<string, never>, Record<string, never>>({
   name: 'invert',
   summary: 'negative: 255 - value; no options',
-  schema: z.strictObject({}),
+  schema: () => zod().strictObject({}),
   sample: () => ({}),
   apply: (img) => invertPixels(img),
   native: () => invertStep,

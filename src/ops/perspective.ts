@@ -8,17 +8,20 @@
  *
  * Options: `distortion` 0..1 (default 0.5); `interpolation` (default bilinear).
  */
-import { z } from 'zod';
-import { defineOp, interpolation } from './define.ts';
+import type { z } from 'zod';
+import { defineOp, interpolation, zod } from './define.ts';
 import { homography, IDENTITY, warp, type Interpolation, type Mat3 } from './warp.ts';
 
-const schema = z.strictObject({
-  distortion: z.number({ error: 'expected a number between 0 and 1' }).min(0, { error: 'expected distortion >= 0' }).max(1, { error: 'expected distortion <= 1' }).default(0.5),
-  interpolation: interpolation.default('bilinear'),
-});
+const schema = () => {
+  const z = zod();
+  return z.strictObject({
+    distortion: z.number({ error: 'expected a number between 0 and 1' }).min(0, { error: 'expected distortion >= 0' }).max(1, { error: 'expected distortion <= 1' }).default(0.5),
+    interpolation: interpolation().default('bilinear'),
+  });
+};
 
 type Point = [number, number];
-export type PerspectiveOptions = z.output<typeof schema>;
+export type PerspectiveOptions = z.output<ReturnType<typeof schema>>;
 export interface PerspectiveParams {
   [k: string]: Point[] | Interpolation;
   /** Where the top-left, top-right, bottom-right and bottom-left corners land. */

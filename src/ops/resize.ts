@@ -6,19 +6,22 @@
  * `interpolation`: `bilinear` (default; antialiased when shrinking, as PIL and torchvision's
  * antialias=True), `area` (box average of the covered input area) or `nearest`.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { createRaw, type RawImage } from '../image/raw.ts';
-import { defineOp, pixelSize } from './define.ts';
+import { defineOp, pixelSize, zod } from './define.ts';
 
 export type ResizeInterpolation = 'nearest' | 'bilinear' | 'area';
-export const resizeInterpolation = z.enum(['nearest', 'bilinear', 'area'], { error: 'expected "nearest", "bilinear" or "area"' });
+export const resizeInterpolation = () => zod().enum(['nearest', 'bilinear', 'area'], { error: 'expected "nearest", "bilinear" or "area"' });
 
-const schema = z.strictObject({
-  size: pixelSize(),
-  interpolation: resizeInterpolation.default('bilinear'),
-});
+const schema = () => {
+  const z = zod();
+  return z.strictObject({
+    size: pixelSize(),
+    interpolation: resizeInterpolation().default('bilinear'),
+  });
+};
 
-export type ResizeOptions = z.output<typeof schema>;
+export type ResizeOptions = z.output<ReturnType<typeof schema>>;
 export interface ResizeParams {
   [k: string]: number | ResizeInterpolation;
   width: number;

@@ -6,24 +6,27 @@
  * Options: `degrees: [lo, hi]` (a number d means [-d, d]) or `angle: a` (fixed);
  * `interpolation: nearest | bilinear` (default nearest).
  */
-import { z } from 'zod';
-import { defineOp, degreesRange, draw, fmt, interpolation } from './define.ts';
+import type { z } from 'zod';
+import { defineOp, degreesRange, draw, fmt, interpolation, zod } from './define.ts';
 import { aboutCentre, cosSin, warp, type Interpolation, type Mat3 } from './warp.ts';
 
-const schema = z
-  .strictObject({
-    degrees: degreesRange().optional(),
-    angle: z.number({ error: 'expected a number of degrees' }).finite().optional(),
-    interpolation: interpolation.default('nearest'),
-  })
-  .check((ctx) => {
-    const o = ctx.value;
-    if ((o.degrees === undefined) === (o.angle === undefined)) {
-      ctx.issues.push({ code: 'custom', input: o, message: 'give either degrees: [lo, hi] (random) or angle: a (fixed), not both or neither' });
-    }
-  });
+const schema = () => {
+  const z = zod();
+  return z
+    .strictObject({
+      degrees: degreesRange().optional(),
+      angle: z.number({ error: 'expected a number of degrees' }).finite().optional(),
+      interpolation: interpolation().default('nearest'),
+    })
+    .check((ctx) => {
+      const o = ctx.value;
+      if ((o.degrees === undefined) === (o.angle === undefined)) {
+        ctx.issues.push({ code: 'custom', input: o, message: 'give either degrees: [lo, hi] (random) or angle: a (fixed), not both or neither' });
+      }
+    });
+};
 
-export type RotateOptions = z.output<typeof schema>;
+export type RotateOptions = z.output<ReturnType<typeof schema>>;
 export interface RotateParams {
   [k: string]: number | Interpolation;
   angle: number;

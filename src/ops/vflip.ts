@@ -1,12 +1,11 @@
 /** vflip: mirror top-bottom (torchvision's RandomVerticalFlip; its p is the node's `p:`). No options. */
-import { z } from 'zod';
 import { createRaw } from '../image/raw.ts';
-import { defineOp } from './define.ts';
+import { defineOp, zod } from './define.ts';
 
 export const vflip = defineOp<Record<string, never>, Record<string, never>>({
   name: 'vflip',
   summary: 'mirror top-bottom; no options',
-  schema: z.strictObject({}),
+  schema: () => zod().strictObject({}),
   sample: () => ({}),
   matrix: (_p, _w, h) => [1, 0, 0, 0, -1, h - 1, 0, 0, 1],
   interpolation: () => 'nearest',
