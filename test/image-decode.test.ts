@@ -3,10 +3,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { deflateSync, inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImage, decodeImageBuffer, decodeSourceReadSync, decodeWithSharp, probeImage } from '../src/image/decode.ts';
 import { encodeImage } from '../src/image/encode.ts';
-import { decodePngFast, plainRgbPng } from '../src/image/png.ts';
+import { crc32, decodePngFast, plainRgbPng } from '../src/image/png.ts';
+import { inflateReuse, setZlibReuse, zlibReuseActive } from '../src/image/zlib-reuse.ts';
 import type { RawImage, Rgb } from '../src/image/raw.ts';
 import { icon, maxDiff, pattern, pngOf, removeDir, tempDir, toSharp, writeFixture } from './helpers/images.ts';
 
@@ -241,4 +243,118 @@ test('decodeSourceReadSync hands back the bytes of a plain 8-bit RGB PNG only (w
   assert.equal(plainRgbPng(badCrc), true);
   await writeFile(join(dir, 'keep-badCrc.png'), badCrc);
   await assert.rejects(decodeSourceReadSync(join(dir, 'keep-badCrc.png')), (e: any) => e.code === 'BAD_IMAGE');
+});
+
+/** The zlib stream of `png` (its IDAT chunks' data). */
+function zOf(png: Buffer): Buffer {
+  const idat: Buffer[] = [];
+  for (let at = 8; at < png.length; at += 12 + png.readUInt32BE(at)) {
+    if (png.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + png.readUInt32BE(at)));
+  }
+  return Buffer.concat(idat);
+}
+
+/** `png` with its IDAT data cut into chunks at `cuts` (offsets into the zlib stream), or replaced by `zdata`. */
+function rechunk(png: Buffer, cuts: number[], zdata?: Uint8Array): Buffer {
+  const before: Buffer[] = [];
+  for (let at = 8; at < png.length; at += 12 + png.readUInt32BE(at)) {
+    const type = png.toString('latin1', at + 4, at + 8);
+    if (type !== 'IDAT' && type !== 'IEND') before.push(png.subarray(at, at + 12 + png.readUInt32BE(at)));
+  }
+  const z = zdata ?? zOf(png);
+  const chunk = (type: string, body: Uint8Array) => {
+    const b = Buffer.alloc(12 + body.length);
+    b.writeUInt32BE(body.length, 0);
+    b.write(type, 4, 'latin1');
+    b.set(body, 8);
+    b.writeUInt32BE(crc32(b.subarray(4, 8 + body.length)), 8 + body.length);
+    return b;
+  };
+  const bounds = [0, ...cuts.filter((c) => c > 0 && c < z.length), z.length];
+  const parts = bounds.slice(1).map((end, i) => chunk('IDAT', z.subarray(bounds[i], end)));
+  return Buffer.concat([png.subarray(0, 8), ...before, ...parts, chunk('IEND', new Uint8Array(0))]);
+}
+
+/** inflateReuse and zlib.inflateSync on the same stream: the same bytes, or the same error code. */
+function sameInflate(z: Uint8Array, max: number | undefined, what: string): void {
+  const outcome = (f: () => Buffer) => {
+    try {
+      return { bytes: f() };
+    } catch (e: any) {
+      return { code: String(e.code) };
+    }
+  };
+  const want = outcome(() => inflateSync(z, max === undefined ? {} : ({ maxOutputLength: max } as any)));
+  const got = outcome(() => inflateReuse(z, max));
+  if (want.bytes) assert.ok(got.bytes?.equals(want.bytes), `${what}: ${got.code ?? got.bytes?.length} vs ${want.bytes.length} B`);
+  else assert.equal(got.code, want.code, `${what}: the same error`);
+}
+
+test('zlib-reuse: inflateReuse gives zlib.inflateSync\'s bytes or error, and a failed stream leaves the next one decoding', async () => {
+  assert.equal(zlibReuseActive(), true, `Node ${process.version}: the reused zlib streams of src/image/zlib-reuse.ts are not in use (the public inflateSync is)`);
+  let s = 99;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
+  const inputs = [new Uint8Array(0), Uint8Array.of(1), new Uint8Array(20000), Uint8Array.from({ length: 12352 }, rnd), Uint8Array.from({ length: 70000 }, (_, i) => (i >> 6) & 0xff), new Uint8Array(1000 * 3001).fill(9)];
+  const streams: Array<[string, Uint8Array]> = [];
+  for (const [k, input] of inputs.entries()) {
+    for (const level of [0, 1, 6, 9]) streams.push([`input ${k} level ${level}`, deflateSync(input, { level })]);
+    for (const windowBits of [8, 9, 12, 15]) streams.push([`input ${k} windowBits ${windowBits}`, deflateSync(input, { windowBits, level: 6 })]);
+  }
+  streams.push(['sharp/libpng PNG', zOf(await toSharp(pattern(37, 5)).png({ compressionLevel: 9 }).toBuffer())]);
+  const corrupt = (z: Uint8Array, at: number) => {
+    const c = Buffer.from(z);
+    c[Math.min(at, c.length - 1)] ^= 0x5a;
+    return c;
+  };
+  for (const [name, z] of streams) {
+    sameInflate(z, undefined, name);
+    const n = inflateSync(z).length;
+    if (n >= 1) sameInflate(z, n, `${name}, max = its size`);
+    if (n >= 2) sameInflate(z, n - 1, `${name}, max one short: too large`);
+    sameInflate(z.subarray(0, z.length >> 1), undefined, `${name}, truncated`);
+    sameInflate(z.subarray(0, z.length - 1), undefined, `${name}, last byte cut`);
+    sameInflate(Buffer.concat([z, Buffer.from('trailing junk')]), undefined, `${name}, trailing bytes`);
+    for (const at of [0, 1, 2, 5, z.length >> 1, z.length - 2]) sameInflate(corrupt(z, at), undefined, `${name}, byte ${at} corrupt`);
+    sameInflate(z, undefined, `${name}, again after the failures`);
+  }
+  for (const z of [Buffer.alloc(0), Buffer.of(0x78), Buffer.of(0x78, 0x9c)]) sameInflate(z, undefined, `a ${z.length}-byte stream`);
+  // the answer is the caller's own buffer: the next call does not write over it
+  const a = inflateReuse(streams[12][1]), keep = Buffer.from(a);
+  inflateReuse(streams[20][1]);
+  assert.ok(a.equals(keep));
+  assert.equal(zlibReuseActive(), true, 'no call fell back to the public inflateSync for good (an unexpected error)');
+});
+
+test('zlib-reuse: decodePngFast gives the same pixels with the reused streams and with the public calls, and undefined for the same bad files', async () => {
+  const bg: Rgb = [255, 255, 255];
+  const files: Array<[string, Buffer]> = [];
+  for (const img of [pattern(64, 64), pattern(1, 1), pattern(1000, 1000), await icon(64), await icon(224), pattern(67, 13)]) {
+    const png = encodeImage(img, 'png') as Buffer;
+    const z = zOf(png);
+    const name = `${img.width}x${img.height}`;
+    files.push([name, png], [`${name} in 3 IDATs`, rechunk(png, [1, z.length >> 1])], [`${name} in 1-byte IDATs`, rechunk(png, img.width > 100 ? [] : Array.from({ length: z.length }, (_, i) => i))]);
+    files.push([`${name} truncated stream`, rechunk(png, [], z.subarray(0, z.length - 3))]);
+    const bad = Buffer.from(z);
+    bad[bad.length >> 1] ^= 0xff;
+    files.push([`${name} corrupt stream`, rechunk(png, [7], bad)]);
+    // one more row than the header says: inflates to more than expected
+    const raw = inflateSync(z);
+    files.push([`${name} a row too many`, rechunk(png, [], deflateSync(Buffer.concat([raw, raw.subarray(0, img.width * 3 + 1)])))]);
+    files.push([`${name} a byte short`, rechunk(png, [], deflateSync(raw.subarray(0, raw.length - 1)))]);
+  }
+  files.push(['grey, sharp', await sharp(pattern(40, 40).data, { raw: { width: 40, height: 40, channels: 3 } }).greyscale().png().toBuffer()]);
+  try {
+    for (const [name, buf] of files) {
+      assert.equal(setZlibReuse(true), true);
+      const fast = decodePngFast(buf, bg);
+      assert.equal(setZlibReuse(false), false, 'the test hook turns the fast path off');
+      const plain = decodePngFast(buf, bg);
+      assert.equal(fast === undefined, plain === undefined, `${name}: ${fast ? 'decoded' : 'undefined'} vs ${plain ? 'decoded' : 'undefined'}`);
+      if (fast && plain) assert.equal(maxDiff(fast, plain), 0, name);
+      const broken = /truncated|corrupt|too many|short/.test(name);
+      assert.equal(fast === undefined, broken, `${name}: ${broken ? 'left to sharp' : 'decoded'}`);
+    }
+  } finally {
+    setZlibReuse(true);
+  }
 });

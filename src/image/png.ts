@@ -7,9 +7,12 @@
  * non-interlaced, no colour profile, no EXIF. Anything else (16-bit, interlaced, iCCP,
  * gAMA, eXIf, a bad CRC...) makes `decodePngFast` answer `undefined` so the caller falls
  * back to sharp, which also words the errors. Both paths give the same bytes (tested).
+ * zlib runs through ./zlib-reuse.ts: one reused zlib stream per thread instead of a new one per
+ * file (the same bytes as zlib.deflateSync/inflateSync, which it falls back to).
  */
 import * as zlib from 'node:zlib';
 import { createRaw, type RawImage, type Rgb } from './raw.ts';
+import { deflateReuse, inflateReuse } from './zlib-reuse.ts';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -91,7 +94,8 @@ export function encodePng(img: RawImage, encoding?: number | PngEncoding): Buffe
     raw[y * (stride + 1)] = y === 0 && filter === 'up' ? 0 : FILTER_BYTE[filter];
     raw.set(rows.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   }
-  const idat = zlib.deflateSync(raw.subarray(0, n), { level, strategy: STRATEGY[strategy] });
+  // a view of zlib-reuse's scratch until the next deflate: copied into `out` below
+  const idat = deflateReuse(raw.subarray(0, n), level, STRATEGY[strategy]);
   const out = Buffer.allocUnsafe(8 + 25 + 12 + idat.length + 12);
   SIGNATURE.copy(out, 0);
   let at = 8;
@@ -297,7 +301,8 @@ function decode(buf: Uint8Array, background: Rgb): RawImage | undefined {
   const stride = w * bpp;
   const expected = h * (stride + 1);
   const z = idat.length === 1 ? idat[0] : Buffer.concat(idat);
-  const raw = zlib.inflateSync(z, { maxOutputLength: expected + 1 } as zlib.ZlibOptions);
+  // throws on a corrupt or truncated stream, or past expected + 1 bytes: undefined (see decodePngFast)
+  const raw = inflateReuse(z, expected + 1, expected);
   if (raw.length !== expected) return undefined;
   if (!unfilter(raw, w, h, bpp)) return undefined;
   return toRgb(raw, w, h, bpp, colourType, palette, trns, background);
