@@ -16,7 +16,7 @@ import { discardPrestarted, WorkerPool } from './variant/pool.ts';
  * modules load (~0.8 s of this thread), so that the workers load theirs meanwhile on the other
  * cores; the build takes them (../variant/build.ts, `WorkerPool.take`), resized if its
  * concurrency turns out other than the one read here. `-j` read cheaply (the real parse and
- * its errors are the command's); nothing for `--help` or `--version`.
+ * its errors are the command's), at most one thread per core; nothing for `--help` or `--version`.
  */
 export function prestartCount(args: string[]): number | undefined {
   if (args[0] !== 'build') return undefined;
@@ -30,7 +30,10 @@ export function prestartCount(args: string[]): number | undefined {
     const v = Number(m[1] ?? args[++i]);
     n = Number.isInteger(v) && v >= 1 ? v : undefined;
   }
-  return n ?? availableParallelism();
+  // No more than the cores: more threads than that would not start sooner, and a mistaken
+  // `-j 300` must not start 300 threads before the command has read its flags (the build's
+  // pool starts any it asks for beyond these, configured, when it takes them).
+  return Math.min(n ?? Infinity, availableParallelism());
 }
 
 const prestart = prestartCount(process.argv.slice(2));

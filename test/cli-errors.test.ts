@@ -62,6 +62,8 @@ const CASES: Case[] = [
   { args: `build ${R} --out v -j 1.5`, says: /-j\/--concurrency but received "1.5"/ },
   { args: 'build random random_v3 --out v', says: /^--out takes one recipe at a time$/ },
   { args: 'build nosuch --out v', says: /^nosuch: no such recipe \(known: .*random/ },
+  // the CLI pre-starts the build's threads before reading its flags: at most one per core, not 300
+  { args: 'build nosuch -j 300', says: /^nosuch: no such recipe \(known: .*random/ },
   { args: 'build recipes/nosuch.yaml --out v', says: /^recipes\/nosuch.yaml: recipe file does not exist$/ },
   { args: 'build $BAD --out v', says: /bad\.yaml: oversample\.maxFactor/ },
   { args: 'build $NOTYAML --out v', says: /notyaml\.yaml: not valid YAML/ },
