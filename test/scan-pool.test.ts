@@ -28,9 +28,9 @@ const ENTRY = new URL(
 type Req = { id: number; wait?: number; die?: boolean };
 type Rep = { id: number; thread: number };
 
-/** The thread ids announced until `n` have started (or the wait runs out). */
-function started(n: number, ms = 60_000): { done: Promise<number[]>; close: () => void } {
-  const bc = new BroadcastChannel(CHANNEL);
+/** The thread ids announced on `channel` until `n` have started (or the wait runs out). */
+function started(n: number, channel = CHANNEL, ms = 60_000): { done: Promise<number[]>; close: () => void } {
+  const bc = new BroadcastChannel(channel);
   const seen: number[] = [];
   let timer: NodeJS.Timeout;
   const done = new Promise<number[]>((resolve, reject) => {
@@ -92,32 +92,14 @@ const ENTRY2 = new URL(
     bc.postMessage(threadId);
     bc.close();
     let cfg = workerData ?? undefined;
-    const held = [];
-    const answer = (m) => parentPort.postMessage({ id: m.id, thread: threadId, tag: cfg.tag });
+    // as src/variant/worker.ts: the config is the first message (a request before it throws here)
     parentPort.on('message', (m) => {
-      if ('config' in m) {
-        cfg = m.config;
-        for (const h of held.splice(0)) answer(h);
-      } else if (cfg === undefined) held.push(m);
-      else answer(m);
+      if ('config' in m) cfg = m.config;
+      else parentPort.postMessage({ id: m.id, thread: threadId, tag: cfg.tag });
     });
   `)}`,
 );
 type Rep2 = Rep & { tag: string };
-
-function announced(n: number, ms = 60_000): { done: Promise<number[]>; close: () => void } {
-  const bc = new BroadcastChannel(CHANNEL2);
-  const seen: number[] = [];
-  let timer: NodeJS.Timeout;
-  const done = new Promise<number[]>((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${n} workers started`)), ms);
-    bc.onmessage = (e) => {
-      seen.push((e as { data: number }).data);
-      if (seen.length === n) resolve(seen);
-    };
-  });
-  return { done, close: () => (clearTimeout(timer), bc.close()) };
-}
 
 /** `n` chunks of the pool's: the threads that answered and the tags they had. */
 async function answers(pool: WorkerPool<Req, Rep2>, n: number) {
@@ -126,7 +108,7 @@ async function answers(pool: WorkerPool<Req, Rep2>, n: number) {
 }
 
 test('prestart: the workers start before any config; take hands them over, configured by their first message', async () => {
-  const watch = announced(2);
+  const watch = started(2, CHANNEL2);
   WorkerPool.prestart(ENTRY2, 2);
   const ids = await watch.done; // started, nobody has taken them yet
   watch.close();
@@ -170,7 +152,7 @@ test('take resizes a pre-started pool: extra workers ended, missing ones started
 });
 
 test('take of another entry, or after discardPrestarted, makes a new pool', async () => {
-  const watch = announced(1);
+  const watch = started(1, CHANNEL2);
   WorkerPool.prestart(ENTRY2, 1);
   const [pre] = await watch.done;
   watch.close();

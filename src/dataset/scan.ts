@@ -195,7 +195,6 @@ function pictureConflicts(files: readonly SourceFile[]): Array<{ rels: Set<strin
   for (const list of byPixels.values()) {
     if (list.length < 2 || list.every((f) => f.class === list[0].class)) continue; // one class: no conflict
     const classes = [...new Set(list.map((f) => f.class))].sort();
-    if (classes.length < 2) continue;
     const rels = list.map((f) => f.rel).sort();
     out.push({
       rels: new Set(rels),

@@ -130,9 +130,9 @@ const JOB_LANES = 3;
 
 if (parentPort) {
   // The config comes as workerData, or, in a pool started before it was known (the CLI's
-  // pre-start, ./pool.ts), as the first message `{ config }`: requests wait here until then.
+  // pre-start, ./pool.ts), as the first message `{ config }`: `WorkerPool.take` posts it before
+  // any request, and one port's messages arrive in order.
   let cfg = (workerData ?? undefined) as WorkerConfig | undefined;
-  const held: WorkerRequest[] = [];
   // One libvips thread per worker (the pool is the parallelism), no operation cache: applied
   // when sharp loads, which a build of plain PNGs into PNGs never does (../image/sharp.ts).
   configureSharp({ concurrency: 1, cache: false });
@@ -174,14 +174,8 @@ if (parentPort) {
     }
     port.postMessage(reply);
   };
-  const enqueue = (req: WorkerRequest) => {
-    queue = queue.then(() => ('check' in req ? check(req) : build(req)));
-  };
   port.on('message', (msg: WorkerRequest | { config: WorkerConfig }) => {
-    if ('config' in msg) {
-      cfg = msg.config;
-      for (const req of held.splice(0)) enqueue(req);
-    } else if (cfg === undefined) held.push(msg);
-    else enqueue(msg);
+    if ('config' in msg) cfg = msg.config;
+    else queue = queue.then(() => ('check' in msg ? check(msg) : build(msg)));
   });
 }
